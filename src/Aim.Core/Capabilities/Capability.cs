@@ -86,7 +86,7 @@ public sealed class Capability : IEquatable<Capability>
 
         if (part[0] is not (>= 'a' and <= 'z'))
         {
-            return $"Capability '{Quote(whole)}': the {which} must start with a lower-case letter a-z.";
+            return $"Capability '{Quote(whole)}': the {which} must start with a lower-case letter a-z (found {Describe(part[0])}).";
         }
 
         for (int i = 1; i < part.Length; i++)

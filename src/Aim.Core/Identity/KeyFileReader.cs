@@ -170,7 +170,10 @@ internal static class KeyFileReader
         }
 
         Span<byte> publicKey = stackalloc byte[Ed25519.PublicKeySize + 3];
+        // IsValid first: TryDecodeFromChars throws (rather than returning false) on characters outside the alphabet.
         if (fields.PublicKey is null
+            || fields.PublicKey.Length != Base64Url.GetEncodedLength(Ed25519.PublicKeySize)
+            || !Base64Url.IsValid(fields.PublicKey.AsSpan(), out _)
             || !Base64Url.TryDecodeFromChars(fields.PublicKey, publicKey, out int publicLength)
             || publicLength != Ed25519.PublicKeySize)
         {
