@@ -1,0 +1,98 @@
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Aim.Sdk.Generators;
+
+/// <summary>Turns an invocation into a <see cref="CallSiteModel"/> when it calls a <c>[SecureAction]</c> method that can be intercepted.</summary>
+internal static class CallSiteReader
+{
+    /// <summary>Cheap syntax filter: method calls by name, member access or null-conditional member binding.</summary>
+    public static bool IsCandidate(SyntaxNode node) =>
+        node is InvocationExpressionSyntax
+        {
+            Expression: MemberAccessExpressionSyntax or IdentifierNameSyntax or GenericNameSyntax or MemberBindingExpressionSyntax,
+        };
+
+    public static CallSiteModel? Read(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var invocation = (InvocationExpressionSyntax)context.Node;
+        if (context.SemanticModel.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation)
+        {
+            return null;
+        }
+
+        IMethodSymbol target = operation.TargetMethod;
+        AttributeData? attribute = SecureActionSymbols.FindAttribute(target, out IMethodSymbol declaring);
+        if (attribute is null || UnguardedReason(operation, invocation, context.SemanticModel, cancellationToken) is not null)
+        {
+            return null;
+        }
+
+        IMethodSymbol called = (target.ReducedFrom ?? target).OriginalDefinition;
+        if (SecureActionSymbols.UninterceptableReason(called) is not null || SecureActionSymbols.UninterceptableReason(declaring) is not null)
+        {
+            return null;
+        }
+
+        var location = context.SemanticModel.GetInterceptableLocation(invocation, cancellationToken);
+        if (location is null)
+        {
+            return null;
+        }
+
+        bool declaredHere = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, context.SemanticModel.Compilation.Assembly);
+        ActionModel action = SecureActionSymbols.ReadAction(attribute, declaring);
+        InterceptorModel interceptor = SecureActionSymbols.ReadInterceptor(called, action, declaredHere);
+        return new CallSiteModel(interceptor, location.Version, location.Data, location.GetDisplayLocation());
+    }
+
+    /// <summary>
+    /// Why a call of a secured method cannot be intercepted at this site (reported by AIM005), or null.
+    /// Shared by the generator and the analyzer so both agree on what stays unguarded.
+    /// </summary>
+    public static string? UnguardedReason(IInvocationOperation operation, InvocationExpressionSyntax invocation, SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (invocation.Expression is MemberAccessExpressionSyntax { Expression: BaseExpressionSyntax })
+        {
+            return "a base call is non-virtual and cannot be forwarded by an interceptor";
+        }
+
+        if (operation.Instance?.Type is ITypeParameterSymbol)
+        {
+            return "a call on a type-parameter receiver cannot be intercepted";
+        }
+
+        if (IsInExpressionTree(invocation, model, cancellationToken))
+        {
+            return "a call inside an expression tree is not compiled as a call";
+        }
+
+        return null;
+    }
+
+    /// <summary>True when the node sits inside a lambda converted to <c>System.Linq.Expressions.Expression&lt;T&gt;</c>.</summary>
+    public static bool IsInExpressionTree(SyntaxNode node, SemanticModel model, CancellationToken cancellationToken)
+    {
+        for (SyntaxNode? current = node.Parent; current is not null; current = current.Parent)
+        {
+            if (current is LambdaExpressionSyntax or AnonymousMethodExpressionSyntax)
+            {
+                ITypeSymbol? converted = model.GetTypeInfo(current, cancellationToken).ConvertedType;
+                if (converted is INamedTypeSymbol { Name: "Expression", IsGenericType: true } named
+                    && named.ContainingNamespace?.ToDisplayString() == "System.Linq.Expressions")
+                {
+                    return true;
+                }
+            }
+            else if (current is MemberDeclarationSyntax)
+            {
+                return false;
+            }
+        }
+
+        return false;
+    }
+}

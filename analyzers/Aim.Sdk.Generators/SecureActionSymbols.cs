@@ -1,0 +1,299 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Aim.Sdk.Generators;
+
+/// <summary>Reads <c>[SecureAction]</c> from Roslyn symbols into plain models, and decides what can be intercepted.</summary>
+internal static class SecureActionSymbols
+{
+    public const string AttributeMetadataName = "Aim.SecureActionAttribute";
+
+    private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    private static readonly SymbolDisplayFormat IdentityTypeFormat = new(
+        globalNamespaceStyle: SymbolDisplayGlobalNamespaceStyle.Omitted,
+        typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+        genericsOptions: SymbolDisplayGenericsOptions.IncludeTypeParameters,
+        miscellaneousOptions: SymbolDisplayMiscellaneousOptions.UseSpecialTypes);
+
+    /// <summary>True when the attribute is <c>Aim.SecureActionAttribute</c> (compared by name: no compilation lookup on hot paths).</summary>
+    public static bool IsSecureAction(AttributeData attribute) =>
+        attribute.AttributeClass is { Name: "SecureActionAttribute", ContainingNamespace: { Name: "Aim", ContainingNamespace.IsGlobalNamespace: true } };
+
+    /// <summary>The <c>[SecureAction]</c> on the method or, for an override, on the nearest overridden method.</summary>
+    public static AttributeData? FindAttribute(IMethodSymbol method, out IMethodSymbol declaring)
+    {
+        IMethodSymbol? current = method.OriginalDefinition;
+        while (current is not null)
+        {
+            foreach (AttributeData attribute in current.GetAttributes())
+            {
+                if (IsSecureAction(attribute))
+                {
+                    declaring = current;
+                    return attribute;
+                }
+            }
+
+            current = current.IsOverride ? current.OverriddenMethod?.OriginalDefinition : null;
+        }
+
+        declaring = method;
+        return null;
+    }
+
+    /// <summary>The method identity used by the catalog, for example <c>Shop.RefundAgent.RefundAsync(string, decimal)</c>.</summary>
+    public static string Identity(IMethodSymbol method)
+    {
+        method = method.OriginalDefinition;
+        string parameters = string.Join(", ", method.Parameters.Select(p =>
+            (p.RefKind switch
+            {
+                RefKind.Ref => "ref ",
+                RefKind.Out => "out ",
+                RefKind.In => "in ",
+                RefKind.RefReadOnlyParameter => "ref readonly ",
+                _ => string.Empty,
+            }) + p.Type.ToDisplayString(IdentityTypeFormat)));
+        string type = method.ContainingType?.ToDisplayString(IdentityTypeFormat) ?? string.Empty;
+        return type + "." + method.Name + "(" + parameters + ")";
+    }
+
+    /// <summary>Builds the descriptor model from the attribute on <paramref name="declaring"/>.</summary>
+    public static ActionModel ReadAction(AttributeData attribute, IMethodSymbol declaring)
+    {
+        string capability = attribute.ConstructorArguments.Length > 0 && attribute.ConstructorArguments[0].Value is string c ? c : string.Empty;
+        string? resource = null;
+        string? description = null;
+        int risk = 0;
+        int jitTimeout = 300;
+        bool jit = false, logArgs = false, logResult = false;
+        foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
+        {
+            object? value = named.Value.Value;
+            switch (named.Key)
+            {
+                case "Resource": resource = value as string; break;
+                case "Description": description = value as string; break;
+                case "RiskLevel" when value is int r: risk = r; break;
+                case "JitTimeoutSeconds" when value is int t: jitTimeout = t; break;
+                case "JitAccess" when value is bool b: jit = b; break;
+                case "LogArguments" when value is bool b: logArgs = b; break;
+                case "LogResult" when value is bool b: logResult = b; break;
+            }
+        }
+
+        bool valid = CapabilityRules.IsWellFormed(capability);
+        int detected = valid ? (int)CapabilityRules.Detect(capability) : (int)Risk.Medium;
+        return new ActionModel(
+            capability,
+            resource,
+            risk,
+            detected,
+            valid,
+            jit,
+            jitTimeout,
+            logArgs,
+            logResult,
+            description,
+            Identity(declaring),
+            declaring.Parameters.Select(p => p.Name).ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Why calls of this method cannot be intercepted (AIM006), or null when they can. The generator
+    /// skips such methods, so their calls stay plain calls and the error makes the build fail.
+    /// </summary>
+    public static string? UninterceptableReason(IMethodSymbol method)
+    {
+        switch (method.MethodKind)
+        {
+            case MethodKind.Ordinary:
+            case MethodKind.ReducedExtension:
+                break;
+            case MethodKind.ExplicitInterfaceImplementation:
+                return "an explicit interface implementation is only called through the interface; put [SecureAction] on the interface method";
+            case MethodKind.LocalFunction:
+                return "a local function is not visible to generated code";
+            case MethodKind.AnonymousFunction:
+                return "a lambda has no call site to intercept";
+            default:
+                return "a " + method.MethodKind + " is not called through an interceptable method call";
+        }
+
+        for (ISymbol? s = method; s is not null and not INamespaceSymbol; s = s.ContainingSymbol)
+        {
+            if (s.DeclaredAccessibility is Accessibility.Private or Accessibility.Protected or Accessibility.ProtectedAndInternal)
+            {
+                return "'" + s.Name + "' is " + s.DeclaredAccessibility.ToString().ToLowerInvariant()
+                    + " and generated code cannot call it; make it internal or public";
+            }
+        }
+
+        if (method.ReturnsByRef || method.ReturnsByRefReadonly)
+        {
+            return "a ref return cannot flow through the runtime's delegate";
+        }
+
+        if (method.IsVararg)
+        {
+            return "__arglist methods cannot be forwarded";
+        }
+
+        if (IsUnsupportedType(method.ReturnType) || method.Parameters.Any(p => IsUnsupportedType(p.Type)))
+        {
+            return "ref struct and pointer types cannot be captured by the runtime's delegate";
+        }
+
+        if (!method.IsStatic && method.ContainingType is { IsRefLikeType: true })
+        {
+            return "a ref struct receiver cannot be captured by the runtime's delegate";
+        }
+
+        if (method.IsStatic && method.ContainingType is { TypeKind: TypeKind.Interface } && (method.IsAbstract || method.IsVirtual))
+        {
+            return "static abstract/virtual interface members are called through type parameters, which interceptors cannot target";
+        }
+
+        var names = new HashSet<string>();
+        foreach (ITypeParameterSymbol tp in AllTypeParameters(method))
+        {
+            if (tp.AllowsRefLikeType)
+            {
+                return "type parameters that allow ref structs cannot be captured by the runtime's delegate";
+            }
+
+            if (!names.Add(tp.Name))
+            {
+                return "type parameter '" + tp.Name + "' is declared both on the method and an enclosing type; rename one";
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsUnsupportedType(ITypeSymbol type) =>
+        type.IsRefLikeType || type.TypeKind is TypeKind.Pointer or TypeKind.FunctionPointer;
+
+    /// <summary>Type parameters of every enclosing type (outermost first), then of the method.</summary>
+    public static List<ITypeParameterSymbol> AllTypeParameters(IMethodSymbol method)
+    {
+        var result = new List<ITypeParameterSymbol>();
+        var types = new Stack<INamedTypeSymbol>();
+        for (INamedTypeSymbol? t = method.ContainingType; t is not null; t = t.ContainingType)
+        {
+            types.Push(t);
+        }
+
+        foreach (INamedTypeSymbol t in types)
+        {
+            result.AddRange(t.TypeParameters);
+        }
+
+        result.AddRange(method.TypeParameters);
+        return result;
+    }
+
+    /// <summary>Builds the interceptor model for a call target (the method as declared, unreduced).</summary>
+    public static InterceptorModel ReadInterceptor(IMethodSymbol target, ActionModel action, bool declaredInCompilation)
+    {
+        IMethodSymbol method = (target.ReducedFrom ?? target).OriginalDefinition;
+        var typeParameters = AllTypeParameters(method)
+            .Select(tp => new TypeParameterModel(tp.Name, Constraints(tp)))
+            .ToEquatableArray();
+        var parameters = method.Parameters.Select((p, i) => new ParameterModel(
+            SyntaxFacts(p.Name) ? "@" + p.Name : "p" + i,
+            p.Type.ToDisplayString(TypeFormat),
+            p.RefKind switch
+            {
+                RefKind.Ref => "ref",
+                RefKind.Out => "out",
+                RefKind.In => "in",
+                RefKind.RefReadOnlyParameter => "ref readonly",
+                _ => string.Empty,
+            },
+            p.IsParams)).ToEquatableArray();
+
+        string receiverRefKind = string.Empty;
+        if (!method.IsStatic && method.ContainingType.IsValueType)
+        {
+            receiverRefKind = method.IsReadOnly || method.ContainingType.IsReadOnly ? "in" : "ref";
+        }
+
+        (ReturnShape shape, string? result) = Shape(method);
+        return new InterceptorModel(
+            Identity(method) + (method.ContainingAssembly is { } asm ? " in " + asm.Name : string.Empty),
+            action,
+            declaredInCompilation && action.CapabilityValid,
+            method.IsStatic,
+            method.IsExtensionMethod,
+            method.ContainingType!.ToDisplayString(TypeFormat),
+            receiverRefKind,
+            method.Name,
+            method.TypeParameters.Select(tp => tp.Name).ToEquatableArray(),
+            typeParameters,
+            parameters,
+            method.ReturnsVoid ? "void" : method.ReturnType.ToDisplayString(TypeFormat),
+            shape,
+            result);
+    }
+
+    private static bool SyntaxFacts(string name) =>
+        Microsoft.CodeAnalysis.CSharp.SyntaxFacts.IsValidIdentifier(name);
+
+    private static (ReturnShape Shape, string? Result) Shape(IMethodSymbol method)
+    {
+        if (method.ReturnsVoid)
+        {
+            return (ReturnShape.Void, null);
+        }
+
+        if (method.ReturnType is INamedTypeSymbol named && named.ContainingNamespace?.ToDisplayString() == "System.Threading.Tasks")
+        {
+            switch (named.MetadataName)
+            {
+                case "Task": return (ReturnShape.Task, null);
+                case "ValueTask": return (ReturnShape.ValueTask, null);
+                case "Task`1": return (ReturnShape.TaskOfT, named.TypeArguments[0].ToDisplayString(TypeFormat));
+                case "ValueTask`1": return (ReturnShape.ValueTaskOfT, named.TypeArguments[0].ToDisplayString(TypeFormat));
+            }
+        }
+
+        return (ReturnShape.Value, method.ReturnType.ToDisplayString(TypeFormat));
+    }
+
+    private static string Constraints(ITypeParameterSymbol tp)
+    {
+        var parts = new List<string>();
+        if (tp.HasUnmanagedTypeConstraint)
+        {
+            parts.Add("unmanaged");
+        }
+        else if (tp.HasValueTypeConstraint)
+        {
+            parts.Add("struct");
+        }
+        else if (tp.HasReferenceTypeConstraint)
+        {
+            parts.Add(tp.ReferenceTypeConstraintNullableAnnotation == NullableAnnotation.Annotated ? "class?" : "class");
+        }
+        else if (tp.HasNotNullConstraint)
+        {
+            parts.Add("notnull");
+        }
+
+        foreach (ITypeSymbol constraint in tp.ConstraintTypes)
+        {
+            parts.Add(constraint.ToDisplayString(TypeFormat));
+        }
+
+        if (tp.HasConstructorConstraint)
+        {
+            parts.Add("new()");
+        }
+
+        return parts.Count == 0 ? string.Empty : "where " + tp.Name + " : " + string.Join(", ", parts);
+    }
+}
