@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Net;
+
+namespace Aim.Tokens.Identity;
+
+/// <summary>
+/// Resolves <c>aip:web</c> identifiers by fetching <c>https://&lt;domain&gt;/.well-known/aip/&lt;path&gt;.json</c>, verifying
+/// the document's signature, and caching the keys for at most five minutes. Fails closed: a network error, a non-200
+/// answer, a redirect, an oversized or invalid document all throw <see cref="AipErrorCodes.IdentityUnresolvable"/>
+/// (failures are not cached, so the next call tries again).
+/// </summary>
+public sealed class WebIdentityResolver : IAipIdentityResolver
+{
+    /// <summary>The longest a resolved document is cached.</summary>
+    public static readonly TimeSpan MaxCacheDuration = TimeSpan.FromMinutes(5);
+
+    private readonly HttpClient _http;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _cacheDuration;
+    private readonly TimeSpan _timeout;
+    private readonly ConcurrentDictionary<string, (IReadOnlyList<AipPublicKey> Keys, DateTimeOffset Until)> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the resolver.</summary>
+    /// <param name="http">The client used for fetches (configure it without automatic redirects).</param>
+    /// <param name="timeProvider">Clock for cache expiry and key windows.</param>
+    /// <param name="cacheDuration">How long a document is reused; capped at five minutes (default five minutes).</param>
+    /// <param name="timeout">Per-fetch timeout (default five seconds).</param>
+    public WebIdentityResolver(HttpClient http, TimeProvider? timeProvider = null, TimeSpan? cacheDuration = null, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        _http = http;
+        _time = timeProvider ?? TimeProvider.System;
+        var duration = cacheDuration ?? MaxCacheDuration;
+        _cacheDuration = duration > MaxCacheDuration ? MaxCacheDuration : duration < TimeSpan.Zero ? TimeSpan.Zero : duration;
+        _timeout = timeout ?? TimeSpan.FromSeconds(5);
+    }
+
+    /// <summary>The effective cache duration (never above five minutes).</summary>
+    public TimeSpan CacheDuration => _cacheDuration;
+
+    /// <inheritdoc/>
+    public async ValueTask<IReadOnlyList<AipPublicKey>> ResolveAsync(AipIdentifier identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        if (identifier.Kind != AipIdentifierKind.Web)
+        {
+            throw new AipException(AipErrorCodes.IdentityUnresolvable, "The web resolver only resolves aip:web identifiers.");
+        }
+
+        var now = _time.GetUtcNow();
+        if (_cache.TryGetValue(identifier.Value, out var cached) && now < cached.Until)
+        {
+            return cached.Keys;
+        }
+
+        byte[] body;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_timeout);
+            using var request = new HttpRequestMessage(HttpMethod.Get, identifier.DocumentUri);
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new AipException(AipErrorCodes.IdentityUnresolvable, $"The identity document of {identifier} answered {(int)response.StatusCode}.");
+            }
+
+            body = await ReadBoundedAsync(response.Content, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or InvalidOperationException)
+        {
+            throw new AipException(AipErrorCodes.IdentityUnresolvable, $"The identity document of {identifier} could not be fetched.", ex);
+        }
+
+        var document = AipIdentityDocument.ParseAndVerify(body, identifier.Value, now);
+        _cache[identifier.Value] = (document.Keys, now + _cacheDuration);
+        return document.Keys;
+    }
+
+    /// <summary>Forgets every cached document.</summary>
+    public void ClearCache() => _cache.Clear();
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken ct)
+    {
+        if (content.Headers.ContentLength > AipIdentityDocument.MaxDocumentBytes)
+        {
+            throw new AipException(AipErrorCodes.IdentityUnresolvable, "The identity document is larger than 64 KiB.");
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        var buffer = new byte[AipIdentityDocument.MaxDocumentBytes + 1];
+        var total = 0;
+        int read;
+        while ((read = await stream.ReadAsync(buffer.AsMemory(total), ct).ConfigureAwait(false)) > 0)
+        {
+            total += read;
+            if (total > AipIdentityDocument.MaxDocumentBytes)
+            {
+                throw new AipException(AipErrorCodes.IdentityUnresolvable, "The identity document is larger than 64 KiB.");
+            }
+        }
+
+        return buffer.AsSpan(0, total).ToArray();
+    }
+}

@@ -1,0 +1,54 @@
+using Aim.Tokens.Identity;
+using Aim.Tokens.Revocation;
+
+namespace Aim.Tokens.Verification;
+
+/// <summary>Settings of an <see cref="AipVerifier"/>. Defaults follow the AIP drafts.</summary>
+public sealed class AipVerifierOptions
+{
+    /// <summary>The roots whose tokens are accepted (V2), and pinned <c>aip:web</c> keys. Required: an empty store accepts nothing.</summary>
+    public IAipTrustStore TrustStore { get; set; } = new InMemoryTrustStore();
+
+    /// <summary>How identifiers resolve to keys; default: <c>aip:key</c> by itself, <c>aip:web</c> from pinned keys only.</summary>
+    public IAipIdentityResolver? Resolver { get; set; }
+
+    /// <summary>Revocation list for V7; null skips V7 (no list configured).</summary>
+    public IRevocationSource? Revocation { get; set; }
+
+    /// <summary>A revocation snapshot older than this is refused (fail closed). Default five minutes.</summary>
+    public TimeSpan RevocationMaxStaleness { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The clock.</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Tolerance for clock differences on <c>iat</c> and <c>exp</c>. Default 60 seconds.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest lifetime (<c>exp - iat</c>) of a compact token; AIP asks for under an hour. Default one hour.</summary>
+    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Longest token accepted, in characters (compact tokens are also capped at 8 KiB). Default 64 KiB.</summary>
+    public int MaxTokenLength { get; set; } = 64 * 1024;
+
+    /// <summary>Most delegation blocks a chain may hold, whatever its <c>max_depth</c> says. Default 16.</summary>
+    public int MaxChainBlocks { get; set; } = 16;
+
+    /// <summary>How many verified tokens are remembered (re-verifying a seen token skips the signature work). 0 disables. Default 10,000.</summary>
+    public int CacheCapacity { get; set; } = 10_000;
+
+    /// <summary>The Datalog policy profile for chained tokens (V6). Default <see cref="AipPolicyProfile.Standard"/>.</summary>
+    public AipPolicyProfile PolicyProfile { get; set; } = AipPolicyProfile.Standard;
+}
+
+/// <summary>The three AIP policy profiles for the Datalog step (V6) of chained verification.</summary>
+public enum AipPolicyProfile
+{
+    /// <summary>The token's own checks with ambient <c>tool</c>, <c>time</c>, <c>depth</c>; allow if they pass.</summary>
+    Simple,
+
+    /// <summary>Simple plus the verifier's policy: the tool must be one of the token's rights.</summary>
+    Standard,
+
+    /// <summary>Standard plus caller-supplied Datalog, run with a bounded number of iterations.</summary>
+    Advanced,
+}
