@@ -1,0 +1,728 @@
+using System.Diagnostics;
+using Aim.Crypto;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aim.Audit;
+
+/// <summary>
+/// The append-only, tamper-evident audit log: an RFC 9162 Merkle tree over RFC 8785 JSON entries, each signed by
+/// the acting agent's Ed25519 key, stored in SQLite (WAL, <c>synchronous=FULL</c>). Appends are group-committed by
+/// one writer thread: an append completes only after the transaction holding it is durable, so an acknowledged
+/// entry survives a crash. Signed tree heads (signed with the log key) are written every
+/// <see cref="AuditLogOptions.TreeHeadEvery"/> entries, on flush and on dispose, to the database and to the
+/// append-only side file <c>&lt;path&gt;.heads</c>.
+/// </summary>
+/// <remarks>
+/// One <see cref="AuditLog"/> per file: <see cref="Open"/> takes an exclusive lock on <c>&lt;path&gt;.lock</c>.
+/// All members are thread-safe. Dispose flushes pending appends and writes a final tree head.
+/// </remarks>
+public sealed class AuditLog : IAsyncDisposable, IDisposable
+{
+    private readonly Ed25519KeyPair _logKey;
+    private readonly AuditLogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly FileStream _lockFile;
+    private readonly SqliteConnection _writer;
+    private readonly SqliteConnection _reader;
+    private readonly TreeHeadFile _headFile;
+    private readonly SqliteCommand _insertEntry;
+    private readonly SqliteCommand _insertNode;
+    private readonly SqliteCommand _insertHead;
+
+    private readonly object _queueLock = new();
+    private readonly List<WorkItem> _queue = [];
+    private readonly object _readerLock = new();
+    private readonly object _commitLock = new(); // held while a commit becomes visible and the in-memory state follows
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private MerkleFrontier _frontier;  // committed state; replaced (never mutated) under _commitLock
+    private long _count;
+    private long _lastHeadSize;        // writer thread only
+    private SignedTreeHead? _lastHead; // writer thread only
+    private bool _closing;
+    private int _disposed;
+
+    private AuditLog(string path, Ed25519KeyPair logKey, AuditLogOptions options, TimeProvider time, ILogger logger,
+        FileStream lockFile, SqliteConnection writer, SqliteConnection reader, TreeHeadFile headFile,
+        MerkleFrontier frontier, long lastHeadSize)
+    {
+        Path = path;
+        _logKey = logKey;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _lockFile = lockFile;
+        _writer = writer;
+        _reader = reader;
+        _headFile = headFile;
+        _frontier = frontier;
+        _count = frontier.Size;
+        _lastHeadSize = lastHeadSize;
+
+        _insertEntry = Command(writer, "INSERT INTO entries(idx, body) VALUES ($a, $b);");
+        _insertNode = Command(writer, "INSERT INTO nodes(level, idx, hash) VALUES ($a, $b, $c);");
+        _insertHead = Command(writer, "INSERT INTO heads(tree_size, json) VALUES ($a, $b);");
+        _thread = new Thread(WriterLoop) { IsBackground = true, Name = "Aim audit writer" };
+        _thread.Start();
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The number of durably committed entries (the next entry gets this index).</summary>
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>
+    /// Opens the audit log at <paramref name="path"/>, creating it if the file does not exist or is empty.
+    /// </summary>
+    /// <param name="path">The SQLite database file. The side files <c>.heads</c> and <c>.lock</c> live beside it.</param>
+    /// <param name="logKey">The log key that signs tree heads. The log keeps its own copy; a new log records its public
+    /// key and an existing log only opens with the same key.</param>
+    /// <param name="options">Group-commit and tree-head settings.</param>
+    /// <param name="time">The clock for entry and head times (defaults to the system clock).</param>
+    /// <param name="logger">Receives store failures.</param>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: the file is not SQLite, is damaged, or is not an Aim audit
+    /// log (the file is left untouched); <c>aim_audit_key_mismatch</c>: the log was created with another log key;
+    /// <c>aim_audit_in_use</c>: another <see cref="AuditLog"/> holds it; <c>aim_audit_unavailable</c>: it cannot be created or opened.</exception>
+    /// <exception cref="ArgumentException">An argument or option is invalid.</exception>
+    public static AuditLog Open(string path, Ed25519KeyPair logKey, AuditLogOptions? options = null, TimeProvider? time = null, ILogger? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(logKey);
+        options ??= new AuditLogOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxCommitDelay, TimeSpan.Zero, nameof(options));
+        var fullPath = System.IO.Path.GetFullPath(path);
+
+        FileStream lockFile;
+        try
+        {
+            lockFile = new FileStream(fullPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex) when (ex is not DirectoryNotFoundException)
+        {
+            throw new AuditLogException(AuditLogException.InUse, $"The audit log '{fullPath}' is already open by another writer.", ex);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            throw new AuditLogException(AuditLogException.Unavailable, $"The audit log '{fullPath}' cannot be opened: {ex.Message}", ex);
+        }
+
+        SqliteConnection? writer = null, reader = null;
+        TreeHeadFile? headFile = null;
+        Ed25519KeyPair? ownKey = null;
+        try
+        {
+            var exists = File.Exists(fullPath) && new FileInfo(fullPath).Length > 0;
+            writer = AuditStore.OpenConnection(fullPath, exists ? SqliteOpenMode.ReadWrite : SqliteOpenMode.ReadWriteCreate);
+            if (exists)
+            {
+                // Look before touching: nothing is written to a file until it proves to be one of ours.
+                var storedKey = AuditStore.ReadLogKey(writer, out var problem)
+                    ?? throw new AuditLogException(AuditLogException.Corrupt, $"'{fullPath}' is not an Aim audit log: {problem}. The file was not modified.");
+                if (!storedKey.AsSpan().SequenceEqual(logKey.PublicKey))
+                {
+                    throw new AuditLogException(AuditLogException.KeyMismatch, $"The audit log '{fullPath}' was created with a different log key.");
+                }
+
+                AuditStore.Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+            }
+            else
+            {
+                AuditStore.Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+                AuditStore.CreateSchema(writer, logKey.PublicKey);
+            }
+
+            var count = AuditStore.NextIndex(writer);
+            var frontier = MerkleFrontier.Restore(count, (level, index) => AuditStore.Node(writer, level, index));
+            var lastHead = AuditStore.Scalar(writer, "SELECT MAX(tree_size) FROM heads;");
+            var lastHeadSize = lastHead is long size ? size : -1;
+
+            reader = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadOnly);
+            headFile = TreeHeadFile.OpenForAppend(fullPath);
+            ownKey = Ed25519KeyPair.FromSecretKey(ExportSecret(logKey));
+            return new AuditLog(fullPath, ownKey, options, time ?? TimeProvider.System, logger ?? NullLogger.Instance,
+                lockFile, writer, reader, headFile, frontier, lastHeadSize);
+        }
+        catch (Exception ex)
+        {
+            ownKey?.Dispose();
+            headFile?.Dispose();
+            reader?.Dispose();
+            writer?.Dispose();
+            lockFile.Dispose();
+            throw ex switch
+            {
+                AuditLogException => ex,
+                SqliteException or InvalidDataException => new AuditLogException(AuditLogException.Corrupt,
+                    $"'{fullPath}' is not a readable Aim audit log: {ex.Message}", ex),
+                IOException or UnauthorizedAccessException => new AuditLogException(AuditLogException.Unavailable,
+                    $"The audit log '{fullPath}' cannot be opened: {ex.Message}", ex),
+                _ => ex,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Appends an entry signed by <paramref name="agentKey"/>. Completes when the entry is durably committed
+    /// (group commit) and returns its index.
+    /// </summary>
+    /// <param name="record">The action to record.</param>
+    /// <param name="agentKey">The acting agent's key; it must not be disposed before the task completes.</param>
+    /// <param name="ct">Stops waiting only: an entry already queued may still be committed.</param>
+    /// <exception cref="ArgumentException">The record is invalid (a required member empty, an undefined enum, a
+    /// non-finite number, an unpaired surrogate, JSON that cannot be canonicalized).</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_unavailable</c>: the log is closed or the store failed;
+    /// the entry was not committed.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="agentKey"/> was disposed.</exception>
+    public ValueTask<long> AppendAsync(AuditRecord record, Ed25519KeyPair agentKey, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(agentKey);
+        ct.ThrowIfCancellationRequested();
+        var work = new AppendWork(AuditEntryCodec.Prepare(record), agentKey);
+        Enqueue(work);
+        var task = work.Done.Task;
+        return new ValueTask<long>(ct.CanBeCanceled ? task.WaitAsync(ct) : task);
+    }
+
+    /// <summary>Appends an entry and blocks until it is durably committed. See <see cref="AppendAsync"/>.</summary>
+    /// <returns>The entry's index.</returns>
+    /// <exception cref="ArgumentException">The record is invalid.</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_unavailable</c>: the entry was not committed.</exception>
+    public long Append(AuditRecord record, Ed25519KeyPair agentKey) =>
+        AppendAsync(record, agentKey).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Waits until every append queued before the call is committed, then writes a signed tree head
+    /// if the log grew since the last one.</summary>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_unavailable</c>: the log is closed or the store failed.</exception>
+    public Task FlushAsync(CancellationToken ct = default)
+    {
+        var work = new HeadWork(onlyIfChanged: true);
+        Enqueue(work);
+        return ct.CanBeCanceled ? work.Done.Task.WaitAsync(ct) : work.Done.Task;
+    }
+
+    /// <summary>Signs the current size and root with the log key, stores the head (database and side file) and returns it.
+    /// Hand it to a party that can keep it safe; it pins the log's first <see cref="SignedTreeHead.TreeSize"/> entries.</summary>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_unavailable</c>: the log is closed or the store failed.</exception>
+    public SignedTreeHead CreateTreeHead()
+    {
+        var work = new HeadWork(onlyIfChanged: false);
+        Enqueue(work);
+        return work.Done.Task.GetAwaiter().GetResult()!;
+    }
+
+    /// <summary>Reads up to <paramref name="count"/> committed entries starting at <paramref name="fromIndex"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative argument.</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: a stored entry is damaged.</exception>
+    public IReadOnlyList<AuditEntry> Read(long fromIndex, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromIndex);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var entries = new List<AuditEntry>(Math.Min(count, 4096));
+        var bodies = ReadBodies(fromIndex, Math.Min(count, Math.Max(0, Count - fromIndex)));
+        foreach (var body in bodies)
+        {
+            entries.Add(AuditEntryCodec.Decode(body));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Reads one committed entry, or null when <paramref name="index"/> is not in the log.</summary>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: the stored entry is damaged.</exception>
+    public AuditEntry? Get(long index)
+    {
+        if (index < 0 || index >= Count)
+        {
+            return null;
+        }
+
+        var bodies = ReadBodies(index, 1);
+        return bodies.Count == 1 ? AuditEntryCodec.Decode(bodies[0]) : null;
+    }
+
+    /// <summary>The RFC 9162 root hash of the tree of the first <paramref name="treeSize"/> entries.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="treeSize"/> is negative or above <see cref="Count"/>.</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: a stored subtree hash is missing.</exception>
+    public byte[] GetRootHash(long treeSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(treeSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(treeSize, Count);
+        return WithProofs(p => p.SubtreeHash(0, treeSize));
+    }
+
+    /// <summary>The RFC 9162 inclusion proof of entry <paramref name="index"/> in the tree of the first
+    /// <paramref name="treeSize"/> entries. Check it with <see cref="InclusionProof.Verify"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not 0 &lt;= index &lt; treeSize &lt;= <see cref="Count"/>.</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: a stored subtree hash is missing.</exception>
+    public InclusionProof GetInclusionProof(long index, long treeSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(treeSize, Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, treeSize);
+        return new InclusionProof(index, treeSize, WithProofs(p => p.InclusionPath(index, treeSize)));
+    }
+
+    /// <summary>The RFC 9162 consistency proof between the trees of the first <paramref name="oldSize"/> and
+    /// <paramref name="newSize"/> entries. Check it with <see cref="ConsistencyProof.Verify"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not 0 &lt;= oldSize &lt;= newSize &lt;= <see cref="Count"/>.</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_corrupt</c>: a stored subtree hash is missing.</exception>
+    public ConsistencyProof GetConsistencyProof(long oldSize, long newSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(oldSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(newSize, Count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(oldSize, newSize);
+        return new ConsistencyProof(oldSize, newSize, WithProofs(p => p.ConsistencyPath(oldSize, newSize)));
+    }
+
+    /// <summary>
+    /// Verifies the whole log as committed so far: every signature, the index sequence, the Merkle tree against every
+    /// signed tree head in the database, in the side file and <paramref name="trustedEarlierHead"/>, and against what
+    /// this open log knows it committed. Never throws for a damaged log: the result names the first bad entry.
+    /// </summary>
+    /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
+    /// <param name="ct">Cancels the verification.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public AuditVerificationResult Verify(SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        using var connection = AuditStore.OpenConnection(Path, SqliteOpenMode.ReadOnly);
+        AuditLogVerification.LiveState live;
+        lock (_commitLock)
+        {
+            // Pin a read snapshot that matches the in-memory state exactly: no commit can land in between.
+            AuditStore.Execute(connection, "BEGIN; SELECT COUNT(*) FROM entries;");
+            live = new AuditLogVerification.LiveState(_frontier.Size, _frontier.Root());
+        }
+
+        try
+        {
+            return AuditLogVerification.Run(connection, Path, trustedEarlierHead, live, ct);
+        }
+        finally
+        {
+            AuditStore.Execute(connection, "ROLLBACK;");
+        }
+    }
+
+    /// <summary>Commits pending appends, writes a final tree head if the log grew, and closes the files.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_queueLock)
+        {
+            _closing = true;
+            Monitor.PulseAll(_queueLock);
+        }
+
+        _thread.Join();
+        _insertEntry.Dispose();
+        _insertNode.Dispose();
+        _insertHead.Dispose();
+        lock (_readerLock)
+        {
+            _reader.Dispose();
+        }
+
+        _writer.Dispose();
+        _headFile.Dispose();
+        _logKey.Dispose();
+        _lockFile.Dispose();
+    }
+
+    /// <summary>As <see cref="Dispose"/>, without blocking the calling thread on the final commit.</summary>
+    public ValueTask DisposeAsync() => new(Task.Run(Dispose));
+
+    private void Enqueue(WorkItem work)
+    {
+        lock (_queueLock)
+        {
+            if (_closing)
+            {
+                throw new AuditLogException(AuditLogException.Unavailable, $"The audit log '{Path}' is closed.");
+            }
+
+            _queue.Add(work);
+            if (_queue.Count == 1 || _queue.Count == _options.MaxBatchSize)
+            {
+                Monitor.PulseAll(_queueLock);
+            }
+        }
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<WorkItem>();
+        try
+        {
+            while (true)
+            {
+                batch.Clear();
+                lock (_queueLock)
+                {
+                    while (_queue.Count == 0 && !_closing)
+                    {
+                        Monitor.Wait(_queueLock);
+                    }
+
+                    if (_queue.Count == 0)
+                    {
+                        break;
+                    }
+
+                    WaitForCompany();
+                    var take = Math.Min(_queue.Count, _options.MaxBatchSize);
+                    batch.AddRange(_queue.GetRange(0, take));
+                    _queue.RemoveRange(0, take);
+                }
+
+                Process(batch);
+            }
+
+            if (Count != _lastHeadSize)
+            {
+                WriteHead();
+            }
+        }
+        catch (Exception ex)
+        {
+            // Unreachable unless the writer itself is broken; fail everything so no caller waits forever.
+            _logger.LogCritical(ex, "The audit writer for {Path} stopped", Path);
+            lock (_queueLock)
+            {
+                _closing = true;
+                batch.AddRange(_queue);
+                _queue.Clear();
+            }
+
+            foreach (var item in batch)
+            {
+                item.Fail(Unavailable("the audit writer stopped", ex));
+            }
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>Group commit: when other appends are already queued, give the burst a moment to fill the batch.</summary>
+    private void WaitForCompany()
+    {
+        if (_queue.Count < 2 || _queue.Count >= _options.MaxBatchSize || _options.MaxCommitDelay <= TimeSpan.Zero || _closing)
+        {
+            return;
+        }
+
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxCommitDelay.TotalSeconds * Stopwatch.Frequency);
+        while (_queue.Count < _options.MaxBatchSize && !_closing)
+        {
+            var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            Monitor.Wait(_queueLock, remaining);
+        }
+    }
+
+    private void Process(List<WorkItem> batch)
+    {
+        var appends = new List<AppendWork>(batch.Count);
+        foreach (var item in batch)
+        {
+            if (item is AppendWork append)
+            {
+                appends.Add(append);
+            }
+        }
+
+        if (appends.Count > 0)
+        {
+            CommitAppends(appends);
+        }
+
+        foreach (var item in batch)
+        {
+            if (item is HeadWork head)
+            {
+                try
+                {
+                    head.Done.TrySetResult(head.OnlyIfChanged && Count == _lastHeadSize ? _lastHead : WriteHead());
+                }
+                catch (Exception ex) when (ex is SqliteException or IOException or AuditLogException)
+                {
+                    head.Fail(Unavailable("the tree head could not be stored", ex));
+                }
+            }
+        }
+    }
+
+    private void CommitAppends(List<AppendWork> appends)
+    {
+        var now = _time.GetUtcNow();
+        var first = Count;
+        var live = appends;
+
+        // Number and sign the batch on all cores. A record that cannot be signed (its key was disposed) is failed
+        // and the rest are renumbered, so indexes stay gapless.
+        while (true)
+        {
+            var failed = false;
+            var items = live;
+            if (items.Count >= 4)
+            {
+                Parallel.For(0, items.Count, i => items[i].Seal(first + i, now));
+            }
+            else
+            {
+                for (var i = 0; i < items.Count; i++)
+                {
+                    items[i].Seal(first + i, now);
+                }
+            }
+
+            foreach (var item in items)
+            {
+                failed |= item.Error is not null;
+            }
+
+            if (!failed)
+            {
+                break;
+            }
+
+            foreach (var item in items)
+            {
+                if (item.Error is not null)
+                {
+                    item.Fail(item.Error);
+                }
+            }
+
+            live = items.FindAll(item => item.Error is null);
+            if (live.Count == 0)
+            {
+                return;
+            }
+        }
+
+        var frontier = _frontier.Clone();
+        SignedTreeHead? head = null;
+        try
+        {
+            using var tx = _writer.BeginTransaction();
+            _insertEntry.Transaction = tx;
+            _insertNode.Transaction = tx;
+            _insertHead.Transaction = tx;
+            foreach (var item in live)
+            {
+                Insert(_insertEntry, frontier.Size, item.Body!);
+                InsertNode(0, frontier.Size, item.Leaf!);
+                frontier.Append(item.Leaf!, InsertNode);
+            }
+
+            var every = _options.TreeHeadEvery;
+            if (every > 0 && frontier.Size / every > first / every)
+            {
+                head = SignedTreeHead.Create(frontier.Size, frontier.Root(), now, _logKey);
+                Insert(_insertHead, head.TreeSize, head.ToJson());
+            }
+
+            lock (_commitLock)
+            {
+                tx.Commit();
+                _frontier = frontier;
+                Interlocked.Exchange(ref _count, frontier.Size);
+            }
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
+        {
+            _logger.LogError(ex, "Committing {Count} audit entries to {Path} failed", live.Count, Path);
+            foreach (var item in live)
+            {
+                item.Fail(Unavailable("the entries could not be committed", ex));
+            }
+
+            return;
+        }
+
+        if (head is not null)
+        {
+            RecordHeadInSideFile(head);
+        }
+
+        foreach (var item in live)
+        {
+            item.Done.TrySetResult(item.Index);
+        }
+    }
+
+    private SignedTreeHead WriteHead()
+    {
+        var head = SignedTreeHead.Create(_frontier.Size, _frontier.Root(), _time.GetUtcNow(), _logKey);
+        _insertHead.Transaction = null;
+        Insert(_insertHead, head.TreeSize, head.ToJson());
+        RecordHeadInSideFile(head);
+        return head;
+    }
+
+    private void RecordHeadInSideFile(SignedTreeHead head)
+    {
+        _lastHeadSize = head.TreeSize;
+        _lastHead = head;
+        try
+        {
+            _headFile.Append(head);
+        }
+        catch (IOException ex)
+        {
+            // The head is in the database; the side file only adds protection against truncation.
+            _logger.LogError(ex, "Writing the tree head of size {Size} to the side file of {Path} failed", head.TreeSize, Path);
+        }
+    }
+
+    private void InsertNode(int level, long index, byte[] hash)
+    {
+        _insertNode.Parameters[0].Value = level;
+        _insertNode.Parameters[1].Value = index;
+        _insertNode.Parameters[2].Value = hash;
+        _insertNode.ExecuteNonQuery();
+    }
+
+    private static void Insert(SqliteCommand command, long key, object value)
+    {
+        command.Parameters[0].Value = key;
+        command.Parameters[1].Value = value;
+        command.ExecuteNonQuery();
+    }
+
+    private List<byte[]> ReadBodies(long fromIndex, long count)
+    {
+        var bodies = new List<byte[]>();
+        if (count <= 0)
+        {
+            return bodies;
+        }
+
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            using var command = _reader.CreateCommand();
+            command.CommandText = "SELECT body FROM entries WHERE idx >= $from ORDER BY idx LIMIT $count;";
+            command.Parameters.AddWithValue("$from", fromIndex);
+            command.Parameters.AddWithValue("$count", count);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                bodies.Add(reader.GetValue(0) as byte[]
+                    ?? throw new AuditLogException(AuditLogException.Corrupt, $"A stored entry of '{Path}' is not a blob."));
+            }
+        }
+
+        return bodies;
+    }
+
+    private T WithProofs<T>(Func<MerkleProofs, T> build)
+    {
+        lock (_readerLock)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            using var command = _reader.CreateCommand();
+            command.CommandText = "SELECT hash FROM nodes WHERE level = $l AND idx = $i;";
+            var level = command.Parameters.Add("$l", SqliteType.Integer);
+            var index = command.Parameters.Add("$i", SqliteType.Integer);
+            var proofs = new MerkleProofs((l, i) =>
+            {
+                level.Value = l;
+                index.Value = i;
+                return command.ExecuteScalar() as byte[] is { Length: MerkleHash.Size } hash
+                    ? hash
+                    : throw new AuditLogException(AuditLogException.Corrupt, $"The stored subtree hash (level {l}, index {i}) of '{Path}' is missing or damaged.");
+            });
+            return build(proofs);
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in new[] { "$a", "$b", "$c" })
+        {
+            if (sql.Contains(name, StringComparison.Ordinal))
+            {
+                command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+
+        command.Prepare();
+        return command;
+    }
+
+    private static byte[] ExportSecret(Ed25519KeyPair key)
+    {
+        var secret = key.ExportSecretKey();
+        return secret;
+    }
+
+    private AuditLogException Unavailable(string what, Exception inner) =>
+        new(AuditLogException.Unavailable, $"Audit log '{Path}': {what}: {inner.Message}", inner);
+
+    private abstract class WorkItem
+    {
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class AppendWork(PreparedRecord prepared, Ed25519KeyPair key) : WorkItem
+    {
+        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Index { get; private set; }
+
+        public byte[]? Body { get; private set; }
+
+        public byte[]? Leaf { get; private set; }
+
+        public Exception? Error { get; private set; }
+
+        /// <summary>Numbers, signs and hashes the entry; captures a failure instead of throwing (runs in parallel).</summary>
+        public void Seal(long index, DateTimeOffset time)
+        {
+            try
+            {
+                Index = index;
+                var unsigned = AuditEntryCodec.EncodeUnsigned(prepared, index, time, key.PublicKey, out var sigOffset);
+                Span<byte> signature = stackalloc byte[Ed25519.SignatureSize];
+                key.Sign(unsigned, signature);
+                Body = AuditEntryCodec.Seal(unsigned, sigOffset, signature);
+                Leaf = MerkleHash.Leaf(Body);
+            }
+            catch (Exception ex)
+            {
+                Error = ex;
+            }
+        }
+
+        public override void Fail(Exception error) => Done.TrySetException(error);
+    }
+
+    private sealed class HeadWork(bool onlyIfChanged) : WorkItem
+    {
+        public bool OnlyIfChanged { get; } = onlyIfChanged;
+
+        public TaskCompletionSource<SignedTreeHead?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Fail(Exception error) => Done.TrySetException(error);
+    }
+}

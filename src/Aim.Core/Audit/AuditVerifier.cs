@@ -1,0 +1,42 @@
+using Microsoft.Data.Sqlite;
+
+namespace Aim.Audit;
+
+/// <summary>Verifies an audit log file without its log key and without opening it for writing.</summary>
+public static class AuditVerifier
+{
+    /// <summary>
+    /// Opens <paramref name="path"/> read-only and verifies every entry signature, the index sequence and the Merkle
+    /// tree against every signed tree head in the database, in the <c>.heads</c> side file and
+    /// <paramref name="trustedEarlierHead"/>. Never throws for a damaged or foreign file: the result says
+    /// <c>log_unreadable</c> or names the first bad entry.
+    /// </summary>
+    /// <param name="path">The audit log database.</param>
+    /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
+    /// <param name="ct">Cancels the verification.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public static AuditVerificationResult VerifyFile(string path, SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            return new AuditVerificationResult(false, 0, null, AuditReasonCodes.LogUnreadable, $"'{fullPath}' does not exist.", null);
+        }
+
+        SqliteConnection connection;
+        try
+        {
+            connection = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadOnly);
+        }
+        catch (SqliteException ex)
+        {
+            return new AuditVerificationResult(false, 0, null, AuditReasonCodes.LogUnreadable, $"'{fullPath}' cannot be opened: {ex.Message}", null);
+        }
+
+        using (connection)
+        {
+            return AuditLogVerification.Run(connection, fullPath, trustedEarlierHead, null, ct);
+        }
+    }
+}
