@@ -1,0 +1,177 @@
+using System.Text.Json.Nodes;
+using Aim.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aim.Authorization;
+
+/// <summary>
+/// The embedded engine's decision path, in the order of the architecture: 1 capability, 2 attributes,
+/// 3 context (time windows, rate limits), 4 delegation chain, 5 intent (high and critical only), then JIT
+/// approval. Steps 1-3 are synchronous and allocation-light, so an allowed low-risk action completes
+/// without any asynchronous machinery.
+/// </summary>
+public sealed class AuthorizationPipeline
+{
+    private readonly AgentPolicy _policy;
+    private readonly RateLimiter? _rateLimiter;
+    private readonly IChainCheck? _chain;
+    private readonly IIntentCheck? _intent;
+    private readonly IApprovalHandler? _approvals;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the pipeline.</summary>
+    /// <param name="policy">The agent's grants, attribute rules and time windows.</param>
+    /// <param name="rateLimiter">Rate limits (none when null).</param>
+    /// <param name="chain">Step 4; when null, an action under a delegation token is denied because nothing can verify it.</param>
+    /// <param name="intent">Step 5; skipped when null.</param>
+    /// <param name="approvals">Decides JIT approvals; when null they are denied.</param>
+    /// <param name="timeProvider">The clock used for approval timeouts.</param>
+    /// <param name="logger">Diagnostics (never argument values).</param>
+    public AuthorizationPipeline(AgentPolicy policy, RateLimiter? rateLimiter = null, IChainCheck? chain = null, IIntentCheck? intent = null, IApprovalHandler? approvals = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+    {
+        _policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        _rateLimiter = rateLimiter;
+        _chain = chain;
+        _intent = intent;
+        _approvals = approvals;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>Runs every step for one request.</summary>
+    /// <exception cref="ApprovalTimeoutException">A JIT approval did not arrive in time.</exception>
+    public ValueTask<AuthorizationDecision> AuthorizeAsync(ActionRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        var capability = _policy.CheckCapability(request.Capability, request.Resource);
+        if (!capability.Allowed)
+        {
+            return ValueTask.FromResult(Deny(AuthorizationStep.Capability, capability));
+        }
+
+        var attributes = _policy.CheckAttributes(request.Attributes);
+        if (!attributes.Allowed)
+        {
+            return ValueTask.FromResult(Deny(AuthorizationStep.Attribute, attributes));
+        }
+
+        var window = _policy.CheckTimeWindow(request.Time);
+        if (!window.Allowed)
+        {
+            return ValueTask.FromResult(Deny(AuthorizationStep.Context, window));
+        }
+
+        if (_rateLimiter is not null && !_rateLimiter.TryAcquire(request.Agent.Name, request.Capability, request.Time, out var retryAfter))
+        {
+            return ValueTask.FromResult(new AuthorizationDecision(false, AuthorizationStep.Context, "rate_limited",
+                $"Rate limit reached for '{request.Capability}'; retry after {retryAfter.TotalSeconds:0.#} s."));
+        }
+
+        bool needsChain = request.DelegationToken is not null;
+        bool needsIntent = _intent is not null && request.Risk >= RiskLevel.Medium;
+        if (!needsChain && !needsIntent && !request.JitAccess)
+        {
+            return ValueTask.FromResult(AuthorizationDecision.Allow);
+        }
+
+        return SlowPathAsync(request, needsChain, needsIntent, cancellationToken);
+    }
+
+    private async ValueTask<AuthorizationDecision> SlowPathAsync(ActionRequest request, bool needsChain, bool needsIntent, CancellationToken cancellationToken)
+    {
+        JsonObject? details = null;
+        if (needsChain)
+        {
+            if (_chain is null)
+            {
+                return new AuthorizationDecision(false, AuthorizationStep.Chain, "chain_unverifiable",
+                    "The action runs under a delegation token but no chain verifier is configured.");
+            }
+
+            var chain = await _chain.CheckAsync(request, cancellationToken).ConfigureAwait(false);
+            if (!chain.Allowed)
+            {
+                return Deny(AuthorizationStep.Chain, chain);
+            }
+
+            details = Merge(details, chain.Details);
+        }
+
+        if (needsIntent)
+        {
+            var intent = await _intent!.CheckAsync(request, cancellationToken).ConfigureAwait(false);
+            if (!intent.Allowed)
+            {
+                return Deny(AuthorizationStep.Intent, intent);
+            }
+
+            details = Merge(details, intent.Details);
+        }
+
+        if (!request.JitAccess)
+        {
+            return new AuthorizationDecision(true, Details: details);
+        }
+
+        if (_approvals is null)
+        {
+            return new AuthorizationDecision(false, AuthorizationStep.Approval, "no_approver",
+                $"'{request.Capability}' needs a JIT approval and no approval handler is configured.", Details: details);
+        }
+
+        var approval = await WaitForApprovalAsync(request, cancellationToken).ConfigureAwait(false);
+        details ??= [];
+        details["approver"] = approval.Approver;
+        if (approval.Reason is not null)
+        {
+            details["approval_reason"] = approval.Reason;
+        }
+
+        return approval.Approved
+            ? new AuthorizationDecision(true, ApprovedBy: approval.Approver, Details: details)
+            : new AuthorizationDecision(false, AuthorizationStep.Approval, "approval_denied",
+                $"{approval.Approver} denied '{request.Capability}'" + (approval.Reason is null ? "." : $": {approval.Reason}"), Details: details);
+    }
+
+    private async ValueTask<ApprovalDecision> WaitForApprovalAsync(ActionRequest request, CancellationToken cancellationToken)
+    {
+        var timeout = request.JitTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
+        try
+        {
+            _logger.LogInformation("Waiting up to {Timeout} for approval of {Capability}", timeout, request.Capability);
+            return await _approvals!.RequestApprovalAsync(new ApprovalRequest(request, timeout), linked.Token)
+                .AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ApprovalTimeoutException(request.Capability.ToString(), timeout);
+        }
+    }
+
+    private static AuthorizationDecision Deny(AuthorizationStep step, PolicyDecision decision) =>
+        new(false, step, decision.ReasonCode ?? "denied", decision.Reason ?? "denied");
+
+    private static AuthorizationDecision Deny(AuthorizationStep step, StepResult result) =>
+        new(false, step, result.ReasonCode ?? "denied", result.Reason ?? "denied", Details: result.Details);
+
+    private static JsonObject? Merge(JsonObject? into, JsonObject? from)
+    {
+        if (from is null)
+        {
+            return into;
+        }
+
+        into ??= [];
+        foreach (var (key, value) in from)
+        {
+            into[key] = value?.DeepClone();
+        }
+
+        return into;
+    }
+}
