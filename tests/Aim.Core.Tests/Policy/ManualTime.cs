@@ -1,0 +1,11 @@
+namespace Aim.Core.Tests.Policy;
+
+/// <summary>A clock tests move by hand.</summary>
+internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
