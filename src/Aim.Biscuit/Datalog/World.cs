@@ -1,0 +1,237 @@
+namespace Aim.Biscuit.Datalog;
+
+/// <summary>Facts tagged with their origin, indexed by predicate name.</summary>
+internal sealed class FactSet
+{
+    private readonly HashSet<(Origin, Fact)> _all = [];
+    private readonly Dictionary<string, List<(Origin Origin, Fact Fact)>> _byName = new(StringComparer.Ordinal);
+
+    internal int Count => _all.Count;
+
+    internal bool Add(Origin origin, Fact fact)
+    {
+        if (!_all.Add((origin, fact))) return false;
+        if (!_byName.TryGetValue(fact.Predicate.Name, out var list))
+            _byName[fact.Predicate.Name] = list = [];
+        list.Add((origin, fact));
+        return true;
+    }
+
+    internal bool Contains(Origin origin, Fact fact) => _all.Contains((origin, fact));
+
+    internal IReadOnlyList<(Origin Origin, Fact Fact)> ByName(string name) =>
+        _byName.TryGetValue(name, out var list) ? list : [];
+
+    internal IEnumerable<(Origin Origin, Fact Fact)> All => _all;
+}
+
+/// <summary>A rule loaded in the world with the block it came from and the origins it trusts.</summary>
+internal sealed record WorldRule(ulong BlockId, TrustedOrigins Trusted, Rule Rule);
+
+/// <summary>
+/// The Datalog engine: facts, rules, fixpoint evaluation under <see cref="RunLimits"/>, and queries.
+/// It knows nothing about tokens.
+/// </summary>
+internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs = null, TimeProvider? time = null)
+{
+    private const int TimeCheckInterval = 256;
+    private readonly ExpressionEvaluator _evaluator = new(externs);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    internal FactSet Facts { get; } = new();
+
+    internal List<WorldRule> Rules { get; } = [];
+
+    /// <summary>Rounds run by the last <see cref="Run"/>.</summary>
+    internal int Iterations { get; private set; }
+
+    /// <summary>Applies rules until no new fact appears.</summary>
+    /// <exception cref="BiscuitRunLimitException">A limit was reached.</exception>
+    /// <exception cref="BiscuitExecutionException">An expression failed.</exception>
+    internal void Run(RunLimits limits)
+    {
+        var deadline = new Deadline(_time, limits.MaxTime);
+        Iterations = 0;
+        if (Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
+        while (true)
+        {
+            var newFacts = new List<(Origin, Fact)>();
+            foreach (var rule in Rules)
+            {
+                var blockOrigin = Origin.Of(rule.BlockId);
+                foreach (var (origin, bindings) in Match(rule.Rule, rule.Trusted, deadline))
+                {
+                    var head = Substitute(rule.Rule.Head, bindings);
+                    var fact = new Fact(head);
+                    var factOrigin = origin is null ? blockOrigin : origin.Union(blockOrigin);
+                    if (!Facts.Contains(factOrigin, fact)) newFacts.Add((factOrigin, fact));
+                    if (newFacts.Count + Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
+                }
+                deadline.Check();
+            }
+
+            var added = 0;
+            foreach (var (o, f) in newFacts)
+                if (Facts.Add(o, f)) added++;
+            if (added == 0) break;
+            Iterations++;
+            if (Iterations >= limits.MaxIterations) throw new BiscuitRunLimitException(RunLimitKind.TooManyIterations);
+            if (Facts.Count >= limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
+        }
+    }
+
+    /// <summary>True when some match of the query's body satisfies all its expressions.</summary>
+    internal bool QueryMatch(Rule query, TrustedOrigins trusted, RunLimits limits)
+    {
+        foreach (var _ in Match(query, trusted, new Deadline(_time, limits.MaxTime))) return true;
+        return false;
+    }
+
+    /// <summary>True when the body matches at least once and every match satisfies all expressions.</summary>
+    internal bool CheckMatchAll(Rule query, TrustedOrigins trusted, RunLimits limits)
+    {
+        var found = false;
+        var deadline = new Deadline(_time, limits.MaxTime);
+        foreach (var (_, bindings) in MatchBody(query, trusted, deadline))
+        {
+            found = true;
+            if (!ExpressionsHold(query, bindings)) return false;
+        }
+        return found;
+    }
+
+    /// <summary>Facts the rule's head produces over facts the origins allow.</summary>
+    internal HashSet<Fact> Query(Rule rule, TrustedOrigins trusted, RunLimits limits)
+    {
+        var result = new HashSet<Fact>();
+        foreach (var (_, bindings) in Match(rule, trusted, new Deadline(_time, limits.MaxTime)))
+            result.Add(new Fact(Substitute(rule.Head, bindings)));
+        return result;
+    }
+
+    private IEnumerable<(Origin? Origin, Dictionary<string, Term> Bindings)> Match(Rule rule, TrustedOrigins trusted, Deadline deadline)
+    {
+        foreach (var m in MatchBody(rule, trusted, deadline))
+            if (ExpressionsHold(rule, m.Bindings)) yield return m;
+    }
+
+    private bool ExpressionsHold(Rule rule, Dictionary<string, Term> bindings)
+    {
+        foreach (var e in rule.Expressions)
+            if (!_evaluator.EvaluateBool(e, bindings)) return false;
+        return true;
+    }
+
+    /// <summary>Every combination of trusted facts matching the body predicates (a nested-loop join).</summary>
+    private IEnumerable<(Origin? Origin, Dictionary<string, Term> Bindings)> MatchBody(Rule rule, TrustedOrigins trusted, Deadline deadline)
+    {
+        var body = rule.Body;
+        var candidates = new List<(Origin Origin, Fact Fact)>[body.Count];
+        for (var i = 0; i < body.Count; i++)
+        {
+            var p = body[i];
+            var list = new List<(Origin, Fact)>();
+            foreach (var entry in Facts.ByName(p.Name))
+                if (entry.Fact.Predicate.RawTerms.Length == p.RawTerms.Length && entry.Origin.IsSubsetOf(trusted) && CouldMatch(p, entry.Fact))
+                    list.Add(entry);
+            if (list.Count == 0) yield break;
+            candidates[i] = list;
+        }
+
+        var bindings = new Dictionary<string, Term>(StringComparer.Ordinal);
+        var origins = new Origin?[body.Count + 1];
+        var positions = new int[body.Count];
+        var boundAt = new List<string>[body.Count];
+        for (var i = 0; i < body.Count; i++) boundAt[i] = [];
+        var level = 0;
+        var steps = 0;
+        if (body.Count == 0)
+        {
+            yield return (null, bindings);
+            yield break;
+        }
+
+        positions[0] = -1;
+        while (level >= 0)
+        {
+            // Undo bindings made at this level by the previous candidate.
+            foreach (var name in boundAt[level]) bindings.Remove(name);
+            boundAt[level].Clear();
+            positions[level]++;
+            if (positions[level] >= candidates[level].Count)
+            {
+                level--;
+                continue;
+            }
+            if (++steps % TimeCheckInterval == 0) deadline.Check();
+            var (origin, fact) = candidates[level][positions[level]];
+            if (!Unify(body[level], fact, bindings, boundAt[level])) continue;
+            origins[level + 1] = origins[level] is null ? origin : origins[level]!.Union(origin);
+            if (level == body.Count - 1)
+            {
+                yield return (origins[level + 1], bindings);
+                continue;
+            }
+            level++;
+            positions[level] = -1;
+        }
+    }
+
+    private static bool CouldMatch(Predicate pattern, Fact fact)
+    {
+        var terms = pattern.RawTerms;
+        var values = fact.Predicate.RawTerms;
+        for (var i = 0; i < terms.Length; i++)
+            if (terms[i] is not VariableTerm && !terms[i].Equals(values[i])) return false;
+        return true;
+    }
+
+    private static bool Unify(Predicate pattern, Fact fact, Dictionary<string, Term> bindings, List<string> boundNow)
+    {
+        var terms = pattern.RawTerms;
+        var values = fact.Predicate.RawTerms;
+        for (var i = 0; i < terms.Length; i++)
+        {
+            if (terms[i] is VariableTerm v)
+            {
+                if (bindings.TryGetValue(v.Name, out var existing))
+                {
+                    if (!existing.Equals(values[i])) return false;
+                }
+                else
+                {
+                    bindings[v.Name] = values[i];
+                    boundNow.Add(v.Name);
+                }
+            }
+            else if (!terms[i].Equals(values[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Predicate Substitute(Predicate head, Dictionary<string, Term> bindings)
+    {
+        var terms = new Term[head.RawTerms.Length];
+        for (var i = 0; i < terms.Length; i++)
+        {
+            var t = head.RawTerms[i];
+            terms[i] = t is VariableTerm v
+                ? bindings.TryGetValue(v.Name, out var value) ? value : throw new BiscuitExecutionException(ExecutionErrorKind.UnknownVariable, v.Name)
+                : t;
+        }
+        return new Predicate(head.Name, terms);
+    }
+
+    private readonly struct Deadline(TimeProvider time, TimeSpan budget)
+    {
+        private readonly long _start = time.GetTimestamp();
+
+        internal void Check()
+        {
+            if (time.GetElapsedTime(_start) > budget) throw new BiscuitRunLimitException(RunLimitKind.Timeout);
+        }
+    }
+}

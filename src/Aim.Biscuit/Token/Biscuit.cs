@@ -1,0 +1,231 @@
+using System.Text;
+using Aim.Biscuit.Datalog;
+using Aim.Biscuit.Format;
+using Google.Protobuf;
+using Proto = global::Biscuit.Format.Schema;
+
+namespace Aim.Biscuit;
+
+/// <summary>Options for parsing tokens.</summary>
+public sealed record BiscuitParseOptions
+{
+    /// <summary>The defaults (64 KiB tokens, 64 blocks).</summary>
+    public static BiscuitParseOptions Default { get; } = new();
+
+    /// <summary>Largest serialized token accepted, in bytes.</summary>
+    public int MaxTokenSize { get; init; } = 64 * 1024;
+
+    /// <summary>Most blocks (authority included) accepted.</summary>
+    public int MaxBlocks { get; init; } = 64;
+}
+
+/// <summary>
+/// A Biscuit token: a chain of signed Datalog blocks. Instances are immutable; <see cref="Attenuate"/>,
+/// <see cref="Seal"/> and <see cref="AppendThirdPartyBlock"/> return new tokens.
+/// </summary>
+public sealed class Biscuit
+{
+    private Biscuit(SerializedBiscuit container, SymbolTable symbols, PublicKeyTable keys, IReadOnlyList<Block> blocks, bool verified)
+    {
+        Container = container;
+        Symbols = symbols;
+        Keys = keys;
+        Blocks = blocks;
+        IsVerified = verified;
+        var byKey = new Dictionary<PublicKey, List<ulong>>();
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].ExternalKey is { } key)
+            {
+                if (!byKey.TryGetValue(key, out var list)) byKey[key] = list = [];
+                list.Add((ulong)i);
+            }
+        }
+        BlocksByExternalKey = byKey;
+    }
+
+    internal SerializedBiscuit Container { get; }
+    internal SymbolTable Symbols { get; }
+    internal PublicKeyTable Keys { get; }
+    internal IReadOnlyDictionary<PublicKey, List<ulong>> BlocksByExternalKey { get; }
+
+    /// <summary>The decoded blocks; index 0 is the authority block.</summary>
+    public IReadOnlyList<Block> Blocks { get; }
+
+    /// <summary>The root key id hint, or null.</summary>
+    public uint? RootKeyId => Container.RootKeyId;
+
+    /// <summary>True when the token is sealed (cannot be attenuated).</summary>
+    public bool IsSealed => Container.IsSealed;
+
+    /// <summary>True when the signature chain was verified against a root key when this instance was made.</summary>
+    public bool IsVerified { get; }
+
+    /// <summary>The revocation ids: each block's signature, authority first.</summary>
+    public IReadOnlyList<byte[]> RevocationIds => Container.AllBlocks.Select(b => (byte[])b.Signature.Clone()).ToList();
+
+    /// <summary>Parses and verifies a token with a known root key.</summary>
+    /// <exception cref="BiscuitFormatException">Malformed token, bad signature, or limits exceeded.</exception>
+    public static Biscuit FromBytes(ReadOnlySpan<byte> bytes, PublicKey rootKey, BiscuitParseOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(rootKey);
+        return FromBytes(bytes, _ => rootKey, options);
+    }
+
+    /// <summary>
+    /// Parses and verifies a token, choosing the root key from the token's root key id
+    /// (null when absent). The resolver returns null for an unknown id.
+    /// </summary>
+    /// <exception cref="BiscuitFormatException">Malformed token, unknown key id, bad signature, or limits exceeded.</exception>
+    public static Biscuit FromBytes(ReadOnlySpan<byte> bytes, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(rootKeyResolver);
+        var container = Deserialize(bytes, options ?? BiscuitParseOptions.Default);
+        var root = rootKeyResolver(container.RootKeyId)
+            ?? throw new BiscuitFormatException(FormatErrorKind.UnknownPublicKey, $"unknown root key id {container.RootKeyId?.ToString() ?? "(none)"}");
+        container.Verify(root);
+        return FromContainer(container, verified: true);
+    }
+
+    /// <summary>Parses and verifies base64url text (an optional <c>biscuit:</c> prefix is accepted).</summary>
+    public static Biscuit FromBase64(string text, PublicKey rootKey, BiscuitParseOptions? options = null) =>
+        FromBytes(Base64Url.Decode(text), rootKey, options);
+
+    /// <summary>Parses and verifies base64url text, choosing the root key by key id.</summary>
+    public static Biscuit FromBase64(string text, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null) =>
+        FromBytes(Base64Url.Decode(text), rootKeyResolver, options);
+
+    /// <summary>
+    /// Parses a token WITHOUT verifying its signatures, for attenuation or inspection by a holder that
+    /// has no root key. Such a token cannot be authorized (<see cref="IsVerified"/> is false).
+    /// </summary>
+    public static Biscuit FromBytesUnverified(ReadOnlySpan<byte> bytes, BiscuitParseOptions? options = null) =>
+        FromContainer(Deserialize(bytes, options ?? BiscuitParseOptions.Default), verified: false);
+
+    /// <summary>Base64url form of <see cref="FromBytesUnverified"/>.</summary>
+    public static Biscuit FromBase64Unverified(string text, BiscuitParseOptions? options = null) =>
+        FromBytesUnverified(Base64Url.Decode(text), options);
+
+    /// <summary>Starts building a new token.</summary>
+    public static BiscuitBuilder CreateBuilder() => new();
+
+    private static SerializedBiscuit Deserialize(ReadOnlySpan<byte> bytes, BiscuitParseOptions options)
+    {
+        if (bytes.Length > options.MaxTokenSize)
+            throw new BiscuitFormatException(FormatErrorKind.TooLarge, $"token is {bytes.Length} bytes, the limit is {options.MaxTokenSize}");
+        var container = SerializedBiscuit.Deserialize(bytes);
+        if (container.Blocks.Count + 1 > options.MaxBlocks)
+            throw new BiscuitFormatException(FormatErrorKind.TooLarge, $"token has {container.Blocks.Count + 1} blocks, the limit is {options.MaxBlocks}");
+        return container;
+    }
+
+    internal static Biscuit FromContainer(SerializedBiscuit container, bool verified)
+    {
+        var protos = container.AllBlocks.Select(b => ParseBlock(b.Data)).ToList();
+        var symbols = new SymbolTable();
+        var keys = new PublicKeyTable();
+        var signed = container.AllBlocks.ToList();
+        for (var i = 0; i < protos.Count; i++)
+        {
+            if (signed[i].External is not null) continue;
+            symbols.Extend(protos[i].Symbols);
+            keys.Extend(protos[i].PublicKeys.Select(ProtoConverter.DecodeKey));
+        }
+
+        var blocks = new List<Block>(protos.Count);
+        for (var i = 0; i < protos.Count; i++)
+        {
+            if (signed[i].External is { } external)
+            {
+                var ownSymbols = new SymbolTable();
+                ownSymbols.Extend(protos[i].Symbols);
+                var ownKeys = new PublicKeyTable();
+                ownKeys.Extend(protos[i].PublicKeys.Select(ProtoConverter.DecodeKey));
+                blocks.Add(ProtoConverter.DecodeBlock(protos[i], ownSymbols, ownKeys, external.Key));
+            }
+            else
+            {
+                blocks.Add(ProtoConverter.DecodeBlock(protos[i], symbols, keys, null));
+            }
+        }
+        return new Biscuit(container, symbols, keys, blocks, verified);
+    }
+
+    private static Proto.Block ParseBlock(byte[] data)
+    {
+        try
+        {
+            return Proto.Block.Parser.ParseFrom(data);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new BiscuitFormatException(FormatErrorKind.BlockDeserializationError, "error deserializing block: " + e.Message, e);
+        }
+    }
+
+    /// <summary>Serializes the token.</summary>
+    public byte[] ToBytes() => Container.ToBytes();
+
+    /// <summary>Serializes the token as padded base64url text.</summary>
+    public string ToBase64() => Base64Url.Encode(ToBytes());
+
+    /// <summary>Appends a first-party block that restricts the token, signed with the token's ephemeral key.</summary>
+    /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when the token is sealed.</exception>
+    public Biscuit Attenuate(BlockBuilder block, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        if (IsSealed) throw new BiscuitFormatException(FormatErrorKind.AlreadySealed, "the token is sealed");
+        var symbols = Symbols.Clone();
+        var keys = Keys.Clone();
+        var proto = ProtoConverter.EncodeBlock(block.Facts, block.Rules, block.Checks, block.Scopes, block.Context, symbols, keys, thirdParty: false);
+        using var next = KeyPair.Generate(nextKeyAlgorithm);
+        var container = Container.Append(next, proto.ToByteArray(), null, proto.Version);
+        return FromContainer(container, IsVerified);
+    }
+
+    /// <summary>Seals the token: no block can be added any more.</summary>
+    /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when already sealed.</exception>
+    public Biscuit Seal() => FromContainer(Container.Seal(), IsVerified);
+
+    /// <summary>Creates the request a third party needs to sign a block for this token.</summary>
+    /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when the token is sealed.</exception>
+    public ThirdPartyBlockRequest CreateThirdPartyRequest()
+    {
+        if (IsSealed) throw new BiscuitFormatException(FormatErrorKind.AlreadySealed, "the token is sealed");
+        return new ThirdPartyBlockRequest((byte[])Container.LastBlock.Signature.Clone());
+    }
+
+    /// <summary>Appends a block signed by a third party (see <see cref="ThirdPartyBlockRequest.CreateBlock"/>).</summary>
+    /// <exception cref="BiscuitFormatException">The external signature does not verify, the block is malformed, or the token is sealed.</exception>
+    public Biscuit AppendThirdPartyBlock(ThirdPartyBlockContents contents, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
+    {
+        ArgumentNullException.ThrowIfNull(contents);
+        if (IsSealed) throw new BiscuitFormatException(FormatErrorKind.AlreadySealed, "the token is sealed");
+        contents.ExternalKey.Verify(SerializedBiscuit.ExternalPayload(contents.PayloadBytes, Container.LastBlock.Signature, 1), contents.SignatureBytes);
+        using var next = KeyPair.Generate(nextKeyAlgorithm);
+        var external = new ExternalSignatureData(contents.ExternalKey, contents.SignatureBytes);
+        var container = Container.Append(next, contents.PayloadBytes, external, null);
+        return FromContainer(container, IsVerified);
+    }
+
+    /// <summary>Creates an authorizer holding this token.</summary>
+    public Authorizer CreateAuthorizer() => new Authorizer().AddToken(this);
+
+    /// <summary>Human-readable description: each block's Datalog source.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append("Biscuit {\n");
+        if (RootKeyId is { } id) sb.Append("  root key id: ").Append(id).Append('\n');
+        for (var i = 0; i < Blocks.Count; i++)
+        {
+            var b = Blocks[i];
+            sb.Append("  block ").Append(i).Append(" (version ").Append(b.Version);
+            if (b.ExternalKey is not null) sb.Append(", signed by ").Append(b.ExternalKey);
+            sb.Append("):\n");
+            foreach (var line in b.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)) sb.Append("    ").Append(line).Append('\n');
+        }
+        sb.Append(IsSealed ? "  sealed\n" : "").Append('}');
+        return sb.ToString();
+    }
+}
