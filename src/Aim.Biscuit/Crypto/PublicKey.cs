@@ -9,7 +9,6 @@ namespace Aim.Biscuit;
 /// </summary>
 public sealed class PublicKey : IEquatable<PublicKey>
 {
-    private static readonly byte[] P256SpkiPrefix = Convert.FromHexString("3039301306072a8648ce3d020106082a8648ce3d030107032200");
     private readonly byte[] _bytes;
     private readonly int _hash;
 
@@ -144,11 +143,14 @@ public sealed class PublicKey : IEquatable<PublicKey>
                 }
                 if (point.Length != 33 || (point[0] != 2 && point[0] != 3))
                     throw new BiscuitFormatException(FormatErrorKind.InvalidKey, "invalid secp256r1 point encoding");
-                // OpenSSL decompresses SEC1 points found in a SubjectPublicKeyInfo; no hand-written curve math.
-                var spki = new byte[P256SpkiPrefix.Length + 33];
-                P256SpkiPrefix.CopyTo(spki, 0);
-                point.CopyTo(spki.AsSpan(P256SpkiPrefix.Length));
-                ecdsa.ImportSubjectPublicKeyInfo(spki, out _);
+                var x = point.Slice(1, 32).ToArray();
+                var y = DecompressY(x, point[0] == 3);
+                // ImportParameters validates that (x, y) is on the curve.
+                ecdsa.ImportParameters(new ECParameters
+                {
+                    Curve = ECCurve.NamedCurves.nistP256,
+                    Q = new ECPoint { X = x, Y = y },
+                });
                 return ecdsa;
             }
             catch (CryptographicException e)
@@ -161,6 +163,30 @@ public sealed class PublicKey : IEquatable<PublicKey>
                 ecdsa.Dispose();
                 throw;
             }
+        }
+
+        private static readonly System.Numerics.BigInteger Prime =
+            System.Numerics.BigInteger.Parse("0ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", System.Globalization.NumberStyles.HexNumber);
+        private static readonly System.Numerics.BigInteger CurveB =
+            System.Numerics.BigInteger.Parse("05ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b", System.Globalization.NumberStyles.HexNumber);
+
+        /// <summary>
+        /// SEC1 point decompression for P-256 (public data only): y = sqrt(x^3 - 3x + b) mod p, with
+        /// p = 3 mod 4 so sqrt(a) = a^((p+1)/4). Signature math stays in the platform's ECDsa.
+        /// </summary>
+        private static byte[] DecompressY(byte[] xBytes, bool odd)
+        {
+            var x = new System.Numerics.BigInteger(xBytes, isUnsigned: true, isBigEndian: true);
+            if (x >= Prime) throw new BiscuitFormatException(FormatErrorKind.InvalidKey, "invalid secp256r1 point: x out of range");
+            var rhs = ((System.Numerics.BigInteger.ModPow(x, 3, Prime) - 3 * x + CurveB) % Prime + Prime) % Prime;
+            var y = System.Numerics.BigInteger.ModPow(rhs, (Prime + 1) / 4, Prime);
+            if (System.Numerics.BigInteger.ModPow(y, 2, Prime) != rhs)
+                throw new BiscuitFormatException(FormatErrorKind.InvalidKey, "invalid secp256r1 point: not on the curve");
+            if (y.IsEven == odd) y = Prime - y;
+            var bytes = y.ToByteArray(isUnsigned: true, isBigEndian: true);
+            var result = new byte[32];
+            bytes.CopyTo(result, 32 - bytes.Length);
+            return result;
         }
 
         /// <summary>Structural check of an ASN.1 DER <c>SEQUENCE { INTEGER r, INTEGER s }</c>.</summary>
