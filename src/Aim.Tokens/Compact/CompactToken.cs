@@ -323,6 +323,11 @@ public static class CompactToken
                 throw AipException.Malformed("iat and exp are out of range.");
             }
 
+            if (exp <= iat)
+            {
+                throw AipException.Malformed("exp must be after iat.");
+            }
+
             return new AipTokenClaims(iss, sub, scopes, budget, (int)maxDepth.Value,
                 DateTimeOffset.FromUnixTimeSeconds(iat.Value), DateTimeOffset.FromUnixTimeSeconds(exp.Value));
         }

@@ -1,0 +1,23 @@
+using Aim.Tokens.Identity;
+using Aim.Tokens.Verification;
+using static Aim.Tokens.Tests.TestKeys;
+
+namespace Aim.Tokens.Tests.Adversarial;
+
+/// <summary>The whole adversarial corpus and the verifier it runs against.</summary>
+internal static class Corpus
+{
+    public static IEnumerable<Attack> All() => CompactAttacks.All();
+
+    public static IEnumerable<(string Name, string Token, AipAccessRequest? Request)> Baselines()
+    {
+        yield return ("compact", RawJws.Sign(RawJws.Header, RawJws.Payload(Id(CompactAttacks.Root), Id(CompactAttacks.Agent)), CompactAttacks.Root), new AipAccessRequest("tool:search", 5m));
+    }
+
+    public static AipVerifier Verifier(ManualClock clock) =>
+        new(new AipVerifierOptions
+        {
+            TimeProvider = clock,
+            TrustStore = new InMemoryTrustStore(Id(CompactAttacks.Root)),
+        });
+}
