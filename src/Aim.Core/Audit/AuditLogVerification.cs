@@ -196,15 +196,18 @@ internal static class AuditLogVerification
 
             if (claimed < p)
             {
-                var first = positionsByIndex.TryGetValue(claimed, out var seen) ? seen[0] : p;
-                return first < p && !rows[first].Body.AsSpan().SequenceEqual(rows[p].Body)
-                    ? (first, AuditReasonCodes.EntryInserted, $"Positions {first} and {p} both claim index {claimed} with different content: an entry was inserted at {first}.")
-                    : (p, AuditReasonCodes.EntryInserted, $"Position {p} holds a copy of entry {claimed}: an entry was inserted at {p}.");
+                // The earlier holder of this index passed every check (or we would have stopped there), so this one is extra.
+                return (p, AuditReasonCodes.EntryInserted, $"Position {p} holds a second entry claiming index {claimed}: an entry was inserted at {p}.");
             }
 
             if (rows[p].Index != p)
             {
                 return (p, AuditReasonCodes.EntryModified, $"Entry {p} is stored under row {rows[p].Index}: the rows were renumbered.");
+            }
+
+            if (!matchesCommittedLeaf && positionsByIndex[p].Exists(q => q > p))
+            {
+                return (p, AuditReasonCodes.EntryInserted, $"Position {p} holds an entry the log never committed, and the committed entry {p} follows it: an entry was inserted at {p}.");
             }
 
             if (!matchesCommittedLeaf)

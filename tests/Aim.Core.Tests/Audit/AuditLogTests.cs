@@ -1,0 +1,338 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Aim.Audit;
+using Aim.Crypto;
+using Aim.Json;
+using static Aim.Core.Tests.Audit.AuditTestData;
+
+namespace Aim.Core.Tests.Audit;
+
+public sealed class AuditLogTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly Ed25519KeyPair _logKey = LogKey();
+    private readonly Ed25519KeyPair _agent = AgentKey();
+
+    public void Dispose()
+    {
+        _logKey.Dispose();
+        _agent.Dispose();
+        _dir.Dispose();
+    }
+
+    private string LogPath => _dir.File("audit.db");
+
+    [Fact]
+    public void Appends_get_consecutive_indexes_and_read_back_unchanged()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 10, 0, 0, 123, TimeSpan.Zero).AddTicks(4567));
+        using var log = AuditLog.Open(LogPath, _logKey, time: clock);
+        var record = Record(1) with
+        {
+            Kind = AuditEntryKind.Outcome,
+            Risk = RiskLevel.Critical,
+            Outcome = "error",
+            Error = "InvalidOperationException: boom",
+            OnBehalfOf = "user:alice",
+            Method = "RefundAsync",
+            Reason = "granted by policy",
+            Arguments = new JsonObject { ["orderId"] = "o-1", ["amount"] = 12.5 },
+            Result = new JsonArray(1, 2),
+            Details = new JsonObject { ["approver"] = "bob", ["intent"] = new JsonObject { ["verdict"] = "ok" } },
+        };
+
+        Assert.Equal(0, log.Append(Record(0), _agent));
+        Assert.Equal(1, log.Append(record, _agent));
+        Assert.Equal(2, log.Count);
+
+        var entry = log.Get(1)!;
+        Assert.Equal(1, entry.Index);
+        Assert.Equal(new DateTimeOffset(2026, 11, 21, 10, 0, 0, 123, TimeSpan.Zero), entry.Time);
+        Assert.Equal(_agent.PublicKey.ToArray(), entry.AgentPublicKey);
+        var back = entry.Record;
+        Assert.Equal(record with { Arguments = null, Result = null, Details = null }, back with { Arguments = null, Result = null, Details = null });
+        Assert.Equal("{\"amount\":12.5,\"orderId\":\"o-1\"}", back.Arguments!.ToJsonString());
+        Assert.Equal("[1,2]", back.Result!.ToJsonString());
+        Assert.Equal("bob", (string?)back.Details!["approver"]);
+        Assert.Equal(SHA256.HashData([0x00, .. entry.CanonicalBytes]), entry.LeafHash);
+        Assert.Null(log.Get(2));
+        Assert.Null(log.Get(-1));
+        Assert.Equal(2, log.Read(0, 10).Count);
+        Assert.Single(log.Read(1, 10));
+        Assert.Empty(log.Read(5, 10));
+    }
+
+    [Fact]
+    public void Entry_body_is_canonical_json_signed_without_sig_and_omits_nulls()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        var record = Record(3) with { Resource = null, ArgumentsDigest = null, DurationMs = null, Details = new JsonObject { ["z"] = 1, ["a"] = "\u00e9" } };
+        log.Append(record, _agent);
+        var entry = log.Get(0)!;
+        var text = Encoding.UTF8.GetString(entry.CanonicalBytes);
+
+        Assert.Equal(text, CanonicalJson.Canonicalize(text));
+        var json = JsonNode.Parse(text)!.AsObject();
+        Assert.Equal(
+            new[] { "action_id", "agent", "capability", "decision", "details", "index", "kind", "reason_code", "risk", "sig", "time", "v" },
+            json.Select(p => p.Key).ToArray());
+        Assert.Equal("authorized", (string?)json["kind"]);
+        Assert.Equal("low", (string?)json["risk"]);
+        Assert.Equal(0, (long)json["index"]!);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", (string)json["time"]!);
+        Assert.Equal(Base64UrlNoPad(_agent.PublicKey), (string?)json["agent"]!["key"]);
+
+        json.Remove("sig");
+        var signed = CanonicalJson.Serialize(json);
+        Assert.True(Ed25519.Verify(entry.AgentPublicKey, signed, entry.Signature));
+    }
+
+    private static string Base64UrlNoPad(ReadOnlySpan<byte> bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    [Fact]
+    public async Task Concurrent_appends_are_gapless_and_the_log_verifies()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { TreeHeadEvery = 100 });
+        var tasks = Enumerable.Range(0, 1500).Select(i => log.AppendAsync(Record(i), _agent).AsTask()).ToArray();
+        var indexes = await Task.WhenAll(tasks);
+
+        Assert.Equal(Enumerable.Range(0, 1500).Select(i => (long)i), indexes.Order());
+        Assert.Equal(1500, log.Count);
+        var result = log.Verify();
+        Assert.True(result.IsValid, result.Message);
+        Assert.Equal(1500, result.EntriesChecked);
+        Assert.NotNull(result.LatestHead);
+        Assert.Equal(0, result.LatestHead!.TreeSize % 100);
+    }
+
+    [Fact]
+    public void Reopened_log_keeps_entries_root_and_continues_numbering()
+    {
+        byte[] root;
+        using (var log = AuditLog.Open(LogPath, _logKey))
+        {
+            for (var i = 0; i < 13; i++)
+            {
+                log.Append(Record(i), _agent);
+            }
+
+            root = log.GetRootHash(13);
+        }
+
+        using (var log = AuditLog.Open(LogPath, _logKey))
+        {
+            Assert.Equal(13, log.Count);
+            Assert.Equal(root, log.GetRootHash(13));
+            Assert.Equal(13, log.Append(Record(13), _agent));
+            var proof = log.GetConsistencyProof(13, 14);
+            Assert.True(ConsistencyProof.Verify(root, log.GetRootHash(14), proof));
+            Assert.True(log.Verify().IsValid);
+        }
+
+        var result = AuditVerifier.VerifyFile(LogPath);
+        Assert.True(result.IsValid, result.Message);
+        Assert.Equal(14, result.EntriesChecked);
+        Assert.Equal(14, result.LatestHead!.TreeSize); // dispose wrote a final head
+    }
+
+    [Fact]
+    public void Proofs_from_the_log_verify_against_signed_tree_heads()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        for (var i = 0; i < 21; i++)
+        {
+            log.Append(Record(i), _agent);
+        }
+
+        var early = log.CreateTreeHead();
+        for (var i = 21; i < 40; i++)
+        {
+            log.Append(Record(i), _agent);
+        }
+
+        var head = log.CreateTreeHead();
+        Assert.True(early.VerifySignature());
+        Assert.True(head.VerifySignature());
+        Assert.Equal(40, head.TreeSize);
+        Assert.Equal(_logKey.PublicKey.ToArray(), head.LogPublicKey);
+        Assert.Equal(log.GetRootHash(40), head.RootHash);
+
+        for (var i = 0; i < 40; i++)
+        {
+            var proof = log.GetInclusionProof(i, head.TreeSize);
+            Assert.True(InclusionProof.Verify(log.Get(i)!.LeafHash, proof, head.RootHash));
+        }
+
+        Assert.True(ConsistencyProof.Verify(early.RootHash, head.RootHash, log.GetConsistencyProof(early.TreeSize, head.TreeSize)));
+        Assert.False(ConsistencyProof.Verify(head.RootHash, early.RootHash, log.GetConsistencyProof(early.TreeSize, head.TreeSize)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetInclusionProof(40, 40));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetInclusionProof(0, 41));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetInclusionProof(-1, 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetConsistencyProof(10, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetConsistencyProof(1, 41));
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.GetRootHash(41));
+    }
+
+    [Fact]
+    public void Tree_head_json_round_trips_and_rejects_tampering()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        log.Append(Record(0), _agent);
+        var head = log.CreateTreeHead();
+        var parsed = SignedTreeHead.FromJson(head.ToJson());
+
+        Assert.Equal(head.TreeSize, parsed.TreeSize);
+        Assert.Equal(head.RootHash, parsed.RootHash);
+        Assert.Equal(head.Timestamp, parsed.Timestamp);
+        Assert.True(parsed.VerifySignature());
+        Assert.False((parsed with { TreeSize = 2 }).VerifySignature());
+        Assert.False((parsed with { RootHash = new byte[32] }).VerifySignature());
+        Assert.False((parsed with { Signature = new byte[10] }).VerifySignature());
+
+        foreach (var bad in new[] { "", "{}", "[]", "null", "{\"tree_size\":1}", head.ToJson().Replace("aim-audit-sth/1", "x"), head.ToJson().Replace("\"tree_size\":1", "\"tree_size\":-1"), "{\"a\":" })
+        {
+            var ex = Assert.Throws<AuditLogException>(() => SignedTreeHead.FromJson(bad));
+            Assert.Equal("aim_audit_tree_head_invalid", ex.Code);
+        }
+    }
+
+    [Fact]
+    public async Task Flush_writes_a_tree_head_to_the_database_and_the_side_file()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { TreeHeadEvery = 0 });
+        await log.AppendAsync(Record(0), _agent);
+        await log.AppendAsync(Record(1), _agent);
+        await log.FlushAsync();
+
+        var lines = File.ReadAllLines(LogPath + ".heads");
+        var head = SignedTreeHead.FromJson(Assert.Single(lines));
+        Assert.Equal(2, head.TreeSize);
+        Assert.True(head.VerifySignature());
+        await log.FlushAsync(); // nothing new: no second head
+        Assert.Single(File.ReadAllLines(LogPath + ".heads"));
+    }
+
+    [Fact]
+    public void Invalid_records_are_rejected_before_anything_is_written()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { ActionId = "" }, _agent));
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { Capability = null! }, _agent));
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { AgentName = "bad \ud800" }, _agent));
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { Reason = "bad \udc00 reason" }, _agent));
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { DurationMs = double.NaN }, _agent));
+        Assert.Throws<ArgumentException>(() => log.Append(Record(0) with { Arguments = new JsonObject { ["x"] = double.PositiveInfinity } }, _agent));
+        Assert.ThrowsAny<ArgumentException>(() => log.Append(Record(0) with { Risk = (RiskLevel)42 }, _agent));
+        Assert.ThrowsAny<ArgumentException>(() => log.Append(Record(0) with { Kind = (AuditEntryKind)9 }, _agent));
+        Assert.Throws<ArgumentNullException>(() => log.Append(null!, _agent));
+        Assert.Throws<ArgumentNullException>(() => log.Append(Record(0), null!));
+        Assert.Equal(0, log.Count);
+        Assert.Equal(0, log.Append(Record(0), _agent));
+    }
+
+    [Fact]
+    public async Task A_disposed_agent_key_fails_only_its_own_append_and_keeps_indexes_gapless()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromMilliseconds(50) });
+        var disposedKey = Ed25519KeyPair.Generate();
+        disposedKey.Dispose();
+        var tasks = new List<Task<long>>();
+        for (var i = 0; i < 10; i++)
+        {
+            tasks.Add(log.AppendAsync(Record(i), i == 4 ? disposedKey : _agent).AsTask());
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => tasks[4]);
+        var indexes = await Task.WhenAll(tasks.Where((_, i) => i != 4));
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => (long)i), indexes.Order());
+        Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public void Appending_after_dispose_throws_unavailable()
+    {
+        var log = AuditLog.Open(LogPath, _logKey);
+        log.Dispose();
+        log.Dispose();
+        var ex = Assert.Throws<AuditLogException>(() => log.Append(Record(0), _agent));
+        Assert.Equal("aim_audit_unavailable", ex.Code);
+    }
+
+    [Fact]
+    public void A_second_writer_on_the_same_file_is_refused()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(LogPath, _logKey));
+        Assert.Equal("aim_audit_in_use", ex.Code);
+    }
+
+    [Fact]
+    public void Opening_with_another_log_key_is_refused()
+    {
+        CreateLog(LogPath, 2);
+        using var other = Ed25519KeyPair.Generate();
+        var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(LogPath, other));
+        Assert.Equal("aim_audit_key_mismatch", ex.Code);
+    }
+
+    [Fact]
+    public void A_non_sqlite_file_is_refused_and_left_untouched()
+    {
+        var bytes = RandomNumberGenerator.GetBytes(8192);
+        File.WriteAllBytes(LogPath, bytes);
+        var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(LogPath, _logKey));
+        Assert.Equal("aim_audit_corrupt", ex.Code);
+        Assert.Contains(LogPath, ex.Message);
+        Assert.Equal(bytes, File.ReadAllBytes(LogPath));
+
+        var verdict = AuditVerifier.VerifyFile(LogPath);
+        Assert.False(verdict.IsValid);
+        Assert.Equal("log_unreadable", verdict.ReasonCode);
+    }
+
+    [Fact]
+    public void A_foreign_sqlite_database_is_refused_and_left_untouched()
+    {
+        Sql(LogPath, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers(name) VALUES ('x');");
+        var before = File.ReadAllBytes(LogPath);
+        var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(LogPath, _logKey));
+        Assert.Equal("aim_audit_corrupt", ex.Code);
+        Assert.Contains(LogPath, ex.Message);
+        Assert.Equal(before, File.ReadAllBytes(LogPath));
+        Assert.False(File.Exists(LogPath + "-wal") && new FileInfo(LogPath + "-wal").Length > 0);
+        Assert.Equal("log_unreadable", AuditVerifier.VerifyFile(LogPath).ReasonCode);
+    }
+
+    [Fact]
+    public void Verifying_a_missing_file_reports_unreadable()
+    {
+        var result = AuditVerifier.VerifyFile(_dir.File("nope.db"));
+        Assert.False(result.IsValid);
+        Assert.Equal("log_unreadable", result.ReasonCode);
+    }
+
+    [Fact]
+    public void Empty_log_verifies()
+    {
+        using (var log = AuditLog.Open(LogPath, _logKey))
+        {
+            Assert.Equal(0, log.Count);
+            Assert.True(log.Verify().IsValid);
+            Assert.Equal(0, log.CreateTreeHead().TreeSize);
+        }
+
+        Assert.True(AuditVerifier.VerifyFile(LogPath).IsValid);
+    }
+
+    [Fact]
+    public void Open_rejects_bad_arguments()
+    {
+        Assert.Throws<ArgumentException>(() => AuditLog.Open("", _logKey));
+        Assert.Throws<ArgumentNullException>(() => AuditLog.Open(LogPath, null!));
+        Assert.Throws<ArgumentOutOfRangeException>(() => AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxBatchSize = 0 }));
+        var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(_dir.File("missing/dir/audit.db"), _logKey));
+        Assert.Equal("aim_audit_unavailable", ex.Code);
+    }
+}
