@@ -1,0 +1,142 @@
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Aim.Intent;
+
+/// <summary>
+/// Builds the text the classifier reads from an action: capability, resource, method name,
+/// description and arguments as <c>name=value</c>, values formatted with the invariant culture.
+/// Training examples go through the same builder, so the two never drift apart.
+/// </summary>
+public static class IntentText
+{
+    /// <summary>The most chars one argument value contributes.</summary>
+    public const int MaxValueLength = 4096;
+
+    /// <summary>The most items of a sequence argument formatted.</summary>
+    public const int MaxSequenceItems = 32;
+
+    /// <summary>Joins capability, resource and an already-formatted input (the corpus form).</summary>
+    public static string Build(string? capability, string? resource, string? input)
+    {
+        var text = new StringBuilder();
+        Append(text, capability);
+        Append(text, resource);
+        Append(text, input);
+        return text.ToString();
+    }
+
+    /// <summary>Builds the text of an action call.</summary>
+    /// <param name="capability">The capability, for example <c>shell:exec</c>.</param>
+    /// <param name="resource">The resource (may be null).</param>
+    /// <param name="method">The method name (may be null).</param>
+    /// <param name="description">The declared purpose (may be null).</param>
+    /// <param name="parameterNames">Argument names, parallel to <paramref name="arguments"/>.</param>
+    /// <param name="arguments">Argument values; an argument whose formatting throws appears as <c>&lt;unformattable&gt;</c>.</param>
+    public static string Build(
+        string? capability,
+        string? resource,
+        string? method,
+        string? description,
+        IReadOnlyList<string>? parameterNames,
+        IReadOnlyList<object?>? arguments)
+    {
+        var text = new StringBuilder();
+        Append(text, capability);
+        Append(text, resource);
+        Append(text, method);
+        Append(text, description);
+        var count = arguments?.Count ?? 0;
+        for (var i = 0; i < count; i++)
+        {
+            var name = parameterNames is not null && i < parameterNames.Count ? parameterNames[i] : "arg" + i.ToString(CultureInfo.InvariantCulture);
+            if (text.Length > 0)
+            {
+                text.Append(' ');
+            }
+
+            text.Append(name).Append('=');
+            AppendValue(text, arguments![i], depth: 0);
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Formats one argument value the way <see cref="Build(string?, string?, string?, string?, IReadOnlyList{string}?, IReadOnlyList{object?}?)"/> does.</summary>
+    public static string FormatValue(object? value)
+    {
+        var text = new StringBuilder();
+        AppendValue(text, value, depth: 0);
+        return text.ToString();
+    }
+
+    private static void Append(StringBuilder text, string? part)
+    {
+        if (string.IsNullOrEmpty(part))
+        {
+            return;
+        }
+
+        if (text.Length > 0)
+        {
+            text.Append(' ');
+        }
+
+        text.Append(part);
+    }
+
+    private static void AppendValue(StringBuilder text, object? value, int depth)
+    {
+        string formatted;
+        try
+        {
+            formatted = value switch
+            {
+                null => "null",
+                string s => s,
+                bool b => b ? "true" : "false",
+                byte[] bytes => $"<{bytes.Length} bytes>",
+                JsonNode node => node.ToJsonString(),
+                IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+                IEnumerable sequence when depth < 2 => FormatSequence(sequence, depth),
+                _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty,
+            };
+        }
+        catch (Exception)
+        {
+            // A hostile or broken ToString must not break authorization; the value just goes unread.
+            formatted = "<unformattable>";
+        }
+
+        text.Append(formatted.Length > MaxValueLength ? formatted.AsSpan(0, MaxValueLength) : formatted);
+    }
+
+    private static string FormatSequence(IEnumerable sequence, int depth)
+    {
+        var text = new StringBuilder("[");
+        var n = 0;
+        foreach (var item in sequence)
+        {
+            if (n == MaxSequenceItems)
+            {
+                text.Append(", ...");
+                break;
+            }
+
+            if (n++ > 0)
+            {
+                text.Append(", ");
+            }
+
+            AppendValue(text, item, depth + 1);
+            if (text.Length > MaxValueLength)
+            {
+                break;
+            }
+        }
+
+        return text.Append(']').ToString();
+    }
+}

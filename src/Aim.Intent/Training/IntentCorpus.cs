@@ -1,0 +1,91 @@
+using System.Text.Json;
+
+namespace Aim.Intent.Training;
+
+/// <summary>
+/// Reads the JSON-lines corpus: one object per line with string fields <c>capability</c>,
+/// <c>resource</c>, <c>input</c> and <c>label</c> (an <see cref="IntentLabels"/> name). Blank lines are skipped.
+/// </summary>
+public static class IntentCorpus
+{
+    /// <summary>The held-out evaluation file inside a data directory.</summary>
+    public const string HeldOutFileName = "heldout.jsonl";
+
+    /// <summary>Training files inside a data directory: every <c>train*.jsonl</c>, read in ordinal name order.</summary>
+    public const string TrainingFilePattern = "train*.jsonl";
+
+    /// <summary>Reads one corpus file.</summary>
+    /// <exception cref="IntentModelException">A line is not a valid example (<c>intent_corpus_invalid</c>, with file and line).</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static IReadOnlyList<IntentExample> ReadFile(string path)
+    {
+        var examples = new List<IntentExample>();
+        var number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            examples.Add(ParseLine(line, $"{Path.GetFileName(path)}:{number}"));
+        }
+
+        return examples;
+    }
+
+    /// <summary>Reads the training files of a data directory (see <see cref="TrainingFilePattern"/>).</summary>
+    /// <exception cref="IntentModelException">No training file, or an invalid line.</exception>
+    /// <exception cref="IOException">The directory cannot be read.</exception>
+    public static IReadOnlyList<IntentExample> ReadTraining(string directory)
+    {
+        var files = Directory.GetFiles(directory, TrainingFilePattern);
+        Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
+        if (files.Length == 0)
+        {
+            throw IntentModelException.Corpus($"No {TrainingFilePattern} file in '{directory}'.");
+        }
+
+        return files.SelectMany(ReadFile).ToArray();
+    }
+
+    /// <summary>Reads the held-out file of a data directory.</summary>
+    /// <exception cref="IntentModelException">An invalid line.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static IReadOnlyList<IntentExample> ReadHeldOut(string directory) => ReadFile(Path.Combine(directory, HeldOutFileName));
+
+    /// <summary>Parses one line.</summary>
+    /// <param name="line">The JSON object.</param>
+    /// <param name="where">Where the line came from, for the error message.</param>
+    /// <exception cref="IntentModelException">The line is not a valid example.</exception>
+    public static IntentExample ParseLine(string line, string where = "line")
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw IntentModelException.Corpus($"{where}: expected a JSON object.");
+            }
+
+            var label = Field(root, "label", where);
+            if (!IntentLabels.TryParse(label, out var intent))
+            {
+                throw IntentModelException.Corpus($"{where}: unknown label '{label}'.");
+            }
+
+            return new IntentExample(Field(root, "capability", where), Field(root, "resource", where), Field(root, "input", where), intent);
+        }
+        catch (JsonException e)
+        {
+            throw IntentModelException.Corpus($"{where}: not valid JSON ({e.Message}).", e);
+        }
+    }
+
+    private static string Field(JsonElement root, string name, string where)
+        => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw IntentModelException.Corpus($"{where}: missing string field '{name}'.");
+}

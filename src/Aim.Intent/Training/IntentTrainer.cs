@@ -1,0 +1,233 @@
+namespace Aim.Intent.Training;
+
+/// <summary>
+/// Trains an <see cref="IntentModel"/> with plain SGD on softmax cross-entropy (fastText's supervised
+/// recipe, plus a bias). Deterministic: scalar arithmetic in a fixed order, a seeded SplitMix64
+/// generator and a table-free exp, so the same data and options give the same bytes on every x64 or
+/// Arm64 machine. Single-threaded on purpose (determinism; the CPU is shared).
+/// </summary>
+public static class IntentTrainer
+{
+    /// <summary>Trains a model.</summary>
+    /// <param name="examples">The training examples (order matters only through the seeded shuffle).</param>
+    /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults.</param>
+    /// <param name="log">Receives one progress line per few epochs; may be <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">No examples, or options out of range.</exception>
+    public static IntentModel Train(IReadOnlyList<IntentExample> examples, IntentTrainingOptions? options = null, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        options ??= new IntentTrainingOptions();
+        if (examples.Count == 0)
+        {
+            throw new ArgumentException("Training needs at least one example.", nameof(examples));
+        }
+
+        if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
+            || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0))
+        {
+            throw new ArgumentException("Training options are out of range.", nameof(options));
+        }
+
+        var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN);
+        var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
+        var labels = examples.Select(e => (int)e.Label).ToArray();
+
+        var dimension = options.Dimension;
+        var classes = IntentLabels.Count;
+        var random = new SplitMix64(options.Seed);
+        var embeddings = new float[(long)settings.BucketCount * dimension];
+        var bound = 1.0 / dimension;
+        for (var i = 0; i < embeddings.Length; i++)
+        {
+            embeddings[i] = (float)(((random.NextDouble() * 2) - 1) * bound);
+        }
+
+        var output = new float[classes * dimension];
+        var bias = new float[classes];
+        var hidden = new float[dimension];
+        var gradient = new float[dimension];
+        var probabilities = new double[classes];
+        var order = Enumerable.Range(0, examples.Count).ToArray();
+        long totalSteps = (long)options.Epochs * order.Length;
+        long step = 0;
+
+        for (var epoch = 0; epoch < options.Epochs; epoch++)
+        {
+            Shuffle(order, random);
+            var loss = 0.0;
+            foreach (var index in order)
+            {
+                var rate = options.LearningRate * (1.0 - ((double)step / totalSteps));
+                step++;
+                var input = features[index];
+                if (input.Length == 0)
+                {
+                    continue;
+                }
+
+                Array.Clear(hidden);
+                foreach (var bucket in input)
+                {
+                    var row = bucket * dimension;
+                    for (var d = 0; d < dimension; d++)
+                    {
+                        hidden[d] += embeddings[row + d];
+                    }
+                }
+
+                var inverse = 1f / input.Length;
+                for (var d = 0; d < dimension; d++)
+                {
+                    hidden[d] *= inverse;
+                }
+
+                Softmax(hidden, output, bias, probabilities);
+                var label = labels[index];
+                loss -= Math.Log(Math.Max(probabilities[label], 1e-12));
+
+                Array.Clear(gradient);
+                for (var c = 0; c < classes; c++)
+                {
+                    var alpha = (float)(rate * ((c == label ? 1.0 : 0.0) - probabilities[c]));
+                    var row = c * dimension;
+                    for (var d = 0; d < dimension; d++)
+                    {
+                        gradient[d] += alpha * output[row + d];
+                        output[row + d] += alpha * hidden[d];
+                    }
+
+                    bias[c] += alpha;
+                }
+
+                for (var d = 0; d < dimension; d++)
+                {
+                    gradient[d] *= inverse;
+                }
+
+                foreach (var bucket in input)
+                {
+                    var row = bucket * dimension;
+                    for (var d = 0; d < dimension; d++)
+                    {
+                        embeddings[row + d] += gradient[d];
+                    }
+                }
+            }
+
+            if (log is not null && (epoch % 5 == 4 || epoch == options.Epochs - 1))
+            {
+                log.WriteLine($"epoch {epoch + 1,3}/{options.Epochs}: mean loss {loss / order.Length:0.0000}");
+            }
+        }
+
+        // Buckets no example touched hold only their random start: noise for unseen text. Zero them
+        // (unseen features then weigh nothing) and keep the model file small.
+        var touched = new bool[settings.BucketCount];
+        foreach (var input in features)
+        {
+            foreach (var bucket in input)
+            {
+                touched[bucket] = true;
+            }
+        }
+
+        for (var b = 0; b < touched.Length; b++)
+        {
+            if (!touched[b])
+            {
+                Array.Clear(embeddings, b * dimension, dimension);
+            }
+        }
+
+        return new IntentModel(settings, dimension, embeddings, output, bias);
+    }
+
+    internal static int[] Featurize(string text, in FeaturizerSettings settings)
+    {
+        var normalized = IntentFeaturizer.NormalizedLength(text.Length);
+        var norm = new char[normalized];
+        var buckets = new int[IntentFeaturizer.MaxFeatures(normalized, settings)];
+        var chunks = new int[buckets.Length];
+        var starts = new int[normalized + 1];
+        var lengths = new int[normalized + 1];
+        var count = IntentFeaturizer.Extract(text, settings, norm, buckets, chunks, starts, lengths, out _);
+        return buckets[..count];
+    }
+
+    private static void Softmax(float[] hidden, float[] output, float[] bias, double[] probabilities)
+    {
+        var dimension = hidden.Length;
+        var max = double.NegativeInfinity;
+        for (var c = 0; c < probabilities.Length; c++)
+        {
+            double logit = bias[c];
+            var row = c * dimension;
+            for (var d = 0; d < dimension; d++)
+            {
+                logit += (double)hidden[d] * output[row + d];
+            }
+
+            probabilities[c] = logit;
+            max = Math.Max(max, logit);
+        }
+
+        var sum = 0.0;
+        for (var c = 0; c < probabilities.Length; c++)
+        {
+            probabilities[c] = DeterministicExp(probabilities[c] - max);
+            sum += probabilities[c];
+        }
+
+        for (var c = 0; c < probabilities.Length; c++)
+        {
+            probabilities[c] /= sum;
+        }
+    }
+
+    // exp(x) for x <= 0 from +, -, *, / and ScaleB only, so every platform rounds alike
+    // (Math.Exp defers to the C library, whose last bit may differ between machines).
+    internal static double DeterministicExp(double x)
+    {
+        if (x < -700)
+        {
+            return 0;
+        }
+
+        const double Ln2 = 0.6931471805599453;
+        var k = Math.Round(x / Ln2);
+        var r = x - (k * Ln2);
+        var term = 1.0;
+        var sum = 1.0;
+        for (var n = 1; n <= 13; n++)
+        {
+            term = term * r / n;
+            sum += term;
+        }
+
+        return Math.ScaleB(sum, (int)k);
+    }
+
+    private static void Shuffle(int[] order, SplitMix64 random)
+    {
+        for (var i = order.Length - 1; i > 0; i--)
+        {
+            var j = (int)(random.NextUInt64() % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    private sealed class SplitMix64(ulong seed)
+    {
+        private ulong state = seed;
+
+        public ulong NextUInt64()
+        {
+            var z = state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+
+        public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    }
+}
