@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Aim.Audit;
+using Aim.Identity;
+using Spectre.Console;
+
+namespace Aim.Cli.Commands;
+
+/// <summary><c>aim audit verify|tail|show|proof|tree-head</c>: read and check a signed Merkle audit log.</summary>
+internal static class AuditCommand
+{
+    public static Command Create()
+    {
+        var home = new Option<string?>("--home") { Description = "Key store directory (default: AIM_HOME, then ~/.aim)." };
+        var log = new Option<string?>("--log") { Description = "The audit log file (default: <home>/audit/<agent>.db with --agent)." };
+        var agent = new Option<string?>("--agent") { Description = "The agent whose default audit log to use." };
+        var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var treeHead = new Option<FileInfo?>("--tree-head") { Description = "A signed tree head saved earlier (JSON); the log must still contain it (detects truncation)." };
+        var count = new Option<int>("-n", "--count") { Description = "How many entries.", DefaultValueFactory = _ => 10 };
+        var index = new Option<long>("--index") { Description = "The entry's index.", Required = true };
+        var treeSize = new Option<long?>("--tree-size") { Description = "The tree size to prove against (default: the latest)." };
+
+        var verify = new Command("verify", "Verify every entry's signature, the Merkle tree and every signed tree head. Exit 0 when intact, 1 with the first bad entry otherwise.")
+        {
+            log, agent, home, treeHead, json,
+        };
+        verify.SetAction(p => Cli.Run(() =>
+        {
+            string path = ResolveLog(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
+            SignedTreeHead? trusted = null;
+            if (p.GetValue(treeHead) is { } file)
+            {
+                trusted = SignedTreeHead.FromJson(File.ReadAllText(file.FullName));
+            }
+
+            var result = AuditVerifier.VerifyFile(path, trusted);
+            if (p.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    valid = result.IsValid,
+                    entries = result.EntriesChecked,
+                    first_bad_index = result.FirstBadIndex,
+                    reason = result.ReasonCode,
+                    message = result.Message,
+                    tree_size = result.LatestHead?.TreeSize,
+                }, Cli.Json));
+            }
+            else if (result.IsValid)
+            {
+                Console.WriteLine($"OK: {result.EntriesChecked} entries verified in {path}" +
+                    (result.LatestHead is { } head ? $"; tree head size {head.TreeSize}, root {Convert.ToHexStringLower(head.RootHash)}" : string.Empty));
+            }
+            else
+            {
+                Console.WriteLine($"TAMPERED: first bad entry at index {result.FirstBadIndex?.ToString() ?? "?"}: {result.ReasonCode}: {result.Message}");
+            }
+
+            return result.IsValid ? Cli.Ok : Cli.Negative;
+        }));
+
+        var tail = new Command("tail", "Print the last entries.") { log, agent, home, count, json };
+        tail.SetAction(p => Cli.Run(() =>
+        {
+            using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
+            long total = opened.Log.Count;
+            int n = Math.Max(1, p.GetValue(count));
+            long from = Math.Max(0, total - n);
+            var entries = opened.Log.Read(from, (int)Math.Min(n, total - from));
+            if (p.GetValue(json))
+            {
+                foreach (var entry in entries)
+                {
+                    Console.WriteLine(Encoding.UTF8.GetString(entry.CanonicalBytes));
+                }
+
+                return Cli.Ok;
+            }
+
+            var table = new Table().AddColumns("#", "time", "agent", "kind", "capability", "risk", "decision", "reason / outcome");
+            foreach (var e in entries)
+            {
+                var r = e.Record;
+                table.AddRow(Cli.Row(
+                    e.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    e.Time.ToString("u", System.Globalization.CultureInfo.InvariantCulture),
+                    r.AgentName,
+                    r.Kind.ToString().ToLowerInvariant(),
+                    r.Capability,
+                    r.Risk.ToString().ToLowerInvariant(),
+                    r.Decision,
+                    r.ReasonCode ?? r.Outcome ?? string.Empty));
+            }
+
+            Cli.Out.Write(table);
+            Console.WriteLine($"{total} entries in {opened.Log.Path}");
+            return Cli.Ok;
+        }));
+
+        var show = new Command("show", "Print one entry as its signed canonical JSON.") { log, agent, home, index };
+        show.SetAction(p => Cli.Run(() =>
+        {
+            using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
+            var entry = opened.Log.Get(p.GetValue(index));
+            if (entry is null)
+            {
+                Console.Error.WriteLine($"aim: audit_entry_not_found: no entry {p.GetValue(index)} (the log has {opened.Log.Count}).");
+                return Cli.Negative;
+            }
+
+            Console.WriteLine(Encoding.UTF8.GetString(entry.CanonicalBytes));
+            return Cli.Ok;
+        }));
+
+        var proof = new Command("proof", "Print an entry's inclusion proof and check it against a signed tree head.") { log, agent, home, index, treeSize };
+        proof.SetAction(p => Cli.Run(() =>
+        {
+            using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
+            var head = opened.Log.CreateTreeHead();
+            long size = p.GetValue(treeSize) ?? head.TreeSize;
+            long i = p.GetValue(index);
+            var entry = opened.Log.Get(i);
+            if (entry is null || i >= size)
+            {
+                Console.Error.WriteLine($"aim: audit_entry_not_found: no entry {i} in a tree of size {size}.");
+                return Cli.Negative;
+            }
+
+            var inclusion = opened.Log.GetInclusionProof(i, size);
+            bool ok = size != head.TreeSize || InclusionProof.Verify(entry.LeafHash, inclusion, head.RootHash);
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                leaf_index = inclusion.LeafIndex,
+                tree_size = inclusion.TreeSize,
+                leaf_hash = Convert.ToHexStringLower(entry.LeafHash),
+                path = inclusion.Path.Select(Convert.ToHexStringLower).ToArray(),
+                tree_head = JsonDocument.Parse(head.ToJson()).RootElement,
+                verified = ok,
+            }, Cli.Json));
+            return ok ? Cli.Ok : Cli.Negative;
+        }));
+
+        var sth = new Command("tree-head", "Sign and print the current tree head; keep it to detect a later truncation (aim audit verify --tree-head).") { log, agent, home };
+        sth.SetAction(p => Cli.Run(() =>
+        {
+            using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
+            Console.WriteLine(opened.Log.CreateTreeHead().ToJson());
+            return Cli.Ok;
+        }));
+
+        return new Command("audit", "The signed Merkle audit log.") { verify, tail, show, proof, sth };
+    }
+
+    private static string ResolveLog(string? log, string? agent, string? home)
+    {
+        if (log is not null)
+        {
+            if (!File.Exists(log))
+            {
+                throw new AimConfigurationException($"No audit log at {Path.GetFullPath(log)}.");
+            }
+
+            return log;
+        }
+
+        if (agent is null)
+        {
+            throw new AimConfigurationException("Give --log <file> or --agent <name>.");
+        }
+
+        string path = Path.Combine(Cli.Home(home), "audit", AgentName.Normalize(agent) + ".db");
+        return File.Exists(path) ? path : throw new AimConfigurationException($"No audit log for agent '{agent}' at {path}.");
+    }
+
+    private static OpenedLog Open(string? log, string? agent, string? home)
+    {
+        string path = ResolveLog(log, agent, home);
+        var store = new AgentKeyStore(Cli.Home(home));
+        var logKey = store.LoadOrCreateLogKey();
+        try
+        {
+            return new OpenedLog(AuditLog.Open(path, logKey.KeyPair), logKey);
+        }
+        catch
+        {
+            logKey.Dispose();
+            throw;
+        }
+    }
+
+    private sealed record OpenedLog(AuditLog Log, AgentKey LogKey) : IDisposable
+    {
+        public void Dispose()
+        {
+            Log.Dispose();
+            LogKey.Dispose();
+        }
+    }
+}

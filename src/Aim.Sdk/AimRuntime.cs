@@ -1,0 +1,469 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Aim.Audit;
+using Aim.Authorization;
+using Aim.Engine;
+using Aim.Identity;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aim;
+
+/// <summary>
+/// The one entry point of the call path. Generated interceptors, framework filters and wrappers all
+/// call <see cref="Invoke"/> or one of its siblings: authorize, (approve), run the body, sign and audit.
+/// </summary>
+/// <remarks>
+/// Fail closed: when no runtime is configured, when the engine is unreachable, or when any step throws,
+/// the body does not run and a typed <see cref="AimException"/> says why. An "authorized" record is
+/// written before the body runs (durably for high and critical actions and for JIT approvals) and an
+/// outcome record after it.
+/// </remarks>
+public sealed class AimRuntime : IAsyncDisposable
+{
+    /// <summary>The name of Aim's <see cref="System.Diagnostics.ActivitySource"/> and <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
+    public const string TelemetryName = "Aim";
+
+    internal static readonly ActivitySource ActivitySource = new(TelemetryName);
+    private static readonly Meter Meter = new(TelemetryName);
+    private static readonly Counter<long> ActionsCounter = Meter.CreateCounter<long>("aim.actions", description: "Secured actions by decision");
+    private static readonly Histogram<double> AuthorizeDuration = Meter.CreateHistogram<double>("aim.authorize.duration", "ms", "Time spent authorizing an action");
+
+    private static readonly AsyncLocal<AimRuntime?> Scoped = new();
+    private static readonly AimRuntime Unconfigured = new();
+    private static AimRuntime? global;
+
+    private readonly IAimEngine? _engine;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IReadOnlyDictionary<string, string> _attributes;
+
+    /// <summary>Creates a runtime over an engine.</summary>
+    /// <param name="engine">The embedded engine or the server client.</param>
+    /// <param name="timeProvider">The clock (tests pass their own).</param>
+    /// <param name="logger">Where the runtime logs (never arguments or keys).</param>
+    /// <param name="attributes">Attributes of this agent's environment, for attribute-based checks.</param>
+    public AimRuntime(IAimEngine engine, TimeProvider? timeProvider = null, ILogger<AimRuntime>? logger = null, IReadOnlyDictionary<string, string>? attributes = null)
+    {
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _attributes = attributes ?? new Dictionary<string, string>();
+    }
+
+    private AimRuntime()
+    {
+        _time = TimeProvider.System;
+        _logger = NullLogger.Instance;
+        _attributes = new Dictionary<string, string>();
+    }
+
+    /// <summary>
+    /// The runtime in effect: the one scoped with <see cref="Use"/>, else the process-wide one set by
+    /// <c>AimAgent.Secure</c> or <c>AddAim</c>. Never null: with nothing configured it is a runtime that
+    /// refuses every action with <see cref="AimConfigurationException"/>.
+    /// </summary>
+    public static AimRuntime Current => Scoped.Value ?? Volatile.Read(ref global) ?? Unconfigured;
+
+    /// <summary>Whether a real runtime is in effect.</summary>
+    public static bool IsConfigured => (Scoped.Value ?? Volatile.Read(ref global)) is not null;
+
+    /// <summary>Whether this runtime can authorize anything (false only for the unconfigured placeholder).</summary>
+    public bool IsOperational => _engine is not null;
+
+    /// <summary>The agent this runtime acts for.</summary>
+    /// <exception cref="AimConfigurationException">No runtime is configured.</exception>
+    public AgentIdentity Agent => Engine.Agent;
+
+    /// <summary>The engine behind this runtime.</summary>
+    /// <exception cref="AimConfigurationException">No runtime is configured.</exception>
+    public IAimEngine Engine => _engine ?? throw NotConfigured();
+
+    /// <summary>Makes <paramref name="runtime"/> current for the enclosed (async) calls until the scope is disposed.</summary>
+    public static IDisposable Use(AimRuntime runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        var previous = Scoped.Value;
+        Scoped.Value = runtime;
+        return new Scope(previous);
+    }
+
+    /// <summary>Sets (or clears, with null) the process-wide runtime.</summary>
+    public static void SetGlobal(AimRuntime? runtime) => Volatile.Write(ref global, runtime);
+
+    /// <summary>Runs a secured action with no result.</summary>
+    /// <exception cref="ActionDeniedException">The action was not authorized; the body did not run.</exception>
+    /// <exception cref="ApprovalTimeoutException">No approval in time; the body did not run.</exception>
+    /// <exception cref="AimUnavailableException">The engine or audit store is unavailable; the body did not run.</exception>
+    /// <exception cref="AimConfigurationException">No runtime is configured; the body did not run.</exception>
+    public void Invoke(ActionDescriptor action, object?[]? args, Action body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = Wait(BeginAsync(action, args, CancellationToken.None));
+        try
+        {
+            body();
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, null, hasResult: false);
+    }
+
+    /// <summary>Runs a secured action that returns a value.</summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public T Invoke<T>(ActionDescriptor action, object?[]? args, Func<T> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = Wait(BeginAsync(action, args, CancellationToken.None));
+        T result;
+        try
+        {
+            result = body();
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, result, hasResult: true);
+        return result;
+    }
+
+    /// <summary>Runs a secured asynchronous action (<see cref="Task"/>).</summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public async Task InvokeAsync(ActionDescriptor action, object?[]? args, Func<Task> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = await BeginAsync(action, args, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await body().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, null, hasResult: false);
+    }
+
+    /// <summary>Runs a secured asynchronous action that returns a value (<see cref="Task{TResult}"/>).</summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public async Task<T> InvokeAsync<T>(ActionDescriptor action, object?[]? args, Func<Task<T>> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = await BeginAsync(action, args, cancellationToken).ConfigureAwait(false);
+        T result;
+        try
+        {
+            result = await body().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, result, hasResult: true);
+        return result;
+    }
+
+    /// <summary>Runs a secured asynchronous action (<see cref="ValueTask"/>).</summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public async ValueTask InvokeValueTaskAsync(ActionDescriptor action, object?[]? args, Func<ValueTask> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = await BeginAsync(action, args, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await body().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, null, hasResult: false);
+    }
+
+    /// <summary>Runs a secured asynchronous action that returns a value (<see cref="ValueTask{TResult}"/>).</summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public async ValueTask<T> InvokeValueTaskAsync<T>(ActionDescriptor action, object?[]? args, Func<ValueTask<T>> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var ticket = await BeginAsync(action, args, cancellationToken).ConfigureAwait(false);
+        T result;
+        try
+        {
+            result = await body().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            Complete(ticket, ex, null, hasResult: false);
+            throw;
+        }
+
+        Complete(ticket, null, result, hasResult: true);
+        return result;
+    }
+
+    /// <summary>
+    /// Authorizes an action without running anything: the check a front door makes when the body is
+    /// not a delegate it can hand over (for example an HTTP endpoint). Records the authorized or denied
+    /// entry; call <see cref="ActionScope.Complete"/> or <see cref="ActionScope.Fail"/> with the outcome.
+    /// </summary>
+    /// <inheritdoc cref="Invoke(ActionDescriptor, object?[], Action)" path="/exception"/>
+    public async ValueTask<ActionScope> BeginActionAsync(ActionDescriptor action, object?[]? args, CancellationToken cancellationToken = default)
+    {
+        var ticket = await BeginAsync(action, args, cancellationToken).ConfigureAwait(false);
+        return new ActionScope(this, ticket);
+    }
+
+    /// <summary>Disposes the engine (flushing the audit log) and clears the global slot if it holds this runtime.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Interlocked.CompareExchange(ref global, null, this);
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static T Wait<T>(ValueTask<T> pending) =>
+        pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+
+    private static AimConfigurationException NotConfigured() => new(
+        "No Aim runtime is configured, so the secured action was not run. Call AimAgent.Secure(\"name\", ...) " +
+        "or services.AddAim(...) at start-up.");
+
+    private async ValueTask<ActionTicket> BeginAsync(ActionDescriptor action, object?[]? args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        if (_engine is null)
+        {
+            throw NotConfigured();
+        }
+
+        long started = _time.GetTimestamp();
+        var activity = ActivitySource.StartActivity("aim.action");
+        activity?.SetTag("aim.capability", action.CapabilityName);
+        activity?.SetTag("aim.risk", action.EffectiveRisk.ToString());
+
+        var request = new ActionRequest
+        {
+            ActionId = Guid.CreateVersion7(_time.GetUtcNow()).ToString("N"),
+            Agent = _engine.Agent,
+            Capability = action.Capability,
+            Resource = action.Resource,
+            Risk = action.EffectiveRisk,
+            JitAccess = action.JitAccess,
+            JitTimeout = action.JitTimeout,
+            Method = action.Method,
+            Description = action.Description,
+            ParameterNames = action.ParameterNames,
+            Arguments = args ?? [],
+            Attributes = _attributes,
+            DelegationToken = AimDelegation.CurrentToken,
+            Time = _time.GetUtcNow(),
+        };
+        var arguments = ArgumentRecorder.Describe(action, args);
+
+        AuthorizationDecision decision;
+        try
+        {
+            decision = await _engine.AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ApprovalTimeoutException ex)
+        {
+            await RecordDenialAsync(action, request, arguments, "approval_timeout", ex.Message, null, cancellationToken).ConfigureAwait(false);
+            Finish(activity, "timeout");
+            throw;
+        }
+        catch (AimUnavailableException)
+        {
+            Finish(activity, "unavailable");
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            Finish(activity, "cancelled");
+            throw;
+        }
+        catch (Exception ex)
+        {
+            // Anything unexpected inside the pipeline is a denial, never a pass.
+            _logger.LogError(ex, "Authorization of {Capability} failed; denying", action.CapabilityName);
+            await RecordDenialAsync(action, request, arguments, "pipeline_error", "The authorization pipeline failed: " + ex.GetType().Name, null, cancellationToken).ConfigureAwait(false);
+            Finish(activity, "error");
+            throw new ActionDeniedException(action.CapabilityName, "pipeline_error", $"'{action.CapabilityName}' was denied because authorization failed ({ex.GetType().Name}).", ex);
+        }
+
+        AuthorizeDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+        if (!decision.Allowed)
+        {
+            string code = decision.ReasonCode ?? "denied";
+            string reason = decision.Reason ?? "denied";
+            await RecordDenialAsync(action, request, arguments, code, reason, decision, cancellationToken).ConfigureAwait(false);
+            Finish(activity, "deny");
+            _logger.LogInformation("Denied {Capability} for {Agent}: {ReasonCode}", action.CapabilityName, request.Agent.Name, code);
+            throw new ActionDeniedException(action.CapabilityName, code, $"'{action.CapabilityName}' was denied: {reason}");
+        }
+
+        var authorized = NewRecord(action, request, AuditEntryKind.Authorized, arguments) with
+        {
+            Decision = "allow",
+            Details = Details(decision),
+        };
+
+        // High-risk actions and approved ones must leave a durable trace before they run.
+        bool durable = action.EffectiveRisk >= RiskLevel.High || action.JitAccess;
+        try
+        {
+            await _engine.RecordAsync(authorized, durable, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Finish(activity, "unavailable");
+            throw ex as AimUnavailableException ?? new AimUnavailableException($"The audit log could not record '{action.CapabilityName}', so it did not run.", ex);
+        }
+
+        ActionsCounter.Add(1, new KeyValuePair<string, object?>("decision", "allow"), new KeyValuePair<string, object?>("capability", action.CapabilityName));
+        return new ActionTicket(action, request, arguments, _time.GetTimestamp(), activity);
+    }
+
+    internal void Complete(ActionTicket ticket, Exception? error, object? result, bool hasResult)
+    {
+        var action = ticket.Action;
+        string outcome = error switch
+        {
+            null => "success",
+            OperationCanceledException => "cancelled",
+            _ => "error",
+        };
+        var record = NewRecord(action, ticket.Request, AuditEntryKind.Outcome, ticket.Arguments) with
+        {
+            Decision = "allow",
+            Outcome = outcome,
+            Error = error is null ? null : error.GetType().FullName + ": " + error.Message,
+            DurationMs = _time.GetElapsedTime(ticket.Started).TotalMilliseconds,
+            Result = hasResult && action.LogResult ? ArgumentRecorder.ToJson(result) : null,
+        };
+
+        try
+        {
+            var pending = _engine!.RecordAsync(record, waitForDurable: false, CancellationToken.None);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                _ = ObserveAsync(pending, action.CapabilityName);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The body already ran; losing the outcome record is logged loudly rather than turning a success into a failure.
+            _logger.LogError(ex, "Could not record the outcome of {Capability}", action.CapabilityName);
+        }
+
+        Finish(ticket.Activity, outcome);
+    }
+
+    private async Task ObserveAsync(ValueTask pending, string capability)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Could not record the outcome of {Capability}", capability);
+        }
+    }
+
+    private async ValueTask RecordDenialAsync(ActionDescriptor action, ActionRequest request, ArgumentRecorder.Recorded arguments, string code, string reason, AuthorizationDecision? decision, CancellationToken cancellationToken)
+    {
+        ActionsCounter.Add(1, new KeyValuePair<string, object?>("decision", "deny"), new KeyValuePair<string, object?>("capability", action.CapabilityName));
+        var record = NewRecord(action, request, AuditEntryKind.Denied, arguments) with
+        {
+            Decision = "deny",
+            ReasonCode = code,
+            Reason = reason,
+            Details = decision is null ? null : Details(decision),
+        };
+        try
+        {
+            await _engine!.RecordAsync(record, waitForDurable: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The action is refused either way; a lost denial record is an operational error to surface.
+            _logger.LogError(ex, "Could not record the denial of {Capability}", action.CapabilityName);
+        }
+    }
+
+    private static AuditRecord NewRecord(ActionDescriptor action, ActionRequest request, AuditEntryKind kind, ArgumentRecorder.Recorded arguments) => new()
+    {
+        ActionId = request.ActionId,
+        Kind = kind,
+        AgentId = request.Agent.Id.ToString(),
+        AgentName = request.Agent.Name,
+        Capability = action.CapabilityName,
+        Resource = action.Resource,
+        Risk = action.EffectiveRisk,
+        Decision = "allow",
+        Method = action.Method,
+        ArgumentsDigest = arguments.Digest,
+        Arguments = arguments.Values?.DeepClone(),
+    };
+
+    private static System.Text.Json.Nodes.JsonObject? Details(AuthorizationDecision decision)
+    {
+        if (decision.Details is null && decision.ApprovedBy is null && decision.Step is null)
+        {
+            return null;
+        }
+
+        var details = (System.Text.Json.Nodes.JsonObject?)decision.Details?.DeepClone() ?? [];
+        if (decision.ApprovedBy is not null)
+        {
+            details["approved_by"] = decision.ApprovedBy;
+        }
+
+        if (decision.Step is { } step)
+        {
+            details["step"] = step.ToString().ToLowerInvariant();
+        }
+
+        return details;
+    }
+
+    private static void Finish(Activity? activity, string outcome)
+    {
+        if (activity is not null)
+        {
+            activity.SetTag("aim.outcome", outcome);
+            activity.Dispose();
+        }
+    }
+
+    internal sealed record ActionTicket(ActionDescriptor Action, ActionRequest Request, ArgumentRecorder.Recorded Arguments, long Started, Activity? Activity);
+
+    private sealed class Scope(AimRuntime? previous) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (!_disposed)
+            {
+                _disposed = true;
+                Scoped.Value = previous;
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using Aim.Audit;
+using Aim.Authorization;
+using Aim.Identity;
+using Aim.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Aim.Engine;
+
+/// <summary>
+/// The engine that needs no server: the agent's key from the local key store, grants from code or a
+/// policy file, and a signed Merkle audit log in a local SQLite file.
+/// </summary>
+public sealed class EmbeddedEngine : IAimEngine
+{
+    private readonly AgentKey _key;
+    private readonly AgentKey _logKey;
+    private readonly AuthorizationPipeline _pipeline;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private int _disposed;
+
+    private EmbeddedEngine(AgentKeyStore store, AgentKey key, AgentKey logKey, AgentPolicy policy, AuditLog log, AuthorizationPipeline pipeline, AimOptions options, ILogger logger)
+    {
+        KeyStore = store;
+        _key = key;
+        _logKey = logKey;
+        Policy = policy;
+        AuditLog = log;
+        _pipeline = pipeline;
+        Options = options;
+        _logger = logger;
+        _time = options.TimeProvider;
+    }
+
+    /// <inheritdoc />
+    public AgentIdentity Agent => _key.Identity;
+
+    /// <summary>The key store the agent's key came from.</summary>
+    public AgentKeyStore KeyStore { get; }
+
+    /// <summary>The agent's effective policy.</summary>
+    public AgentPolicy Policy { get; }
+
+    /// <summary>The agent's audit log.</summary>
+    public AuditLog AuditLog { get; }
+
+    /// <summary>The options the engine was built from.</summary>
+    public AimOptions Options { get; }
+
+    /// <summary>The public key that signs the audit log's tree heads.</summary>
+    public ReadOnlyMemory<byte> LogPublicKey => _logKey.Identity.PublicKey;
+
+    /// <summary>
+    /// Opens (or creates) the agent's key, the log key and the audit log under <see cref="AimOptions.Home"/>, and builds the policy.
+    /// </summary>
+    /// <exception cref="AimConfigurationException">The options are invalid (no agent name, a bad grant or policy file).</exception>
+    /// <exception cref="AimException">The key store or audit log is corrupt (the file is named, never overwritten).</exception>
+    public static EmbeddedEngine Create(AimOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.AgentName))
+        {
+            throw new AimConfigurationException("AimOptions.AgentName is required.");
+        }
+
+        var loggers = loggerFactory ?? NullLoggerFactory.Instance;
+        string home = options.Home ?? AgentKeyStore.DefaultHome();
+        var store = new AgentKeyStore(home, options.TimeProvider);
+        var policy = EmbeddedPolicy.Build(options);
+
+        var key = store.LoadOrCreate(options.AgentName);
+        AgentKey? logKey = null;
+        try
+        {
+            logKey = store.LoadOrCreateLogKey();
+            string auditPath = options.AuditLogPath ?? Path.Combine(home, "audit", key.Identity.Name + ".db");
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(auditPath))!);
+            var log = AuditLog.Open(auditPath, logKey.KeyPair, options: null, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
+            var limiter = EmbeddedPolicy.BuildRateLimiter(policy);
+            var pipeline = new AuthorizationPipeline(policy, limiter, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
+            var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options, loggers.CreateLogger<EmbeddedEngine>());
+            Heartbeat.Touch(home, key.Identity.Name, options.TimeProvider);
+            return engine;
+        }
+        catch
+        {
+            key.Dispose();
+            logKey?.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<AuthorizationDecision> AuthorizeAsync(ActionRequest request, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _pipeline.AuthorizeAsync(request, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask RecordAsync(AuditRecord record, bool waitForDurable, CancellationToken cancellationToken)
+    {
+        if (_disposed != 0)
+        {
+            throw new AimUnavailableException("The embedded engine is disposed; nothing can be recorded.");
+        }
+
+        Heartbeat.Touch(KeyStore.Home, _key.Identity.Name, _time, force: false);
+        ValueTask<long> append;
+        try
+        {
+            append = AuditLog.AppendAsync(record, _key.KeyPair, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not AimUnavailableException)
+        {
+            throw new AimUnavailableException($"The audit log at {AuditLog.Path} refused the record.", ex);
+        }
+
+        if (waitForDurable)
+        {
+            return AwaitDurableAsync(append);
+        }
+
+        if (!append.IsCompleted)
+        {
+            _ = ObserveAsync(append);
+        }
+        else if (!append.IsCompletedSuccessfully)
+        {
+            return AwaitDurableAsync(append);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Flushes the audit log, writes a final tree head and releases the keys.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await AuditLog.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _key.Dispose();
+            _logKey.Dispose();
+        }
+    }
+
+    private async ValueTask AwaitDurableAsync(ValueTask<long> append)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not AimUnavailableException)
+        {
+            throw new AimUnavailableException($"The audit log at {AuditLog.Path} could not store the record.", ex);
+        }
+    }
+
+    private async Task ObserveAsync(ValueTask<long> append)
+    {
+        try
+        {
+            await append.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "An audit record could not be stored in {Path}", AuditLog.Path);
+        }
+    }
+}

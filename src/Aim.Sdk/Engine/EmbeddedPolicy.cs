@@ -1,0 +1,63 @@
+using Aim.Capabilities;
+using Aim.Policy;
+
+namespace Aim.Engine;
+
+/// <summary>Builds the embedded engine's policy: the agent's entry in the policy file (if any) plus the grants and limits given in code.</summary>
+internal static class EmbeddedPolicy
+{
+    public static AgentPolicy Build(AimOptions options)
+    {
+        var builder = new AgentPolicy.Builder(options.AgentName);
+        try
+        {
+            if (options.PolicyFile is not null)
+            {
+                var fromFile = AgentPolicySet.Load(options.PolicyFile).For(options.AgentName);
+                foreach (var grant in fromFile.Grants)
+                {
+                    builder.Grant(grant);
+                }
+
+                foreach (var (key, values) in fromFile.RequiredAttributes)
+                {
+                    builder.RequireAttribute(key, values);
+                }
+
+                foreach (var window in fromFile.TimeWindows)
+                {
+                    builder.AllowDuring(window);
+                }
+
+                foreach (var rule in fromFile.RateLimits)
+                {
+                    builder.RateLimit(rule.Capability.ToString(), rule.Limit, rule.Per);
+                }
+
+                if (fromFile.Budget is { } budget)
+                {
+                    builder.Budget(budget.LimitUsd, budget.Per);
+                }
+            }
+
+            foreach (var grant in options.Grants)
+            {
+                builder.Grant(CapabilityGrant.Parse(grant));
+            }
+
+            foreach (var limit in options.RateLimits)
+            {
+                builder.RateLimit(limit.CapabilityPattern, limit.Limit, limit.Per);
+            }
+
+            return builder.Build();
+        }
+        catch (CapabilityFormatException ex)
+        {
+            throw new AimConfigurationException($"Invalid grant for agent '{options.AgentName}': {ex.Message}", ex);
+        }
+    }
+
+    public static RateLimiter? BuildRateLimiter(AgentPolicy policy) =>
+        policy.RateLimits.Count == 0 ? null : new RateLimiter(policy);
+}
