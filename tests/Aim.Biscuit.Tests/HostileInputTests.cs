@@ -1,0 +1,189 @@
+using Aim.Biscuit.Datalog;
+using Aim.Biscuit.Format;
+using Aim.Biscuit.Parser;
+using Google.Protobuf;
+using Proto = global::Biscuit.Format.Schema;
+
+namespace Aim.Biscuit.Tests;
+
+public sealed class HostileInputTests
+{
+    private const int MutationsPerSample = 250;
+
+    /// <summary>
+    /// Flips, truncates, extends and splices every sample token (seeded, bounded). Each mutant goes
+    /// through parsing with the root key, and through the unverified decoder plus a full authorization
+    /// (so corrupted Datalog reaches the engine). Only typed Biscuit errors may come out.
+    /// </summary>
+    [Fact]
+    public void Mutated_sample_tokens_only_raise_typed_errors()
+    {
+        if (!Samples.RequireOrFailInCi()) return;
+        var random = new Random(20261121);
+        var outcomes = new Dictionary<string, int>();
+        var total = 0;
+        foreach (var testCase in Samples.TestCases)
+        {
+            var original = Samples.Token((string)testCase["filename"]!);
+            for (var i = 0; i < MutationsPerSample; i++)
+            {
+                var mutant = Mutate(original, random);
+                total++;
+                Record(outcomes, Run(() => Biscuit.FromBytes(mutant, Samples.RootPublicKey).CreateAuthorizer().AddCode("allow if true;").Authorize()));
+                Record(outcomes, Run(() =>
+                {
+                    // Bypass the signature check on purpose to drive corrupted blocks through the decoder and engine.
+                    var token = Biscuit.FromContainer(SerializedBiscuit.Deserialize(mutant), verified: true);
+                    _ = token.ToString();
+                    var authorizer = new Authorizer().AddCode("allow if true;");
+                    authorizer.RegisterExtern("test", ConformanceTests.TestExtern);
+                    authorizer.AddToken(token);
+                    try
+                    {
+                        return authorizer.Authorize();
+                    }
+                    finally
+                    {
+                        _ = authorizer.Snapshot().ToString();
+                    }
+                }));
+            }
+        }
+        Assert.True(total >= 37 * MutationsPerSample);
+        Assert.True(outcomes.Count > 3, string.Join(", ", outcomes.Select(o => $"{o.Key}={o.Value}")));
+    }
+
+    private static string Run(Func<int> action)
+    {
+        try
+        {
+            action();
+            return "ok";
+        }
+        catch (BiscuitException e)
+        {
+            return e.Code;
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"untyped exception {e.GetType()}: {e}");
+            return "";
+        }
+    }
+
+    private static void Record(Dictionary<string, int> outcomes, string code) =>
+        outcomes[code] = outcomes.GetValueOrDefault(code) + 1;
+
+    private static byte[] Mutate(byte[] original, Random random)
+    {
+        var data = (byte[])original.Clone();
+        switch (random.Next(6))
+        {
+            case 0: // flip one bit
+                var i = random.Next(data.Length);
+                data[i] ^= (byte)(1 << random.Next(8));
+                return data;
+            case 1: // several random bytes
+                for (var n = random.Next(1, 8); n > 0; n--) data[random.Next(data.Length)] = (byte)random.Next(256);
+                return data;
+            case 2: // truncate
+                return data[..random.Next(data.Length)];
+            case 3: // extend with garbage
+                var extra = new byte[random.Next(1, 64)];
+                random.NextBytes(extra);
+                return [.. data, .. extra];
+            case 4: // duplicate a slice (protobuf repeats fields, varints grow)
+                var start = random.Next(data.Length);
+                var length = random.Next(1, Math.Min(64, data.Length - start) + 1);
+                return [.. data[..start], .. data.AsSpan(start, length), .. data[start..]];
+            default: // remove a slice
+                var from = random.Next(data.Length);
+                var count = random.Next(1, Math.Min(16, data.Length - from) + 1);
+                return [.. data[..from], .. data[(from + count)..]];
+        }
+    }
+
+    [Fact]
+    public void Oversized_token_is_refused_before_parsing()
+    {
+        var bytes = new byte[BiscuitParseOptions.Default.MaxTokenSize + 1];
+        using var root = KeyPair.Generate();
+        var e = Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBytes(bytes, root.PublicKey));
+        Assert.Equal(FormatErrorKind.TooLarge, e.Kind);
+    }
+
+    [Fact]
+    public void Token_with_too_many_blocks_is_refused()
+    {
+        using var root = KeyPair.Generate();
+        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
+        for (var i = 0; i < 4; i++) token = token.Attenuate(new BlockBuilder().AddCode($"check if a({i});"));
+        var e = Assert.Throws<BiscuitFormatException>(() =>
+            Biscuit.FromBytes(token.ToBytes(), root.PublicKey, new BiscuitParseOptions { MaxBlocks = 3 }));
+        Assert.Equal(FormatErrorKind.TooLarge, e.Kind);
+    }
+
+    [Theory]
+    [InlineData("check if " + "(((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))")]
+    [InlineData("check if " + "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!true")]
+    [InlineData("a([[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]);")]
+    public void Deeply_nested_source_is_refused_by_the_parser(string code)
+    {
+        var e = Assert.Throws<BiscuitLanguageException>(() => DatalogParser.Parse(code));
+        Assert.Contains("nested too deeply", e.Message);
+    }
+
+    [Fact]
+    public void Deeply_nested_terms_in_a_token_are_refused_by_the_decoder()
+    {
+        var term = new Proto.TermV2 { Integer = 1 };
+        for (var i = 0; i < 40; i++)
+        {
+            var array = new Proto.Array();
+            array.Array_.Add(term);
+            term = new Proto.TermV2 { Array = array };
+        }
+        var block = new Proto.Block { Version = 6 };
+        var predicate = new Proto.PredicateV2 { Name = 0 };
+        predicate.Terms.Add(term);
+        block.FactsV2.Add(new Proto.FactV2 { Predicate = predicate });
+        var e = Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(block, new SymbolTable(), new PublicKeyTable(), null));
+        Assert.Equal(FormatErrorKind.InvalidBlock, e.Kind);
+    }
+
+    [Fact]
+    public void Block_declaring_an_older_version_than_its_features_is_refused()
+    {
+        var symbols = new SymbolTable();
+        var proto = ProtoConverter.EncodeBlock([], [], [DatalogParser.ParseCheck("reject if a(1)")], [], null, symbols, new PublicKeyTable(), false);
+        Assert.Equal(6u, proto.Version);
+        proto.Version = 4;
+        var e = Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null));
+        Assert.Equal(FormatErrorKind.InvalidBlock, e.Kind);
+        proto.Version = 7;
+        Assert.Equal(FormatErrorKind.Version, Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null)).Kind);
+        proto.Version = 6;
+        Assert.Single(ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null).Checks);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not base64 !!")]
+    [InlineData("biscuit:AAAA")]
+    public void Garbage_text_is_a_format_error(string text)
+    {
+        using var root = KeyPair.Generate();
+        Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBase64(text, root.PublicKey));
+    }
+
+    [Fact]
+    public void Catastrophic_regex_runs_in_linear_time_engine()
+    {
+        using var root = KeyPair.Generate();
+        var token = Biscuit.CreateBuilder().AddCode("s(\"" + new string('a', 5000) + "!\");").Build(root);
+        var authorizer = new Authorizer { Limits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(5) } }
+            .AddCode("check if s($s), $s.matches(\"^(a+)+$\"); allow if true;").AddToken(token);
+        var e = Assert.Throws<BiscuitLogicException>(() => authorizer.Authorize());
+        Assert.Equal(LogicErrorKind.Unauthorized, e.Kind);
+    }
+}
