@@ -114,16 +114,21 @@ public sealed class ExecutionTests : IDisposable
     public async Task Every_shape_runs_through_the_runtime_with_its_original_semantics()
     {
         using var loaded = Harness.BuildAndLoad(Sources.Shapes, "ShapesRun");
+        using var single = Harness.BuildAndLoad(Guarded, "GuardedSingle");
         using var agent = Agent("db:*");
         using var scope = AimRuntime.Use(agent.Runtime);
-        long before = agent.VerifyAuditLog().EntriesChecked;
+        long start = agent.VerifyAuditLog().EntriesChecked;
+        single.CallStatic("Guarded.Entry", "Read", 1);
+        long perCall = agent.VerifyAuditLog().EntriesChecked - start;
+        long before = start + perCall;
 
         var results = await (Task<List<string>>)loaded.CallStatic("Shapes.Calls", "RunAll")!;
 
         Assert.Equal(Sources.ExpectedResults, results);
         var verification = agent.VerifyAuditLog();
         Assert.True(verification.IsValid, verification.Message);
-        Assert.Equal(29, verification.EntriesChecked - before); // 30 intercepted sites, one null-conditional receiver was null
+        Assert.True(perCall > 0);
+        Assert.Equal(29 * perCall, verification.EntriesChecked - before); // 30 intercepted sites, one null-conditional receiver was null
     }
 
     [Fact]
