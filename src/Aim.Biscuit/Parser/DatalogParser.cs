@@ -234,7 +234,7 @@ public static class DatalogParser
             var i = _pos;
             while (i < _s.Length && IsNameChar(_s[i])) i++;
             var name = _s[_pos..i];
-            if (name is "true" or "false" or "null" || name.StartsWith("hex:", StringComparison.Ordinal)) return false;
+            if (name.StartsWith("hex:", StringComparison.Ordinal)) return false;
             while (i < _s.Length && char.IsWhiteSpace(_s[i])) i++;
             return i < _s.Length && _s[i] == '(';
         }
