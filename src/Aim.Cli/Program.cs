@@ -5,6 +5,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
 {
     IdentityCommand.Create(),
     RiskCommand.Create(),
+    TrustCommand.Create(),
     AuditCommand.Create(),
 };
 

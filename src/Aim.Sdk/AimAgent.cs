@@ -9,7 +9,7 @@ namespace Aim;
 /// An agent secured by Aim without a host: its identity, its runtime, and (embedded) its audit log.
 /// <see cref="Secure"/> also makes the agent's runtime the process-wide one that generated interceptors use.
 /// </summary>
-public sealed partial class AimAgent : IAsyncDisposable, IDisposable
+public sealed class AimAgent : IAsyncDisposable, IDisposable
 {
     private AimAgent(AimOptions options, IAimEngine engine, AimRuntime runtime)
     {
@@ -67,6 +67,14 @@ public sealed partial class AimAgent : IAsyncDisposable, IDisposable
         var embedded = Engine as EmbeddedEngine ?? throw new AimConfigurationException("Only the embedded engine keeps a local audit log.");
         embedded.AuditLog.FlushAsync().GetAwaiter().GetResult();
         return embedded.AuditLog.Verify();
+    }
+
+    /// <summary>Computes the local trust score from the agent's real local state.</summary>
+    /// <exception cref="AimConfigurationException">The agent runs against a server (its trust score lives there).</exception>
+    public Aim.Trust.TrustReport GetTrustScore()
+    {
+        var embedded = Engine as EmbeddedEngine ?? throw new AimConfigurationException("The local trust score needs the embedded engine.");
+        return LocalTrust.Compute(embedded);
     }
 
     /// <summary>Flushes the audit log and releases keys; clears the process-wide runtime if it is this agent's.</summary>

@@ -53,10 +53,22 @@ internal static class Cli
     public static Spectre.Console.Rendering.IRenderable[] Row(params string[] cells) =>
         Array.ConvertAll(cells, static c => (Spectre.Console.Rendering.IRenderable)new Text(c));
 
-    public static IAnsiConsole Out { get; } = AnsiConsole.Create(new AnsiConsoleSettings
+    public static IAnsiConsole Out { get; } = CreateConsole();
+
+    private static IAnsiConsole CreateConsole()
     {
-        Out = new AnsiConsoleOutput(Console.Out),
-        Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
-        ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Console.Out),
+            Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+        if (Console.IsOutputRedirected)
+        {
+            // Piped output has no terminal width; do not wrap ids and hashes at 80 columns.
+            console.Profile.Width = 200;
+        }
+
+        return console;
+    }
 }
