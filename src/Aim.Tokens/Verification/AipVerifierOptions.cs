@@ -38,6 +38,15 @@ public sealed class AipVerifierOptions
 
     /// <summary>The Datalog policy profile for chained tokens (V6). Default <see cref="AipPolicyProfile.Standard"/>.</summary>
     public AipPolicyProfile PolicyProfile { get; set; } = AipPolicyProfile.Standard;
+
+    /// <summary>Extra Datalog (checks, rules, policies) the <see cref="AipPolicyProfile.Advanced"/> profile runs with the token.</summary>
+    public string? AdvancedPolicy { get; set; }
+
+    /// <summary>The iteration cap of the <see cref="AipPolicyProfile.Advanced"/> profile's Datalog run. Default 100.</summary>
+    public int AdvancedIterationCap { get; set; } = 100;
+
+    /// <summary>Time limit of one Datalog run (V6); a run that hits it is refused. Default 50 ms (generous for a loaded machine).</summary>
+    public TimeSpan PolicyTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
 }
 
 /// <summary>The three AIP policy profiles for the Datalog step (V6) of chained verification.</summary>

@@ -1,0 +1,18 @@
+namespace Aim.Tokens.Chained;
+
+/// <summary>What the authority block of a chained token grants.</summary>
+/// <param name="Issuer">The root's AIP identifier; its key signs the token (an <c>aip:key</c> of the signer, or an <c>aip:web</c> listing it).</param>
+/// <param name="Scopes">The rights (literals or <c>prefix:*</c> patterns), at least one.</param>
+/// <param name="MaxDepth">How many delegations may follow (0 = none).</param>
+/// <param name="ExpiresAt">Expiry of the whole chain (whole seconds).</param>
+/// <param name="BudgetUsd">Spending ceiling in whole cents of USD, or null.</param>
+/// <param name="Subject">The first holder, when it is not the issuer itself (the first delegation must then come from it).</param>
+public sealed record AipAuthority(string Issuer, IReadOnlyList<string> Scopes, int MaxDepth, DateTimeOffset ExpiresAt, decimal? BudgetUsd = null, string? Subject = null);
+
+/// <summary>One delegation: to whom, which scopes (a subset), why, and optionally a smaller budget and earlier expiry.</summary>
+/// <param name="Delegate">The receiving agent's AIP identifier.</param>
+/// <param name="Scopes">The delegated scopes; must be covered by the current scopes.</param>
+/// <param name="Context">Why the authority is handed on (must not be empty).</param>
+/// <param name="BudgetUsd">A budget no higher than the current one, or null to keep it.</param>
+/// <param name="ExpiresAt">An expiry no later than the current one, or null to keep it.</param>
+public sealed record AipDelegation(string Delegate, IReadOnlyList<string> Scopes, string Context, decimal? BudgetUsd = null, DateTimeOffset? ExpiresAt = null);

@@ -1,0 +1,141 @@
+using Aim.Tokens.Chained;
+using Aim.Tokens.Identity;
+using Aim.Tokens.Revocation;
+using Aim.Tokens.Verification;
+using static Aim.Tokens.Tests.TestKeys;
+
+namespace Aim.Tokens.Tests;
+
+public sealed class ChainedTokenTests
+{
+    private readonly ManualClock _clock = new(T0.AddMinutes(1));
+    private readonly Aim.Crypto.Ed25519KeyPair _user = FromByte(1);
+    private readonly Aim.Crypto.Ed25519KeyPair _orchestrator = FromByte(2);
+    private readonly Aim.Crypto.Ed25519KeyPair _specialist = FromByte(3);
+    private readonly Aim.Crypto.Ed25519KeyPair _stranger = FromByte(4);
+
+    private string Root(int maxDepth = 3, decimal? budget = 5m, string[]? scopes = null) =>
+        ChainedToken.Create(_user, new AipAuthority(Id(_user), scopes ?? ["tool:search", "tool:fetch"], maxDepth, T0.AddMinutes(30), budget));
+
+    private string TwoHops() =>
+        ChainedToken.Delegate(
+            ChainedToken.Delegate(Root(), _user, new AipDelegation(Id(_orchestrator), ["tool:search", "tool:fetch"], "plan the trip", 5m)),
+            _orchestrator, new AipDelegation(Id(_specialist), ["tool:search"], "find flights", 1m, T0.AddMinutes(20)));
+
+    private static async Task<string> CodeOf(Func<Task> action) => (await Assert.ThrowsAsync<AipException>(action)).Code;
+
+    [Fact]
+    public async Task Two_hop_chain_verifies_with_narrowed_scope_budget_and_expiry()
+    {
+        var verified = await Verifier(_clock, _user).VerifyAsync(TwoHops(), new AipAccessRequest("tool:search", 0.5m));
+
+        Assert.Equal(AipTokenMode.Chained, verified.Mode);
+        Assert.Equal(Id(_user), verified.Issuer);
+        Assert.Equal(Id(_specialist), verified.Subject);
+        Assert.Equal(["tool:search"], verified.Scopes);
+        Assert.Equal(1m, verified.BudgetUsd);
+        Assert.Equal(T0.AddMinutes(20), verified.ExpiresAt);
+        Assert.Equal(2, verified.Depth);
+        Assert.Equal("find flights", verified.Hops[1].Context);
+        Assert.Contains("find flights", verified.DescribeProvenance(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Narrowed_chain_refuses_the_dropped_tool_and_a_cost_over_the_hop_budget()
+    {
+        var verifier = Verifier(_clock, _user);
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, await CodeOf(async () => await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:fetch"))));
+        Assert.Equal(AipErrorCodes.BudgetExceeded, await CodeOf(async () => await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:search", 2m))));
+    }
+
+    [Fact]
+    public async Task Prefix_patterns_narrow_to_literals()
+    {
+        var token = ChainedToken.Delegate(Root(scopes: ["tool:*"]), _user, new AipDelegation(Id(_orchestrator), ["tool:web:*"], "web only"));
+        var verifier = Verifier(_clock, _user);
+        Assert.True((await verifier.VerifyAsync(token, new AipAccessRequest("tool:web:search"))).Allows("tool:web:x"));
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, await CodeOf(async () => await verifier.VerifyAsync(token, new AipAccessRequest("tool:db:read"))));
+    }
+
+    [Fact]
+    public void Honest_delegate_refuses_every_widening()
+    {
+        var root = Root(maxDepth: 1);
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, Assert.Throws<AipException>(() => ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:delete"], "x"))).Code);
+        Assert.Equal(AipErrorCodes.BudgetExceeded, Assert.Throws<AipException>(() => ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "x", 6m))).Code);
+        Assert.Equal(AipErrorCodes.TokenExpired, Assert.Throws<AipException>(() => ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "x", null, T0.AddHours(2)))).Code);
+        Assert.Equal(AipErrorCodes.TokenMalformed, Assert.Throws<AipException>(() => ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:search"], " "))).Code);
+        Assert.Equal(AipErrorCodes.SignatureInvalid, Assert.Throws<AipException>(() => ChainedToken.Delegate(root, _stranger, new AipDelegation(Id(_orchestrator), ["tool:search"], "x"))).Code);
+        var one = ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "x"));
+        Assert.Equal(AipErrorCodes.DepthExceeded, Assert.Throws<AipException>(() => ChainedToken.Delegate(one, _orchestrator, new AipDelegation(Id(_specialist), ["tool:search"], "y"))).Code);
+    }
+
+    [Fact]
+    public async Task Completion_block_closes_the_chain_and_is_reported()
+    {
+        var done = ChainedToken.Complete(TwoHops(), _specialist, new AipCompletion("success", "sha256:abcd", 0.42m, 1200, 3500));
+        var verified = await Verifier(_clock, _user).VerifyAsync(done);
+        Assert.Equal(new AipCompletion("success", "sha256:abcd", 0.42m, 1200, 3500), verified.Completion);
+        Assert.Equal(AipErrorCodes.TokenMalformed, Assert.Throws<AipException>(() => ChainedToken.Delegate(done, _specialist, new AipDelegation(Id(_stranger), ["tool:search"], "z"))).Code);
+        Assert.Equal(AipErrorCodes.SignatureInvalid, Assert.Throws<AipException>(() => ChainedToken.Complete(TwoHops(), _orchestrator, new AipCompletion("success", null, null, null, null))).Code);
+    }
+
+    [Fact]
+    public async Task Chain_expires_with_its_earliest_block()
+    {
+        _clock.Now = T0.AddMinutes(21).AddSeconds(1);
+        Assert.Equal(AipErrorCodes.TokenExpired, await CodeOf(async () => await Verifier(_clock, _user).VerifyAsync(TwoHops())));
+    }
+
+    [Fact]
+    public async Task Untrusted_root_and_revoked_delegator_are_refused()
+    {
+        Assert.Equal(AipErrorCodes.IdentityUnresolvable, await CodeOf(async () => await Verifier(_clock, _stranger).VerifyAsync(TwoHops())));
+
+        var revocation = new InMemoryRevocationSource(_clock);
+        var verifier = new AipVerifier(new AipVerifierOptions { TimeProvider = _clock, TrustStore = new InMemoryTrustStore(Id(_user)), Revocation = revocation });
+        await verifier.VerifyAsync(TwoHops());
+        revocation.Revoke(Id(_orchestrator));
+        Assert.Equal(AipErrorCodes.KeyRevoked, await CodeOf(async () => await verifier.VerifyAsync(TwoHops())));
+    }
+
+    [Theory]
+    [InlineData(AipPolicyProfile.Simple)]
+    [InlineData(AipPolicyProfile.Standard)]
+    [InlineData(AipPolicyProfile.Advanced)]
+    public async Task Each_policy_profile_allows_in_scope_and_refuses_out_of_scope(AipPolicyProfile profile)
+    {
+        var verifier = new AipVerifier(new AipVerifierOptions
+        {
+            TimeProvider = _clock,
+            TrustStore = new InMemoryTrustStore(Id(_user)),
+            PolicyProfile = profile,
+            AdvancedPolicy = profile == AipPolicyProfile.Advanced ? "check if depth($d), $d <= 2" : null,
+            CacheCapacity = 0,
+        });
+        await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:search"));
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, await CodeOf(async () => await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:fetch"))));
+    }
+
+    [Fact]
+    public async Task Advanced_profile_enforces_caller_policy()
+    {
+        var verifier = new AipVerifier(new AipVerifierOptions
+        {
+            TimeProvider = _clock,
+            TrustStore = new InMemoryTrustStore(Id(_user)),
+            PolicyProfile = AipPolicyProfile.Advanced,
+            AdvancedPolicy = "check if depth($d), $d <= 1",
+        });
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, await CodeOf(async () => await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:search"))));
+    }
+
+    [Fact]
+    public void Describe_prints_blocks()
+    {
+        var text = ChainedToken.Describe(TwoHops());
+        Assert.Contains("block 0 (authority):", text, StringComparison.Ordinal);
+        Assert.Contains("find flights", text, StringComparison.Ordinal);
+        Assert.Contains($"signed by {Id(_orchestrator)}", text, StringComparison.Ordinal);
+    }
+}
