@@ -28,8 +28,8 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     private readonly SqliteConnection _writer;
     private readonly SqliteConnection _reader;
     private readonly TreeHeadFile _headFile;
-    private readonly SqliteCommand _insertEntry;
-    private readonly SqliteCommand _insertNode;
+    private readonly BulkInsert _insertEntries;
+    private readonly BulkInsert _insertNodes;
     private readonly SqliteCommand _insertHead;
 
     private readonly object _queueLock = new();
@@ -63,8 +63,8 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         _count = frontier.Size;
         _lastHeadSize = lastHeadSize;
 
-        _insertEntry = Command(writer, "INSERT INTO entries(idx, body) VALUES ($a, $b);");
-        _insertNode = Command(writer, "INSERT INTO nodes(level, idx, hash) VALUES ($a, $b, $c);");
+        _insertEntries = new BulkInsert(writer, "entries", "idx", "body");
+        _insertNodes = new BulkInsert(writer, "nodes", "level", "idx", "hash");
         _insertHead = Command(writer, "INSERT INTO heads(tree_size, json) VALUES ($a, $b);");
         _thread = new Thread(WriterLoop) { IsBackground = true, Name = "Aim audit writer" };
         _thread.Start();
@@ -325,8 +325,8 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
 
         _thread.Join();
-        _insertEntry.Dispose();
-        _insertNode.Dispose();
+        _insertEntries.Dispose();
+        _insertNodes.Dispose();
         _insertHead.Dispose();
         lock (_readerLock)
         {
@@ -521,16 +521,19 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         SignedTreeHead? head = null;
         try
         {
-            using var tx = _writer.BeginTransaction();
-            _insertEntry.Transaction = tx;
-            _insertNode.Transaction = tx;
-            _insertHead.Transaction = tx;
+            _insertEntries.Clear();
+            _insertNodes.Clear();
             foreach (var item in live)
             {
-                Insert(_insertEntry, frontier.Size, item.Body!);
-                InsertNode(0, frontier.Size, item.Leaf!);
-                frontier.Append(item.Leaf!, InsertNode);
+                _insertEntries.Add(frontier.Size, item.Body!);
+                _insertNodes.Add(0, frontier.Size, item.Leaf!);
+                frontier.Append(item.Leaf!, _insertNodes.Add);
             }
+
+            using var tx = _writer.BeginTransaction();
+            _insertHead.Transaction = tx;
+            _insertEntries.Execute(tx);
+            _insertNodes.Execute(tx);
 
             var every = _options.TreeHeadEvery;
             if (every > 0 && frontier.Size / every > first / every)
@@ -590,14 +593,6 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             // The head is in the database; the side file only adds protection against truncation.
             _logger.LogError(ex, "Writing the tree head of size {Size} to the side file of {Path} failed", head.TreeSize, Path);
         }
-    }
-
-    private void InsertNode(int level, long index, byte[] hash)
-    {
-        _insertNode.Parameters[0].Value = level;
-        _insertNode.Parameters[1].Value = index;
-        _insertNode.Parameters[2].Value = hash;
-        _insertNode.ExecuteNonQuery();
     }
 
     private static void Insert(SqliteCommand command, long key, object value)

@@ -17,8 +17,7 @@ internal static class AuditLogVerification
     public static AuditVerificationResult Run(SqliteConnection connection, string logPath, SignedTreeHead? trustedHead, LiveState? live, CancellationToken ct)
     {
         byte[]? logKey;
-        List<(long Index, byte[] Body)> rows;
-        Dictionary<long, byte[]> storedLeaves;
+        List<CheckedRow> rows;
         List<(long Id, string Json)> dbHeads;
         try
         {
@@ -28,8 +27,7 @@ internal static class AuditLogVerification
                 return Fail(0, null, AuditReasonCodes.LogUnreadable, $"'{logPath}' is not an Aim audit log: {problem}.", null);
             }
 
-            rows = ReadEntries(connection, ct);
-            storedLeaves = ReadLeaves(connection, ct);
+            rows = ReadAndCheckEntries(connection, ct);
             dbHeads = AuditStore.Heads(connection);
         }
         catch (SqliteException ex)
@@ -38,23 +36,7 @@ internal static class AuditLogVerification
         }
 
         var n = rows.Count;
-        var inspections = new EntryInspection[n];
-        var wellFormed = new bool[n];
-        var signatureValid = new bool[n];
-        var leaves = new byte[n][];
-        Parallel.For(0, n, new ParallelOptions { CancellationToken = ct }, i =>
-        {
-            var body = rows[i].Body;
-            leaves[i] = MerkleHash.Leaf(body);
-            if (AuditEntryCodec.TryInspect(body, out var inspection))
-            {
-                inspections[i] = inspection;
-                wellFormed[i] = true;
-                signatureValid[i] = Ed25519.Verify(inspection.AgentKey, AuditEntryCodec.SignedBytes(body, inspection), inspection.Signature);
-            }
-        });
-
-        var entryFailure = CheckSequence(rows, inspections, wellFormed, signatureValid, leaves, storedLeaves);
+        var entryFailure = CheckSequence(rows);
         if (entryFailure is { } failure)
         {
             return Fail(n, failure.Index, failure.Code, failure.Message, null);
@@ -135,7 +117,7 @@ internal static class AuditLogVerification
         {
             while (frontier.Size < size)
             {
-                frontier.Append(leaves[frontier.Size]);
+                frontier.Append(rows[(int)frontier.Size].Leaf);
             }
 
             if (!CryptographicOperations.FixedTimeEquals(frontier.Root(), expectedRoot))
@@ -150,19 +132,110 @@ internal static class AuditLogVerification
         return new AuditVerificationResult(true, n, null, null, null, latest);
     }
 
-    private static (long Index, string Code, string Message)? CheckSequence(
-        List<(long Index, byte[] Body)> rows, EntryInspection[] inspections, bool[] wellFormed, bool[] signatureValid,
-        byte[][] leaves, Dictionary<long, byte[]> storedLeaves)
+    /// <summary>One stored entry and what checking it found.</summary>
+    private sealed class CheckedRow(long rowIndex, byte[] body, byte[]? storedLeaf)
+    {
+        public long RowIndex { get; } = rowIndex;
+
+        public byte[] Body { get; } = body;
+
+        public byte[]? StoredLeaf { get; } = storedLeaf;
+
+        public byte[] Leaf { get; private set; } = [];
+
+        public EntryInspection Inspection { get; private set; }
+
+        public bool WellFormed { get; private set; }
+
+        public bool SignatureValid { get; private set; }
+
+        public void Check()
+        {
+            Leaf = MerkleHash.Leaf(Body);
+            if (AuditEntryCodec.TryInspect(Body, out var inspection))
+            {
+                Inspection = inspection;
+                WellFormed = true;
+                SignatureValid = Ed25519.Verify(inspection.AgentKey, AuditEntryCodec.SignedBytes(Body, inspection), inspection.Signature);
+            }
+        }
+    }
+
+    /// <summary>Reads the entries with their stored leaf hashes and checks them while reading continues: chunks are
+    /// hashed and signature-checked on the thread pool (all cores) as soon as they are read.</summary>
+    private static List<CheckedRow> ReadAndCheckEntries(SqliteConnection connection, CancellationToken ct)
+    {
+        const int chunkSize = 2048;
+        var chunks = new List<CheckedRow[]>();
+        var work = new List<Task>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT e.idx, e.body, n.hash FROM entries e
+                LEFT JOIN nodes n ON n.level = 0 AND n.idx = e.idx
+                ORDER BY e.idx;
+                """;
+            using var reader = command.ExecuteReader();
+            var chunk = new List<CheckedRow>(chunkSize);
+            while (reader.Read())
+            {
+                ct.ThrowIfCancellationRequested();
+                chunk.Add(new CheckedRow(reader.GetInt64(0), AsBytes(reader.GetValue(1)), reader.IsDBNull(2) ? null : AsBytes(reader.GetValue(2))));
+                if (chunk.Count == chunkSize)
+                {
+                    Dispatch(chunk.ToArray());
+                    chunk.Clear();
+                }
+            }
+
+            Dispatch(chunk.ToArray());
+        }
+
+        try
+        {
+            Task.WaitAll(work, ct);
+        }
+        catch (AggregateException ex) when (ex.InnerException is OperationCanceledException oce)
+        {
+            throw oce;
+        }
+
+        var rows = new List<CheckedRow>(chunks.Sum(c => c.Length));
+        foreach (var c in chunks)
+        {
+            rows.AddRange(c);
+        }
+
+        return rows;
+
+        void Dispatch(CheckedRow[] rows)
+        {
+            chunks.Add(rows);
+            work.Add(Task.Run(
+                () =>
+                {
+                    foreach (var row in rows)
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        row.Check();
+                    }
+                },
+                ct));
+        }
+    }
+
+    private static (long Index, string Code, string Message)? CheckSequence(List<CheckedRow> rows)
     {
         var n = rows.Count;
         var positionsByIndex = new Dictionary<long, List<int>>();
         for (var q = 0; q < n; q++)
         {
-            if (wellFormed[q])
+            if (rows[q].WellFormed)
             {
-                if (!positionsByIndex.TryGetValue(inspections[q].Index, out var list))
+                var claimedIndex = rows[q].Inspection.Index;
+                if (!positionsByIndex.TryGetValue(claimedIndex, out var list))
                 {
-                    positionsByIndex[inspections[q].Index] = list = new List<int>(1);
+                    positionsByIndex[claimedIndex] = list = new List<int>(1);
                 }
 
                 list.Add(q);
@@ -171,21 +244,21 @@ internal static class AuditLogVerification
 
         for (var p = 0; p < n; p++)
         {
-            if (!wellFormed[p])
+            var row = rows[p];
+            if (!row.WellFormed)
             {
                 return (p, AuditReasonCodes.EntryModified, $"Entry {p} is not a well-formed signed audit entry.");
             }
 
-            var storedLeaf = storedLeaves.GetValueOrDefault(rows[p].Index);
-            var matchesCommittedLeaf = storedLeaf is not null && CryptographicOperations.FixedTimeEquals(storedLeaf, leaves[p]);
-            if (!signatureValid[p])
+            var matchesCommittedLeaf = row.StoredLeaf is not null && CryptographicOperations.FixedTimeEquals(row.StoredLeaf, row.Leaf);
+            if (!row.SignatureValid)
             {
                 return matchesCommittedLeaf
                     ? (p, AuditReasonCodes.EntrySignatureInvalid, $"The signature of entry {p} does not verify under its agent key.")
                     : (p, AuditReasonCodes.EntryModified, $"Entry {p} was modified after it was signed.");
             }
 
-            var claimed = inspections[p].Index;
+            var claimed = row.Inspection.Index;
             if (claimed > p)
             {
                 var appearsLater = positionsByIndex.TryGetValue(p, out var later) && later.Exists(q => q > p);
@@ -200,14 +273,14 @@ internal static class AuditLogVerification
                 return (p, AuditReasonCodes.EntryInserted, $"Position {p} holds a second entry claiming index {claimed}: an entry was inserted at {p}.");
             }
 
-            if (rows[p].Index != p)
-            {
-                return (p, AuditReasonCodes.EntryModified, $"Entry {p} is stored under row {rows[p].Index}: the rows were renumbered.");
-            }
-
             if (!matchesCommittedLeaf && positionsByIndex[p].Exists(q => q > p))
             {
                 return (p, AuditReasonCodes.EntryInserted, $"Position {p} holds an entry the log never committed, and the committed entry {p} follows it: an entry was inserted at {p}.");
+            }
+
+            if (row.RowIndex != p)
+            {
+                return (p, AuditReasonCodes.EntryModified, $"Entry {p} is stored under row {row.RowIndex}: the rows were renumbered.");
             }
 
             if (!matchesCommittedLeaf)
@@ -217,36 +290,6 @@ internal static class AuditLogVerification
         }
 
         return null;
-    }
-
-    private static List<(long, byte[])> ReadEntries(SqliteConnection connection, CancellationToken ct)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT idx, body FROM entries ORDER BY idx;";
-        using var reader = command.ExecuteReader();
-        var rows = new List<(long, byte[])>();
-        while (reader.Read())
-        {
-            ct.ThrowIfCancellationRequested();
-            rows.Add((reader.GetInt64(0), AsBytes(reader.GetValue(1))));
-        }
-
-        return rows;
-    }
-
-    private static Dictionary<long, byte[]> ReadLeaves(SqliteConnection connection, CancellationToken ct)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT idx, hash FROM nodes WHERE level = 0;";
-        using var reader = command.ExecuteReader();
-        var leaves = new Dictionary<long, byte[]>();
-        while (reader.Read())
-        {
-            ct.ThrowIfCancellationRequested();
-            leaves[reader.GetInt64(0)] = AsBytes(reader.GetValue(1));
-        }
-
-        return leaves;
     }
 
     /// <summary>A hand-edited row may hold TEXT or a number where a BLOB belongs; hash whatever is there.</summary>
