@@ -39,10 +39,10 @@ public sealed class ConformanceTests
             var expectedResult = validation["result"]!;
             var expectedWorld = validation["world"];
 
-            Biscuit token;
+            BiscuitToken token;
             try
             {
-                token = Biscuit.FromBytes(bytes, Samples.RootPublicKey);
+                token = BiscuitToken.FromBytes(bytes, Samples.RootPublicKey);
             }
             catch (BiscuitException e)
             {
@@ -83,7 +83,7 @@ public sealed class ConformanceTests
         _ => throw new InvalidOperationException("unsupported operands"),
     };
 
-    private static void AssertBlocks(JsonArray expected, Biscuit token, string filename)
+    private static void AssertBlocks(JsonArray expected, BiscuitToken token, string filename)
     {
         Assert.Equal(expected.Count, token.Blocks.Count);
         for (var i = 0; i < expected.Count; i++)

@@ -29,11 +29,11 @@ public sealed class HostileInputTests
             {
                 var mutant = Mutate(original, random);
                 total++;
-                Record(outcomes, Run(() => Biscuit.FromBytes(mutant, Samples.RootPublicKey).CreateAuthorizer().AddCode("allow if true;").Authorize()));
+                Record(outcomes, Run(() => BiscuitToken.FromBytes(mutant, Samples.RootPublicKey).CreateAuthorizer().AddCode("allow if true;").Authorize()));
                 Record(outcomes, Run(() =>
                 {
                     // Bypass the signature check on purpose to drive corrupted blocks through the decoder and engine.
-                    var token = Biscuit.FromContainer(SerializedBiscuit.Deserialize(mutant), verified: true);
+                    var token = BiscuitToken.FromContainer(SerializedBiscuit.Deserialize(mutant), verified: true);
                     _ = token.ToString();
                     var authorizer = new Authorizer().AddCode("allow if true;");
                     authorizer.RegisterExtern("test", ConformanceTests.TestExtern);
@@ -108,7 +108,7 @@ public sealed class HostileInputTests
     {
         var bytes = new byte[BiscuitParseOptions.Default.MaxTokenSize + 1];
         using var root = KeyPair.Generate();
-        var e = Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBytes(bytes, root.PublicKey));
+        var e = Assert.Throws<BiscuitFormatException>(() => BiscuitToken.FromBytes(bytes, root.PublicKey));
         Assert.Equal(FormatErrorKind.TooLarge, e.Kind);
     }
 
@@ -116,10 +116,10 @@ public sealed class HostileInputTests
     public void Token_with_too_many_blocks_is_refused()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
         for (var i = 0; i < 4; i++) token = token.Attenuate(new BlockBuilder().AddCode($"check if a({i});"));
         var e = Assert.Throws<BiscuitFormatException>(() =>
-            Biscuit.FromBytes(token.ToBytes(), root.PublicKey, new BiscuitParseOptions { MaxBlocks = 3 }));
+            BiscuitToken.FromBytes(token.ToBytes(), root.PublicKey, new BiscuitParseOptions { MaxBlocks = 3 }));
         Assert.Equal(FormatErrorKind.TooLarge, e.Kind);
     }
 
@@ -173,14 +173,14 @@ public sealed class HostileInputTests
     public void Garbage_text_is_a_format_error(string text)
     {
         using var root = KeyPair.Generate();
-        Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBase64(text, root.PublicKey));
+        Assert.Throws<BiscuitFormatException>(() => BiscuitToken.FromBase64(text, root.PublicKey));
     }
 
     [Fact]
     public void Catastrophic_regex_runs_in_linear_time_engine()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("s(\"" + new string('a', 5000) + "!\");").Build(root);
+        var token = BiscuitToken.CreateBuilder().AddCode("s(\"" + new string('a', 5000) + "!\");").Build(root);
         var authorizer = new Authorizer { Limits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(5) } }
             .AddCode("check if s($s), $s.matches(\"^(a+)+$\"); allow if true;").AddToken(token);
         var e = Assert.Throws<BiscuitLogicException>(() => authorizer.Authorize());

@@ -18,10 +18,10 @@ public sealed class ReserializationTests
         foreach (var testCase in Samples.TestCases)
         {
             var filename = (string)testCase["filename"]!;
-            Biscuit token;
+            BiscuitToken token;
             try
             {
-                token = Biscuit.FromBytes(Samples.Token(filename), Samples.RootPublicKey);
+                token = BiscuitToken.FromBytes(Samples.Token(filename), Samples.RootPublicKey);
             }
             catch (BiscuitFormatException)
             {
@@ -42,7 +42,7 @@ public sealed class ReserializationTests
             }
 
             // Rebuild the envelope from the re-encoded blocks and verify the whole chain again.
-            var reparsed = Biscuit.FromBytes(token.ToBytes(), Samples.RootPublicKey);
+            var reparsed = BiscuitToken.FromBytes(token.ToBytes(), Samples.RootPublicKey);
             Assert.Equal(token.RevocationIds.Select(Convert.ToHexString), reparsed.RevocationIds.Select(Convert.ToHexString));
         }
         Assert.True(checkedBlocks > 40, $"only {checkedBlocks} blocks checked");
@@ -55,10 +55,10 @@ public sealed class ReserializationTests
         foreach (var testCase in Samples.TestCases)
         {
             var bytes = Samples.Token((string)testCase["filename"]!);
-            Biscuit token;
+            BiscuitToken token;
             try
             {
-                token = Biscuit.FromBytes(bytes, Samples.RootPublicKey);
+                token = BiscuitToken.FromBytes(bytes, Samples.RootPublicKey);
             }
             catch (BiscuitFormatException)
             {

@@ -4,7 +4,7 @@ namespace Aim.Biscuit.Tests;
 
 public sealed class TokenTests
 {
-    private static Authorizer AuthorizerFor(Biscuit token, string code) =>
+    private static Authorizer AuthorizerFor(BiscuitToken token, string code) =>
         new Authorizer { Limits = ConformanceTests.ConformanceLimits }.AddCode(code).AddToken(token);
 
     [Theory]
@@ -15,14 +15,14 @@ public sealed class TokenTests
     public void Built_token_round_trips_through_bytes_and_text(Algorithm rootAlgorithm, Algorithm nextAlgorithm)
     {
         using var root = KeyPair.Generate(rootAlgorithm);
-        var token = Biscuit.CreateBuilder()
+        var token = BiscuitToken.CreateBuilder()
             .AddCode("""right("file1", "read"); right("file2", "write"); user({id}); check if time($t), $t < 2030-01-01T00:00:00Z;""",
                 new Dictionary<string, Term> { ["id"] = Term.Integer(42) })
             .Build(root, nextAlgorithm);
 
         var attenuated = token.Attenuate(new BlockBuilder().AddCode("""check if operation("read");"""), nextAlgorithm);
-        var fromBytes = Biscuit.FromBytes(attenuated.ToBytes(), root.PublicKey);
-        var fromText = Biscuit.FromBase64("biscuit:" + attenuated.ToBase64(), root.PublicKey);
+        var fromBytes = BiscuitToken.FromBytes(attenuated.ToBytes(), root.PublicKey);
+        var fromText = BiscuitToken.FromBase64("biscuit:" + attenuated.ToBase64(), root.PublicKey);
 
         Assert.Equal(attenuated.ToString(), fromBytes.ToString());
         Assert.Equal(attenuated.ToString(), fromText.ToString());
@@ -45,8 +45,8 @@ public sealed class TokenTests
     {
         using var root = KeyPair.Generate();
         using var other = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
-        var e = Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBytes(token.ToBytes(), other.PublicKey));
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
+        var e = Assert.Throws<BiscuitFormatException>(() => BiscuitToken.FromBytes(token.ToBytes(), other.PublicKey));
         Assert.Equal(FormatErrorKind.InvalidSignature, e.Kind);
         Assert.Equal("format.invalid_signature", e.Code);
     }
@@ -56,16 +56,16 @@ public sealed class TokenTests
     {
         using var root1 = KeyPair.Generate();
         using var root2 = KeyPair.Generate(Algorithm.Secp256r1);
-        var builder = Biscuit.CreateBuilder().AddCode("a(1);");
+        var builder = BiscuitToken.CreateBuilder().AddCode("a(1);");
         builder.RootKeyId = 2;
         var token = builder.Build(root2);
 
         PublicKey? Resolve(uint? id) => id switch { 1 => root1.PublicKey, 2 => root2.PublicKey, _ => null };
-        var parsed = Biscuit.FromBytes(token.ToBytes(), Resolve);
+        var parsed = BiscuitToken.FromBytes(token.ToBytes(), Resolve);
         Assert.Equal(2u, parsed.RootKeyId);
 
-        var unknown = Biscuit.CreateBuilder().AddCode("a(1);").Build(root1);
-        var e = Assert.Throws<BiscuitFormatException>(() => Biscuit.FromBytes(unknown.ToBytes(), Resolve));
+        var unknown = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root1);
+        var e = Assert.Throws<BiscuitFormatException>(() => BiscuitToken.FromBytes(unknown.ToBytes(), Resolve));
         Assert.Equal(FormatErrorKind.UnknownPublicKey, e.Kind);
     }
 
@@ -73,8 +73,8 @@ public sealed class TokenTests
     public void Sealed_token_verifies_but_cannot_be_attenuated()
     {
         using var root = KeyPair.Generate();
-        var sealedToken = Biscuit.CreateBuilder().AddCode("a(1);").Build(root).Attenuate(new BlockBuilder().AddCode("check if a(1);")).Seal();
-        var parsed = Biscuit.FromBytes(sealedToken.ToBytes(), root.PublicKey);
+        var sealedToken = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root).Attenuate(new BlockBuilder().AddCode("check if a(1);")).Seal();
+        var parsed = BiscuitToken.FromBytes(sealedToken.ToBytes(), root.PublicKey);
         Assert.True(parsed.IsSealed);
         Assert.Equal(0, AuthorizerFor(parsed, "allow if true;").Authorize());
         Assert.Equal(FormatErrorKind.AlreadySealed, Assert.Throws<BiscuitFormatException>(() => parsed.Attenuate(new BlockBuilder())).Kind);
@@ -85,7 +85,7 @@ public sealed class TokenTests
     public void Revocation_ids_are_the_block_signatures_and_survive_attenuation()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
         var attenuated = token.Attenuate(new BlockBuilder().AddCode("check if a(1);"));
         Assert.Single(token.RevocationIds);
         Assert.Equal(2, attenuated.RevocationIds.Count);
@@ -100,7 +100,7 @@ public sealed class TokenTests
     {
         using var root = KeyPair.Generate();
         using var thirdParty = KeyPair.Generate(externalAlgorithm);
-        var token = Biscuit.CreateBuilder()
+        var token = BiscuitToken.CreateBuilder()
             .AddCode("right(\"read\"); check if group(\"admin\") trusting {issuer};", scopeParameters: new Dictionary<string, PublicKey> { ["issuer"] = thirdParty.PublicKey })
             .Build(root);
 
@@ -109,13 +109,13 @@ public sealed class TokenTests
         var contents = request.CreateBlock(thirdParty, new BlockBuilder().AddCode("group(\"admin\");"));
         var extended = token.AppendThirdPartyBlock(ThirdPartyBlockContents.FromBase64(contents.ToBase64()));
 
-        var parsed = Biscuit.FromBytes(extended.ToBytes(), root.PublicKey);
+        var parsed = BiscuitToken.FromBytes(extended.ToBytes(), root.PublicKey);
         Assert.Equal(thirdParty.PublicKey, parsed.Blocks[1].ExternalKey);
         Assert.Equal(5u, parsed.Blocks[1].Version);
         Assert.Equal(0, AuthorizerFor(parsed, "allow if true;").Authorize());
 
         // Without the third-party block the check fails.
-        var e = Assert.Throws<BiscuitLogicException>(() => AuthorizerFor(Biscuit.FromBytes(token.ToBytes(), root.PublicKey), "allow if true;").Authorize());
+        var e = Assert.Throws<BiscuitLogicException>(() => AuthorizerFor(BiscuitToken.FromBytes(token.ToBytes(), root.PublicKey), "allow if true;").Authorize());
         Assert.Equal(LogicErrorKind.Unauthorized, e.Kind);
 
         // The authorizer does not see third-party facts unless it trusts the key.
@@ -128,8 +128,8 @@ public sealed class TokenTests
     {
         using var root = KeyPair.Generate();
         using var thirdParty = KeyPair.Generate();
-        var token1 = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
-        var token2 = Biscuit.CreateBuilder().AddCode("a(2);").Build(root);
+        var token1 = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
+        var token2 = BiscuitToken.CreateBuilder().AddCode("a(2);").Build(root);
         var contents = token1.CreateThirdPartyRequest().CreateBlock(thirdParty, new BlockBuilder().AddCode("b(1);"));
         var e = Assert.Throws<BiscuitFormatException>(() => token2.AppendThirdPartyBlock(contents));
         Assert.Equal(FormatErrorKind.InvalidSignature, e.Kind);
@@ -139,9 +139,9 @@ public sealed class TokenTests
     public void Attenuation_blocks_cannot_add_rights_for_the_authorizer()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("right(\"file1\");").Build(root)
+        var token = BiscuitToken.CreateBuilder().AddCode("right(\"file1\");").Build(root)
             .Attenuate(new BlockBuilder().AddCode("right(\"file2\");"));
-        var authorizer = AuthorizerFor(Biscuit.FromBytes(token.ToBytes(), root.PublicKey), "allow if right(\"file2\");");
+        var authorizer = AuthorizerFor(BiscuitToken.FromBytes(token.ToBytes(), root.PublicKey), "allow if right(\"file2\");");
         var e = Assert.Throws<BiscuitLogicException>(() => authorizer.Authorize());
         Assert.Equal(LogicErrorKind.NoMatchingPolicy, e.Kind);
         Assert.Equal(2, authorizer.QueryAll(Parser.DatalogParser.ParseRule("r($x) <- right($x)")).Count);
@@ -151,19 +151,19 @@ public sealed class TokenTests
     public void Unverified_token_can_be_attenuated_but_not_authorized()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
-        var unverified = Biscuit.FromBase64Unverified(token.ToBase64());
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
+        var unverified = BiscuitToken.FromBase64Unverified(token.ToBase64());
         Assert.False(unverified.IsVerified);
         var attenuated = unverified.Attenuate(new BlockBuilder().AddCode("check if a(1);"));
         Assert.Throws<InvalidOperationException>(() => new Authorizer().AddToken(attenuated));
-        Assert.Equal(0, AuthorizerFor(Biscuit.FromBytes(attenuated.ToBytes(), root.PublicKey), "allow if true;").Authorize());
+        Assert.Equal(0, AuthorizerFor(BiscuitToken.FromBytes(attenuated.ToBytes(), root.PublicKey), "allow if true;").Authorize());
     }
 
     [Fact]
     public void Authorizer_accepts_only_one_token()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("a(1);").Build(root);
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
         var authorizer = new Authorizer().AddToken(token);
         Assert.Equal(LogicErrorKind.AuthorizerNotEmpty, Assert.Throws<BiscuitLogicException>(() => authorizer.AddToken(token)).Kind);
     }
@@ -172,7 +172,7 @@ public sealed class TokenTests
     public void Deny_policy_wins_when_it_comes_first()
     {
         using var root = KeyPair.Generate();
-        var token = Biscuit.CreateBuilder().AddCode("role(\"guest\");").Build(root);
+        var token = BiscuitToken.CreateBuilder().AddCode("role(\"guest\");").Build(root);
         var e = Assert.Throws<BiscuitLogicException>(() => AuthorizerFor(token, "deny if role(\"guest\"); allow if true;").Authorize());
         Assert.Equal(new MatchedPolicy(PolicyKind.Deny, 0), e.Policy);
         Assert.Equal("logic.unauthorized", e.Code);

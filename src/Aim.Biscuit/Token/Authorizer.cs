@@ -55,7 +55,7 @@ public sealed class Authorizer
     private readonly List<Policy> _policies = [];
     private readonly List<Scope> _scopes = [];
     private readonly Dictionary<string, ExternFunction> _externs = new(StringComparer.Ordinal);
-    private Biscuit? _token;
+    private BiscuitToken? _token;
     private World? _world;
     private System.Runtime.ExceptionServices.ExceptionDispatchInfo? _runError;
 
@@ -66,7 +66,7 @@ public sealed class Authorizer
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
     /// <summary>The token under authorization, or null.</summary>
-    public Biscuit? Token => _token;
+    public BiscuitToken? Token => _token;
 
     /// <summary>Registers an <c>extern::name</c> function callable from Datalog.</summary>
     public Authorizer RegisterExtern(string name, ExternFunction function)
@@ -130,7 +130,7 @@ public sealed class Authorizer
     /// <summary>Adds the token to authorize. Only verified tokens are accepted, and only one.</summary>
     /// <exception cref="BiscuitLogicException"><see cref="LogicErrorKind.AuthorizerNotEmpty"/> when a token is already present.</exception>
     /// <exception cref="InvalidOperationException">The token was parsed without verification.</exception>
-    public Authorizer AddToken(Biscuit token)
+    public Authorizer AddToken(BiscuitToken token)
     {
         ArgumentNullException.ThrowIfNull(token);
         if (_token is not null) throw BiscuitLogicException.AuthorizerNotEmpty();

@@ -23,7 +23,7 @@ public sealed class BiscuitBuilder
     /// <summary>Signs the authority block with <paramref name="root"/> and returns the token.</summary>
     /// <param name="root">The root key pair.</param>
     /// <param name="nextKeyAlgorithm">Algorithm of the ephemeral key that will sign the next block.</param>
-    public Biscuit Build(KeyPair root, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
+    public BiscuitToken Build(KeyPair root, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
     {
         ArgumentNullException.ThrowIfNull(root);
         var symbols = new SymbolTable();
@@ -31,6 +31,6 @@ public sealed class BiscuitBuilder
         var proto = ProtoConverter.EncodeBlock(Authority.Facts, Authority.Rules, Authority.Checks, Authority.Scopes, Authority.Context, symbols, keys, thirdParty: false);
         using var next = KeyPair.Generate(nextKeyAlgorithm);
         var container = SerializedBiscuit.Create(RootKeyId, root, next, Google.Protobuf.MessageExtensions.ToByteArray(proto), proto.Version);
-        return Biscuit.FromContainer(container, verified: true);
+        return BiscuitToken.FromContainer(container, verified: true);
     }
 }

@@ -23,9 +23,9 @@ public sealed record BiscuitParseOptions
 /// A Biscuit token: a chain of signed Datalog blocks. Instances are immutable; <see cref="Attenuate"/>,
 /// <see cref="Seal"/> and <see cref="AppendThirdPartyBlock"/> return new tokens.
 /// </summary>
-public sealed class Biscuit
+public sealed class BiscuitToken
 {
-    private Biscuit(SerializedBiscuit container, SymbolTable symbols, PublicKeyTable keys, IReadOnlyList<Block> blocks, bool verified)
+    private BiscuitToken(SerializedBiscuit container, SymbolTable symbols, PublicKeyTable keys, IReadOnlyList<Block> blocks, bool verified)
     {
         Container = container;
         Symbols = symbols;
@@ -66,7 +66,7 @@ public sealed class Biscuit
 
     /// <summary>Parses and verifies a token with a known root key.</summary>
     /// <exception cref="BiscuitFormatException">Malformed token, bad signature, or limits exceeded.</exception>
-    public static Biscuit FromBytes(ReadOnlySpan<byte> bytes, PublicKey rootKey, BiscuitParseOptions? options = null)
+    public static BiscuitToken FromBytes(ReadOnlySpan<byte> bytes, PublicKey rootKey, BiscuitParseOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rootKey);
         return FromBytes(bytes, _ => rootKey, options);
@@ -77,7 +77,7 @@ public sealed class Biscuit
     /// (null when absent). The resolver returns null for an unknown id.
     /// </summary>
     /// <exception cref="BiscuitFormatException">Malformed token, unknown key id, bad signature, or limits exceeded.</exception>
-    public static Biscuit FromBytes(ReadOnlySpan<byte> bytes, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null)
+    public static BiscuitToken FromBytes(ReadOnlySpan<byte> bytes, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(rootKeyResolver);
         var container = Deserialize(bytes, options ?? BiscuitParseOptions.Default);
@@ -88,22 +88,22 @@ public sealed class Biscuit
     }
 
     /// <summary>Parses and verifies base64url text (an optional <c>biscuit:</c> prefix is accepted).</summary>
-    public static Biscuit FromBase64(string text, PublicKey rootKey, BiscuitParseOptions? options = null) =>
+    public static BiscuitToken FromBase64(string text, PublicKey rootKey, BiscuitParseOptions? options = null) =>
         FromBytes(Base64Url.Decode(text), rootKey, options);
 
     /// <summary>Parses and verifies base64url text, choosing the root key by key id.</summary>
-    public static Biscuit FromBase64(string text, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null) =>
+    public static BiscuitToken FromBase64(string text, Func<uint?, PublicKey?> rootKeyResolver, BiscuitParseOptions? options = null) =>
         FromBytes(Base64Url.Decode(text), rootKeyResolver, options);
 
     /// <summary>
     /// Parses a token WITHOUT verifying its signatures, for attenuation or inspection by a holder that
     /// has no root key. Such a token cannot be authorized (<see cref="IsVerified"/> is false).
     /// </summary>
-    public static Biscuit FromBytesUnverified(ReadOnlySpan<byte> bytes, BiscuitParseOptions? options = null) =>
+    public static BiscuitToken FromBytesUnverified(ReadOnlySpan<byte> bytes, BiscuitParseOptions? options = null) =>
         FromContainer(Deserialize(bytes, options ?? BiscuitParseOptions.Default), verified: false);
 
     /// <summary>Base64url form of <see cref="FromBytesUnverified"/>.</summary>
-    public static Biscuit FromBase64Unverified(string text, BiscuitParseOptions? options = null) =>
+    public static BiscuitToken FromBase64Unverified(string text, BiscuitParseOptions? options = null) =>
         FromBytesUnverified(Base64Url.Decode(text), options);
 
     /// <summary>Starts building a new token.</summary>
@@ -119,7 +119,7 @@ public sealed class Biscuit
         return container;
     }
 
-    internal static Biscuit FromContainer(SerializedBiscuit container, bool verified)
+    internal static BiscuitToken FromContainer(SerializedBiscuit container, bool verified)
     {
         var protos = container.AllBlocks.Select(b => ParseBlock(b.Data)).ToList();
         var symbols = new SymbolTable();
@@ -148,7 +148,7 @@ public sealed class Biscuit
                 blocks.Add(ProtoConverter.DecodeBlock(protos[i], symbols, keys, null));
             }
         }
-        return new Biscuit(container, symbols, keys, blocks, verified);
+        return new BiscuitToken(container, symbols, keys, blocks, verified);
     }
 
     private static Proto.Block ParseBlock(byte[] data)
@@ -171,7 +171,7 @@ public sealed class Biscuit
 
     /// <summary>Appends a first-party block that restricts the token, signed with the token's ephemeral key.</summary>
     /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when the token is sealed.</exception>
-    public Biscuit Attenuate(BlockBuilder block, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
+    public BiscuitToken Attenuate(BlockBuilder block, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
     {
         ArgumentNullException.ThrowIfNull(block);
         if (IsSealed) throw new BiscuitFormatException(FormatErrorKind.AlreadySealed, "the token is sealed");
@@ -185,7 +185,7 @@ public sealed class Biscuit
 
     /// <summary>Seals the token: no block can be added any more.</summary>
     /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when already sealed.</exception>
-    public Biscuit Seal() => FromContainer(Container.Seal(), IsVerified);
+    public BiscuitToken Seal() => FromContainer(Container.Seal(), IsVerified);
 
     /// <summary>Creates the request a third party needs to sign a block for this token.</summary>
     /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> when the token is sealed.</exception>
@@ -197,7 +197,7 @@ public sealed class Biscuit
 
     /// <summary>Appends a block signed by a third party (see <see cref="ThirdPartyBlockRequest.CreateBlock"/>).</summary>
     /// <exception cref="BiscuitFormatException">The external signature does not verify, the block is malformed, or the token is sealed.</exception>
-    public Biscuit AppendThirdPartyBlock(ThirdPartyBlockContents contents, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
+    public BiscuitToken AppendThirdPartyBlock(ThirdPartyBlockContents contents, Algorithm nextKeyAlgorithm = Algorithm.Ed25519)
     {
         ArgumentNullException.ThrowIfNull(contents);
         if (IsSealed) throw new BiscuitFormatException(FormatErrorKind.AlreadySealed, "the token is sealed");
