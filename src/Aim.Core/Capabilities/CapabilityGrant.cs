@@ -17,6 +17,7 @@ public sealed class CapabilityGrant : IEquatable<CapabilityGrant>
         ActionPattern = actionPattern;
         Resources = resources;
         CapabilityPattern = namespacePattern == Wildcard && actionPattern == Wildcard ? Wildcard : namespacePattern + ":" + actionPattern;
+        CoversAllResources = resources.Count == 0 || resources.Any(static r => r.MatchesEverything);
     }
 
     /// <summary>The namespace part, or <c>*</c>.</summary>
@@ -38,7 +39,7 @@ public sealed class CapabilityGrant : IEquatable<CapabilityGrant>
     public bool HasWildcard => NamespacePattern == Wildcard || ActionPattern == Wildcard;
 
     /// <summary>True when no resource pattern limits the grant (or one of them is <c>*</c>).</summary>
-    public bool CoversAllResources => Resources.Count == 0 || Resources.Any(static r => r.MatchesEverything);
+    public bool CoversAllResources { get; }
 
     /// <summary>Parses <c>pattern</c> or <c>pattern@resource-pattern</c>.</summary>
     /// <exception cref="CapabilityFormatException">A part is malformed (the message says which).</exception>
@@ -129,9 +130,9 @@ public sealed class CapabilityGrant : IEquatable<CapabilityGrant>
             return false;
         }
 
-        foreach (var pattern in Resources)
+        for (int i = 0; i < Resources.Count; i++)
         {
-            if (pattern.Matches(resource.AsSpan()))
+            if (Resources[i].Matches(resource.AsSpan()))
             {
                 return true;
             }

@@ -34,14 +34,17 @@ public static class AgentName
         }
 
         // Only ASCII is lowered: culture-aware lowering maps some non-ASCII letters (Kelvin sign, dotted I) onto ASCII.
-        var lowered = string.Create(name.Length, name, static (span, source) =>
-        {
-            for (int i = 0; i < source.Length; i++)
+        // A name that is already lower-case is returned as is (no allocation on the hot path).
+        var lowered = name.AsSpan().IndexOfAnyInRange('A', 'Z') < 0
+            ? name
+            : string.Create(name.Length, name, static (span, source) =>
             {
-                char c = source[i];
-                span[i] = c is >= 'A' and <= 'Z' ? (char)(c + ('a' - 'A')) : c;
-            }
-        });
+                for (int i = 0; i < source.Length; i++)
+                {
+                    char c = source[i];
+                    span[i] = c is >= 'A' and <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+                }
+            });
         for (int i = 0; i < lowered.Length; i++)
         {
             char c = lowered[i];

@@ -58,8 +58,9 @@ public sealed class AgentPolicy
     {
         ArgumentNullException.ThrowIfNull(capability);
         bool capabilityCovered = false;
-        foreach (var grant in Grants)
+        for (int i = 0; i < Grants.Count; i++)
         {
+            var grant = Grants[i];
             if (!grant.Matches(capability))
             {
                 continue;

@@ -51,7 +51,9 @@ public sealed class RateLimiter
     {
         ArgumentNullException.ThrowIfNull(capability);
         retryAfter = TimeSpan.Zero;
-        if (!AgentName.IsValid(agent) || !_agents.TryGetValue(AgentName.Normalize(agent), out var windows))
+        // Exact name first (the runtime passes normalized names); otherwise normalize once.
+        if (!_agents.TryGetValue(agent, out var windows)
+            && (!AgentName.IsValid(agent) || !_agents.TryGetValue(AgentName.Normalize(agent), out windows)))
         {
             return true;
         }

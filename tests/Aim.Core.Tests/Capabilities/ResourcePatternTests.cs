@@ -62,6 +62,24 @@ public class ResourcePatternTests
     }
 
     [Fact]
+    public void Agrees_with_the_reference_on_non_ascii_and_long_pieces()
+    {
+        var random = new Random(99);
+        for (int i = 0; i < 2000; i++)
+        {
+            // Pieces longer than 64 characters span several words of the bit-parallel search.
+            var pattern = "*" + RandomString(random, "a\u00e9?", random.Next(60, 140)) + "*" + RandomString(random, "a\u00e9", random.Next(0, 3));
+            var text = RandomString(random, "a\u00e9", random.Next(0, 300));
+            Assert.True(NaiveGlob(pattern, text) == ResourcePattern.Parse(pattern).Matches(text), $"case {i}");
+        }
+
+        var piece = new string('a', 64) + "\u00e9" + new string('?', 64) + "b";
+        var glob = ResourcePattern.Parse("x*" + piece + "*y");
+        Assert.True(glob.Matches("x" + "zz" + new string('a', 64) + "\u00e9" + new string('q', 64) + "b" + "y"));
+        Assert.False(glob.Matches("x" + "zz" + new string('a', 64) + "e" + new string('q', 64) + "b" + "y"));
+    }
+
+    [Fact]
     public void Hostile_patterns_finish_and_answer_correctly()
     {
         // Each of these takes exponential time in a backtracking matcher.
