@@ -4,6 +4,7 @@ using Aim.Authorization;
 
 namespace Aim.Sdk.Tests;
 
+[Collection(GlobalRuntimeCollection.Name)]
 public sealed class CallPathTests : IDisposable
 {
     private static readonly ActionDescriptor ReadUsers = new("db:read", resource: "users_table", method: "Tests.ReadUsers()");
