@@ -307,21 +307,21 @@ public sealed class AgentKeyStore
             throw new KeyStoreException(KeyStoreException.NotFound, path, $"No key for '{expectedName}' at {path}.");
         }
 
-        if (!OperatingSystem.IsWindows())
-        {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & GroupOrOther) != 0)
-            {
-                throw new KeyStoreException(
-                    KeyStoreException.Permissions,
-                    path,
-                    $"The key file {path} is accessible to group or others (mode {Convert.ToString((int)mode, 8)}); run 'chmod 600 {path}'.");
-            }
-        }
-
         byte[] content;
         try
         {
+            if (!OperatingSystem.IsWindows())
+            {
+                var mode = File.GetUnixFileMode(path);
+                if ((mode & GroupOrOther) != 0)
+                {
+                    throw new KeyStoreException(
+                        KeyStoreException.Permissions,
+                        path,
+                        $"The key file {path} is accessible to group or others (mode {Convert.ToString((int)mode & 0x1ff, 8)}); run 'chmod 600 {path}'.");
+                }
+            }
+
             var info = new FileInfo(path);
             if (info.Length > MaxFileSize)
             {

@@ -111,7 +111,12 @@ internal static class KeyFileReader
         }
         catch (JsonException ex)
         {
-            throw new KeyStoreException(KeyStoreException.Corrupt, path, $"The key file {path} is corrupt: it is not valid JSON (line {ex.LineNumber + 1}). It was left untouched; move it away or restore it from a backup.");
+            throw AgentKeyStore.Corrupt(path, $"it is not valid JSON (line {ex.LineNumber + 1})");
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString on a string that is not valid UTF-8.
+            throw AgentKeyStore.Corrupt(path, "it is not valid UTF-8 text");
         }
 
         return fields;

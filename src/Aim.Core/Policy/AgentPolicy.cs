@@ -258,6 +258,25 @@ public sealed class AgentPolicy
             return this;
         }
 
+        /// <summary>
+        /// Adds everything <paramref name="other"/> holds (grants, attributes, windows, rate limits) and its
+        /// budget when it has one; for example a policy file's entry merged with grants given in code.
+        /// </summary>
+        public Builder Include(AgentPolicy other)
+        {
+            ArgumentNullException.ThrowIfNull(other);
+            _grants.AddRange(other.Grants);
+            foreach (var (key, values) in other.RequiredAttributes)
+            {
+                _attributes[key] = values;
+            }
+
+            _windows.AddRange(other.TimeWindows);
+            _rateLimits.AddRange(other.RateLimits);
+            _budget = other.Budget ?? _budget;
+            return this;
+        }
+
         /// <summary>Creates the immutable policy.</summary>
         public AgentPolicy Build() => new(
             _agent,

@@ -131,8 +131,16 @@ public sealed class AgentPolicySet
 
         using (document)
         {
-            var reader = new PolicyFileReader(source);
-            return new AgentPolicySet(reader.ReadRoot(document.RootElement)) { SourcePath = source };
+            try
+            {
+                var reader = new PolicyFileReader(source);
+                return new AgentPolicySet(reader.ReadRoot(document.RootElement)) { SourcePath = source };
+            }
+            catch (InvalidOperationException ex)
+            {
+                // Reading a string that is not valid UTF-8; every other element access is type-checked first.
+                throw new PolicyFormatException(source, "$", "the document is not valid UTF-8 text.", ex);
+            }
         }
     }
 }

@@ -305,6 +305,18 @@ public sealed class AgentKeyStoreTests : IDisposable
         Assert.Contains("twice", ex.Message);
     }
 
+    [Theory]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', 0xff, 0xfe, (byte)'"', (byte)':', (byte)'1', (byte)'}' })]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', (byte)'f', (byte)'o', (byte)'r', (byte)'m', (byte)'a', (byte)'t', (byte)'"', (byte)':', (byte)'"', 0xc3, (byte)'"', (byte)'}' })]
+    [InlineData(new byte[] { 0xef, 0xbb, 0xbf, (byte)'{', (byte)'}' })]
+    public void Invalid_utf8_is_refused_with_a_keystore_error(byte[] content)
+    {
+        WriteKeyFile("victim", content);
+        var ex = Assert.Throws<KeyStoreException>(() => _store.Load("victim"));
+        Assert.True(ex.Code is "aim_keystore_corrupt" or "aim_keystore_foreign", ex.Code);
+        Assert.Equal(content, File.ReadAllBytes(_store.PathFor("victim")));
+    }
+
     [Fact]
     public void Oversized_file_is_refused()
     {

@@ -130,6 +130,17 @@ public sealed class AgentPolicySetTests : IDisposable
         Assert.Contains(jsonPath, ex.Message);
     }
 
+    [Theory]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', 0xff, (byte)'"', (byte)':', (byte)'1', (byte)'}' })]
+    [InlineData(new byte[] { (byte)'{', (byte)'"', (byte)'a', (byte)'g', (byte)'e', (byte)'n', (byte)'t', (byte)'s', (byte)'"', (byte)':', (byte)'{', (byte)'"', (byte)'a', (byte)'"', (byte)':', (byte)'{', (byte)'"', (byte)'g', (byte)'r', (byte)'a', (byte)'n', (byte)'t', (byte)'s', (byte)'"', (byte)':', (byte)'[', (byte)'"', 0xc3, (byte)'"', (byte)']', (byte)'}', (byte)'}', (byte)'}' })]
+    public void Invalid_utf8_is_a_policy_error(byte[] content)
+    {
+        var path = Path.Combine(_dir, "utf8.json");
+        File.WriteAllBytes(path, content);
+        var ex = Assert.Throws<PolicyFormatException>(() => AgentPolicySet.Load(path));
+        Assert.Contains(path, ex.Message);
+    }
+
     [Fact]
     public void Deeply_nested_document_is_refused()
     {

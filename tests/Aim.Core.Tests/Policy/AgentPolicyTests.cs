@@ -171,6 +171,26 @@ public class AgentPolicyTests
     }
 
     [Fact]
+    public void Include_merges_another_policy()
+    {
+        var fromFile = new AgentPolicy.Builder("a")
+            .Grant("db:read@users_*")
+            .RequireAttribute("environment", "prod")
+            .AllowDuring([], 9, 17)
+            .RateLimit("email:send", 5, TimeSpan.FromMinutes(1))
+            .Budget(20m)
+            .Build();
+
+        var merged = new AgentPolicy.Builder("a").Grant("email:send").Include(fromFile).Build();
+
+        Assert.Equal(2, merged.Grants.Count);
+        Assert.Equal(["prod"], merged.RequiredAttributes["environment"]);
+        Assert.Single(merged.TimeWindows);
+        Assert.Single(merged.RateLimits);
+        Assert.Equal(20m, merged.Budget!.LimitUsd);
+    }
+
+    [Fact]
     public void Builder_refuses_bad_input_with_policy_errors()
     {
         Assert.Throws<PolicyFormatException>(() => new AgentPolicy.Builder("a").Grant("DB:read"));
