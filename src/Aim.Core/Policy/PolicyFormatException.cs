@@ -17,12 +17,12 @@ public sealed class PolicyFormatException : AimException
     public PolicyFormatException(string? source, string? jsonPath, string problem, Exception? inner = null)
         : base(ErrorCode, Compose(source, jsonPath, problem), inner)
     {
-        Source = source;
+        FilePath = source;
         JsonPath = jsonPath;
     }
 
-    /// <summary>The policy file or source name.</summary>
-    public new string? Source { get; }
+    /// <summary>The policy file (or other source name) concerned, when known.</summary>
+    public string? FilePath { get; }
 
     /// <summary>The JSON path of the offending element.</summary>
     public string? JsonPath { get; }

@@ -81,6 +81,20 @@ public sealed class AgentKeyStoreTests : IDisposable
     }
 
     [Fact]
+    public void Concurrent_LoadOrCreate_yields_one_key()
+    {
+        var identities = new AgentIdentity[8];
+        Parallel.For(0, identities.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            using var key = _store.LoadOrCreate("racer");
+            identities[i] = key.Identity;
+        });
+
+        Assert.All(identities, id => Assert.Equal(identities[0], id));
+        Assert.Single(Directory.GetFiles(_store.AgentsPath));
+    }
+
+    [Fact]
     public void Load_of_a_missing_agent_is_not_found()
     {
         var ex = Assert.Throws<KeyStoreException>(() => _store.Load("ghost"));

@@ -124,7 +124,7 @@ public sealed class AgentPolicySetTests : IDisposable
         var ex = Assert.Throws<PolicyFormatException>(() => AgentPolicySet.Load(path));
 
         Assert.Equal("aim_policy_malformed", ex.Code);
-        Assert.Equal(path, ex.Source);
+        Assert.Equal(path, ex.FilePath);
         Assert.Contains(path, ex.Message);
         Assert.Equal(jsonPath, ex.JsonPath);
         Assert.Contains(jsonPath, ex.Message);
