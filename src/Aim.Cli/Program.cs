@@ -6,6 +6,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     IdentityCommand.Create(),
     RiskCommand.Create(),
     TrustCommand.Create(),
+    CapabilitiesCommand.Create(),
     AuditCommand.Create(),
 };
 
