@@ -12,11 +12,11 @@ internal sealed class PreparedRecord
 {
     public required AuditRecord Record { get; init; }
 
-    public byte[]? Arguments { get; init; }
+    /// <summary>The canonical JSON up to (not including) <c>"index"</c>: <c>{"action_id":...</c> through <c>"error"</c>.</summary>
+    public required byte[] Head { get; init; }
 
-    public byte[]? Result { get; init; }
-
-    public byte[]? Details { get; init; }
+    /// <summary>The canonical JSON members after <c>"index"</c> up to <c>"risk"</c>, each preceded by a comma.</summary>
+    public required byte[] Middle { get; init; }
 }
 
 /// <summary>The facts the verifier needs from a stored entry body, read without building objects.</summary>
@@ -36,7 +36,7 @@ internal static class AuditEntryCodec
     /// <summary>Checks a record and canonicalizes its JSON members on the caller's thread.</summary>
     /// <exception cref="ArgumentException">A required member is empty, an enum is undefined, a number is not finite,
     /// a string holds an unpaired surrogate, or a JSON member cannot be canonicalized.</exception>
-    public static PreparedRecord Prepare(AuditRecord record)
+    public static PreparedRecord Prepare(AuditRecord record, ReadOnlySpan<byte> agentKey)
     {
         ArgumentNullException.ThrowIfNull(record);
         Required(record.ActionId, nameof(record.ActionId));
@@ -65,67 +65,94 @@ internal static class AuditEntryCodec
             throw new ArgumentException("DurationMs must be a finite number.", nameof(record));
         }
 
-        return new PreparedRecord
-        {
-            Record = record,
-            Arguments = record.Arguments is null ? null : Canonical(record.Arguments, nameof(record.Arguments)),
-            Result = record.Result is null ? null : Canonical(record.Result, nameof(record.Result)),
-            Details = record.Details is null ? null : Canonical(record.Details, nameof(record.Details)),
-        };
-    }
+        var arguments = record.Arguments is null ? null : Canonical(record.Arguments, nameof(record.Arguments));
+        var result = record.Result is null ? null : Canonical(record.Result, nameof(record.Result));
+        var details = record.Details is null ? null : Canonical(record.Details, nameof(record.Details));
 
-    /// <summary>Writes the body without <c>"sig"</c>; <paramref name="sigOffset"/> is where the sig member goes.</summary>
-    public static byte[] EncodeUnsigned(PreparedRecord prepared, long index, DateTimeOffset time, ReadOnlySpan<byte> agentKey, out int sigOffset)
-    {
-        var r = prepared.Record;
+        // Everything but the index and the time is known now: encode it on the caller's thread, so the single
+        // writer only splices in the index, the time and the signature.
         var w = new CanonicalJsonWriter(512);
         w.StartObject();
         w.Key("action_id");
-        w.String(r.ActionId);
+        w.String(record.ActionId);
         w.Key("agent");
         w.StartObject();
         w.Key("id");
-        w.String(r.AgentId);
+        w.String(record.AgentId);
         w.Key("key");
         w.String(AuditFormat.ToBase64Url(agentKey));
         w.Key("name");
-        w.String(r.AgentName);
+        w.String(record.AgentName);
         w.EndObject();
-        RawIfSet(w, "arguments", prepared.Arguments);
-        StringIfSet(w, "arguments_digest", r.ArgumentsDigest);
+        RawIfSet(w, "arguments", arguments);
+        StringIfSet(w, "arguments_digest", record.ArgumentsDigest);
         w.Key("capability");
-        w.String(r.Capability);
+        w.String(record.Capability);
         w.Key("decision");
-        w.String(r.Decision);
-        RawIfSet(w, "details", prepared.Details);
-        if (r.DurationMs is { } duration)
+        w.String(record.Decision);
+        RawIfSet(w, "details", details);
+        if (record.DurationMs is { } duration)
         {
             w.Key("duration_ms");
             w.Number(duration);
         }
 
-        StringIfSet(w, "error", r.Error);
+        StringIfSet(w, "error", record.Error);
+        var head = w.ToArray();
+
+        // The middle part continues the same object after "index", so start it with a member already written.
+        w.Reset();
+        w.StartObject();
         w.Key("index");
-        w.Integer(index);
+        w.Integer(0);
+        var skip = w.Length;
         w.Key("kind");
-        w.String(AuditFormat.KindName(r.Kind));
-        StringIfSet(w, "method", r.Method);
-        StringIfSet(w, "on_behalf_of", r.OnBehalfOf);
-        StringIfSet(w, "outcome", r.Outcome);
-        StringIfSet(w, "reason", r.Reason);
-        StringIfSet(w, "reason_code", r.ReasonCode);
-        StringIfSet(w, "resource", r.Resource);
-        RawIfSet(w, "result", prepared.Result);
+        w.String(AuditFormat.KindName(record.Kind));
+        StringIfSet(w, "method", record.Method);
+        StringIfSet(w, "on_behalf_of", record.OnBehalfOf);
+        StringIfSet(w, "outcome", record.Outcome);
+        StringIfSet(w, "reason", record.Reason);
+        StringIfSet(w, "reason_code", record.ReasonCode);
+        StringIfSet(w, "resource", record.Resource);
+        RawIfSet(w, "result", result);
         w.Key("risk");
-        w.String(AuditFormat.RiskName(r.Risk));
-        sigOffset = w.Length;
-        w.Key("time");
-        w.String(AuditFormat.FormatTime(time));
-        w.Key("v");
-        w.Integer(FormatVersion);
-        w.EndObject();
-        return w.ToArray();
+        w.String(AuditFormat.RiskName(record.Risk));
+        var middle = w.WrittenSpan[skip..].ToArray();
+
+        return new PreparedRecord { Record = record, Head = head, Middle = middle };
     }
+
+    /// <summary>The <c>,"time":"...","v":1}</c> tail shared by every entry of a batch.</summary>
+    public static byte[] Tail(DateTimeOffset time) =>
+        Encoding.UTF8.GetBytes($",\"time\":\"{AuditFormat.FormatTime(time)}\",\"v\":{FormatVersion}}}");
+
+    /// <summary>Writes the body without <c>"sig"</c>; <paramref name="sigOffset"/> is where the sig member goes.</summary>
+    public static byte[] EncodeUnsigned(PreparedRecord prepared, long index, byte[] tail, out int sigOffset)
+    {
+        Span<byte> indexText = stackalloc byte[32];
+        ",\"index\":"u8.CopyTo(indexText);
+        var prefix = ",\"index\":"u8.Length;
+        if (!index.TryFormat(indexText[prefix..], out var digits, default, System.Globalization.CultureInfo.InvariantCulture) || index < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+
+        indexText = indexText[..(prefix + digits)];
+        var body = new byte[prepared.Head.Length + indexText.Length + prepared.Middle.Length + tail.Length];
+        var span = body.AsSpan();
+        prepared.Head.CopyTo(span);
+        span = span[prepared.Head.Length..];
+        indexText.CopyTo(span);
+        span = span[indexText.Length..];
+        prepared.Middle.CopyTo(span);
+        tail.CopyTo(span[prepared.Middle.Length..]);
+        sigOffset = body.Length - tail.Length;
+        return body;
+    }
+
+    /// <summary>Writes the body without <c>"sig"</c> at <paramref name="time"/>.</summary>
+    public static byte[] EncodeUnsigned(PreparedRecord prepared, long index, DateTimeOffset time, out int sigOffset) =>
+        EncodeUnsigned(prepared, index, Tail(time), out sigOffset);
 
     /// <summary>Inserts the <c>"sig"</c> member into an unsigned body.</summary>
     public static byte[] Seal(byte[] unsigned, int sigOffset, ReadOnlySpan<byte> signature)
@@ -183,9 +210,9 @@ internal static class AuditEntryCodec
                 }
                 else if (reader.ValueTextEquals("sig"u8))
                 {
-                    if (!reader.Read() || reader.TokenType != JsonTokenType.String || sig is not null
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.String || sig is not null || reader.ValueIsEscaped
                         || nameStart == 0 || body[nameStart - 1] != (byte)','
-                        || !AuditFormat.TryFromBase64Url(reader.GetString(), Ed25519.SignatureSize, out sig))
+                        || !AuditFormat.TryFromBase64UrlUtf8(reader.ValueSpan, Ed25519.SignatureSize, out sig))
                     {
                         return false;
                     }
@@ -206,8 +233,8 @@ internal static class AuditEntryCodec
                         reader.Read();
                         if (isKey)
                         {
-                            if (reader.TokenType != JsonTokenType.String
-                                || !AuditFormat.TryFromBase64Url(reader.GetString(), Ed25519.PublicKeySize, out key))
+                            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || key is not null
+                                || !AuditFormat.TryFromBase64UrlUtf8(reader.ValueSpan, Ed25519.PublicKeySize, out key))
                             {
                                 return false;
                             }

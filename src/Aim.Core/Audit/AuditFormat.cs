@@ -48,6 +48,33 @@ internal static class AuditFormat
         return true;
     }
 
+    /// <summary>Decodes canonical unpadded base64url UTF-8 text of exactly <paramref name="expectedLength"/> bytes.</summary>
+    public static bool TryFromBase64UrlUtf8(ReadOnlySpan<byte> utf8, int expectedLength, out byte[] bytes)
+    {
+        bytes = [];
+        if (utf8.Length != Base64Url.GetEncodedLength(expectedLength))
+        {
+            return false;
+        }
+
+        var buffer = new byte[expectedLength];
+        if (Base64Url.DecodeFromUtf8(utf8, buffer, out var consumed, out var written) != System.Buffers.OperationStatus.Done
+            || consumed != utf8.Length || written != expectedLength)
+        {
+            return false;
+        }
+
+        Span<byte> again = stackalloc byte[utf8.Length];
+        if (Base64Url.EncodeToUtf8(buffer, again, out _, out var encoded) != System.Buffers.OperationStatus.Done
+            || !again[..encoded].SequenceEqual(utf8))
+        {
+            return false; // stray bits in the last character: one value, one spelling
+        }
+
+        bytes = buffer;
+        return true;
+    }
+
     public static string RiskName(RiskLevel risk) => risk switch
     {
         RiskLevel.Auto => "auto",

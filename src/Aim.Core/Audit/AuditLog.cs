@@ -36,8 +36,11 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     private readonly List<WorkItem> _queue = [];
     private readonly object _readerLock = new();
     private readonly object _commitLock = new(); // held while a commit becomes visible and the in-memory state follows
-    private readonly Thread _thread;
-    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _sealer;
+    private readonly Thread _committer;
+    private readonly System.Collections.Concurrent.BlockingCollection<List<WorkItem>> _sealed = new(boundedCapacity: 2);
+    private readonly object _sealLock = new();
+    private long _sealedNext;          // the index the next sealed entry gets (sealed, not yet committed, counts)
 
     private MerkleFrontier _frontier;  // committed state; replaced (never mutated) under _commitLock
     private long _count;
@@ -66,8 +69,13 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         _insertEntries = new BulkInsert(writer, "entries", "idx", "body");
         _insertNodes = new BulkInsert(writer, "nodes", "level", "idx", "hash");
         _insertHead = Command(writer, "INSERT INTO heads(tree_size, json) VALUES ($a, $b);");
-        _thread = new Thread(WriterLoop) { IsBackground = true, Name = "Aim audit writer" };
-        _thread.Start();
+        _sealedNext = frontier.Size;
+
+        // Two stages so signing the next batch overlaps committing (and fsyncing) the current one.
+        _sealer = new Thread(SealLoop) { IsBackground = true, Name = "Aim audit sealer" };
+        _committer = new Thread(CommitLoop) { IsBackground = true, Name = "Aim audit committer" };
+        _committer.Start();
+        _sealer.Start();
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -183,7 +191,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(agentKey);
         ct.ThrowIfCancellationRequested();
-        var work = new AppendWork(AuditEntryCodec.Prepare(record), agentKey);
+        var work = new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey);
         Enqueue(work);
         var task = work.Done.Task;
         return new ValueTask<long>(ct.CanBeCanceled ? task.WaitAsync(ct) : task);
@@ -324,7 +332,9 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             Monitor.PulseAll(_queueLock);
         }
 
-        _thread.Join();
+        _sealer.Join();
+        _committer.Join();
+        _sealed.Dispose();
         _insertEntries.Dispose();
         _insertNodes.Dispose();
         _insertHead.Dispose();
@@ -359,14 +369,15 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
     }
 
-    private void WriterLoop()
+    /// <summary>Stage 1: takes batches off the queue, numbers and signs them on all cores, hands them to the committer.</summary>
+    private void SealLoop()
     {
         var batch = new List<WorkItem>();
         try
         {
             while (true)
             {
-                batch.Clear();
+                batch = new List<WorkItem>();
                 lock (_queueLock)
                 {
                     while (_queue.Count == 0 && !_closing)
@@ -385,7 +396,44 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                     _queue.RemoveRange(0, take);
                 }
 
+                var appends = Appends(batch);
+                if (appends.Count > 0)
+                {
+                    long first;
+                    lock (_sealLock)
+                    {
+                        first = _sealedNext;
+                        var live = SealBatch(appends, first, _time.GetUtcNow());
+                        _sealedNext = first + live.Count;
+                    }
+                }
+
+                _sealed.Add(batch);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Unreachable unless the writer itself is broken; fail everything so no caller waits forever.
+            _logger.LogCritical(ex, "The audit sealer for {Path} stopped", Path);
+            FailAll(batch, ex);
+        }
+        finally
+        {
+            _sealed.CompleteAdding();
+        }
+    }
+
+    /// <summary>Stage 2: commits sealed batches in order, one transaction each, then completes their appends.</summary>
+    private void CommitLoop()
+    {
+        List<WorkItem>? batch = null;
+        try
+        {
+            foreach (var next in _sealed.GetConsumingEnumerable())
+            {
+                batch = next;
                 Process(batch);
+                batch = null;
             }
 
             if (Count != _lastHeadSize)
@@ -395,23 +443,30 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
         catch (Exception ex)
         {
-            // Unreachable unless the writer itself is broken; fail everything so no caller waits forever.
-            _logger.LogCritical(ex, "The audit writer for {Path} stopped", Path);
-            lock (_queueLock)
+            _logger.LogCritical(ex, "The audit committer for {Path} stopped", Path);
+            FailAll(batch ?? [], ex);
+            foreach (var rest in _sealed.GetConsumingEnumerable())
             {
-                _closing = true;
-                batch.AddRange(_queue);
-                _queue.Clear();
-            }
-
-            foreach (var item in batch)
-            {
-                item.Fail(Unavailable("the audit writer stopped", ex));
+                foreach (var item in rest)
+                {
+                    item.Fail(Unavailable("the audit writer stopped", ex));
+                }
             }
         }
-        finally
+    }
+
+    private void FailAll(List<WorkItem> batch, Exception ex)
+    {
+        lock (_queueLock)
         {
-            _stopped.TrySetResult();
+            _closing = true;
+            batch.AddRange(_queue);
+            _queue.Clear();
+        }
+
+        foreach (var item in batch)
+        {
+            item.Fail(Unavailable("the audit writer stopped", ex));
         }
     }
 
@@ -436,20 +491,80 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Process(List<WorkItem> batch)
+    private static List<AppendWork> Appends(List<WorkItem> batch)
     {
         var appends = new List<AppendWork>(batch.Count);
         foreach (var item in batch)
         {
-            if (item is AppendWork append)
+            if (item is AppendWork { Failed: false } append)
             {
                 appends.Add(append);
             }
         }
 
+        return appends;
+    }
+
+    /// <summary>Numbers and signs appends from <paramref name="first"/> on, on all cores. A record that cannot be signed
+    /// (its key was disposed) is failed and the rest are renumbered, so indexes stay gapless.</summary>
+    private static List<AppendWork> SealBatch(List<AppendWork> appends, long first, DateTimeOffset now)
+    {
+        var live = appends;
+        var tail = AuditEntryCodec.Tail(now);
+        while (live.Count > 0)
+        {
+            var items = live;
+            if (items.Count >= 4)
+            {
+                Parallel.For(0, items.Count, i => items[i].Seal(first + i, tail));
+            }
+            else
+            {
+                for (var i = 0; i < items.Count; i++)
+                {
+                    items[i].Seal(first + i, tail);
+                }
+            }
+
+            if (!items.Exists(item => item.Error is not null))
+            {
+                break;
+            }
+
+            foreach (var item in items)
+            {
+                if (item.Error is not null)
+                {
+                    item.Fail(item.Error);
+                }
+            }
+
+            live = items.FindAll(item => item.Error is null);
+        }
+
+        return live;
+    }
+
+    private void Process(List<WorkItem> batch)
+    {
+        var appends = Appends(batch);
         if (appends.Count > 0)
         {
-            CommitAppends(appends);
+            if (appends[0].Index != Count)
+            {
+                // An earlier batch failed to commit after this one was sealed: number and sign it again.
+                var sealedCount = appends.Count;
+                appends = SealBatch(appends, Count, _time.GetUtcNow());
+                lock (_sealLock)
+                {
+                    _sealedNext -= sealedCount - appends.Count;
+                }
+            }
+
+            if (appends.Count > 0)
+            {
+                CommitAppends(appends);
+            }
         }
 
         foreach (var item in batch)
@@ -468,55 +583,10 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
     }
 
-    private void CommitAppends(List<AppendWork> appends)
+    private void CommitAppends(List<AppendWork> live)
     {
-        var now = _time.GetUtcNow();
         var first = Count;
-        var live = appends;
-
-        // Number and sign the batch on all cores. A record that cannot be signed (its key was disposed) is failed
-        // and the rest are renumbered, so indexes stay gapless.
-        while (true)
-        {
-            var failed = false;
-            var items = live;
-            if (items.Count >= 4)
-            {
-                Parallel.For(0, items.Count, i => items[i].Seal(first + i, now));
-            }
-            else
-            {
-                for (var i = 0; i < items.Count; i++)
-                {
-                    items[i].Seal(first + i, now);
-                }
-            }
-
-            foreach (var item in items)
-            {
-                failed |= item.Error is not null;
-            }
-
-            if (!failed)
-            {
-                break;
-            }
-
-            foreach (var item in items)
-            {
-                if (item.Error is not null)
-                {
-                    item.Fail(item.Error);
-                }
-            }
-
-            live = items.FindAll(item => item.Error is null);
-            if (live.Count == 0)
-            {
-                return;
-            }
-        }
-
+        var now = _time.GetUtcNow();
         var frontier = _frontier.Clone();
         SignedTreeHead? head = null;
         try
@@ -555,6 +625,11 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             foreach (var item in live)
             {
                 item.Fail(Unavailable("the entries could not be committed", ex));
+            }
+
+            lock (_sealLock)
+            {
+                _sealedNext -= live.Count; // batches sealed after this one are renumbered when they reach Process
             }
 
             return;
@@ -692,12 +767,12 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         public Exception? Error { get; private set; }
 
         /// <summary>Numbers, signs and hashes the entry; captures a failure instead of throwing (runs in parallel).</summary>
-        public void Seal(long index, DateTimeOffset time)
+        public void Seal(long index, byte[] tail)
         {
             try
             {
                 Index = index;
-                var unsigned = AuditEntryCodec.EncodeUnsigned(prepared, index, time, key.PublicKey, out var sigOffset);
+                var unsigned = AuditEntryCodec.EncodeUnsigned(prepared, index, tail, out var sigOffset);
                 Span<byte> signature = stackalloc byte[Ed25519.SignatureSize];
                 key.Sign(unsigned, signature);
                 Body = AuditEntryCodec.Seal(unsigned, sigOffset, signature);
@@ -708,6 +783,8 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                 Error = ex;
             }
         }
+
+        public bool Failed => Done.Task.IsCompleted;
 
         public override void Fail(Exception error) => Done.TrySetException(error);
     }

@@ -14,11 +14,19 @@ internal static class MerkleHash
     /// <summary>SHA-256(0x00 || entry).</summary>
     public static byte[] Leaf(ReadOnlySpan<byte> entry)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        ReadOnlySpan<byte> prefix = [0x00];
-        hash.AppendData(prefix);
-        hash.AppendData(entry);
-        return hash.GetHashAndReset();
+        // One-shot hashing over a prefixed copy: far cheaper than an incremental hash object per leaf.
+        var length = entry.Length + 1;
+        var rented = length > 1024 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        var buffer = rented is null ? stackalloc byte[length] : rented.AsSpan(0, length);
+        buffer[0] = 0x00;
+        entry.CopyTo(buffer[1..]);
+        var hash = SHA256.HashData(buffer);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return hash;
     }
 
     /// <summary>SHA-256(0x01 || left || right).</summary>

@@ -80,8 +80,8 @@ internal static class AuditTestData
     /// <summary>An entry body that is validly signed by some other key (what a forger with write access can make).</summary>
     public static byte[] ForgedBody(long index, Ed25519KeyPair forgerKey, string actionId = "forged")
     {
-        var prepared = AuditEntryCodec.Prepare(Record(0) with { ActionId = actionId, Details = new JsonObject { ["note"] = "forged" } });
-        var unsigned = AuditEntryCodec.EncodeUnsigned(prepared, index, DateTimeOffset.UtcNow, forgerKey.PublicKey, out var offset);
+        var prepared = AuditEntryCodec.Prepare(Record(0) with { ActionId = actionId, Details = new JsonObject { ["note"] = "forged" } }, forgerKey.PublicKey);
+        var unsigned = AuditEntryCodec.EncodeUnsigned(prepared, index, DateTimeOffset.UtcNow, out var offset);
         return AuditEntryCodec.Seal(unsigned, offset, forgerKey.Sign(unsigned));
     }
 
