@@ -176,7 +176,7 @@ public static class LocalTrustScore
             null => (0.3, $"Audit log {inputs.AuditLogPath} exists but was not verified (run aim audit verify)."),
             false => (0, $"Audit log {inputs.AuditLogPath} FAILED verification: it was altered, truncated or is unreadable."),
             true when inputs.AuditLogEntries == 0 => (0.8, $"Audit log {inputs.AuditLogPath} verifies but holds no entries yet."),
-            true => (1, $"Audit log {inputs.AuditLogPath} verifies: {inputs.AuditLogEntries} signed, hash-chained entries."),
+            true => (1, $"Audit log {inputs.AuditLogPath} verifies: {inputs.AuditLogEntries} signed entries in a Merkle tree log with valid tree heads."),
         };
     }
 
