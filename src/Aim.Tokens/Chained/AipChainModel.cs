@@ -1,6 +1,6 @@
 using Aim.Biscuit.Datalog;
 using BiscuitBlock = Aim.Biscuit.Block;
-using BiscuitToken = Aim.Biscuit.Biscuit;
+using BiscuitToken = Aim.Biscuit.BiscuitToken;
 using T = Aim.Tokens.Chained.AipBlockTemplates;
 
 namespace Aim.Tokens.Chained;

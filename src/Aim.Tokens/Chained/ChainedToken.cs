@@ -3,7 +3,7 @@ using Aim.Biscuit.Datalog;
 using Aim.Crypto;
 using Aim.Tokens.Identity;
 using Aim.Tokens.Verification;
-using BiscuitToken = Aim.Biscuit.Biscuit;
+using BiscuitToken = Aim.Biscuit.BiscuitToken;
 using T = Aim.Tokens.Chained.AipBlockTemplates;
 
 namespace Aim.Tokens.Chained;

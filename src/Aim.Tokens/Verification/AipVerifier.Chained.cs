@@ -2,7 +2,7 @@ using Aim.Biscuit;
 using Aim.Biscuit.Datalog;
 using Aim.Tokens.Chained;
 using Aim.Tokens.Identity;
-using BiscuitToken = Aim.Biscuit.Biscuit;
+using BiscuitToken = Aim.Biscuit.BiscuitToken;
 
 namespace Aim.Tokens.Verification;
 
