@@ -102,7 +102,7 @@ public sealed class IntentClassifier : IIntentClassifier
         {
             var span = spans[i];
             var length = Math.Min(span.Length, IntentEvidence.MaxTextLength);
-            evidence[i] = new IntentEvidence(text.Substring(span.Start, length), span.Weight);
+            evidence[i] = new IntentEvidence(text.Substring(span.Start, length), span.Weight, span.Start);
         }
 
         return new IntentVerdict(prediction.Label, prediction.Confidence, prediction.MaliciousProbability, evidence);

@@ -42,6 +42,17 @@ public static class IntentText
         string? description,
         IReadOnlyList<string>? parameterNames,
         IReadOnlyList<object?>? arguments)
+        => Build(capability, resource, method, description, parameterNames, arguments, valueRanges: null);
+
+    /// <summary>As the public overload, and records where each argument value sits in the text (so evidence can withhold values).</summary>
+    internal static string Build(
+        string? capability,
+        string? resource,
+        string? method,
+        string? description,
+        IReadOnlyList<string>? parameterNames,
+        IReadOnlyList<object?>? arguments,
+        List<ArgumentRange>? valueRanges)
     {
         var text = new StringBuilder();
         Append(text, capability);
@@ -58,7 +69,9 @@ public static class IntentText
             }
 
             text.Append(name).Append('=');
+            var start = text.Length;
             AppendValue(text, arguments![i], depth: 0);
+            valueRanges?.Add(new ArgumentRange(name, start, text.Length));
         }
 
         return text.ToString();
@@ -140,3 +153,6 @@ public static class IntentText
         return text.Append(']').ToString();
     }
 }
+
+/// <summary>Where one argument's value sits in an action text: [Start, End).</summary>
+internal readonly record struct ArgumentRange(string Name, int Start, int End);

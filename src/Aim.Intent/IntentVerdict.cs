@@ -19,7 +19,8 @@ public readonly record struct IntentEvidenceSpan(int Start, int Length, float We
 /// <summary>One piece of evidence: the input text and its weight.</summary>
 /// <param name="Text">The text, at most <see cref="MaxTextLength"/> chars. May quote argument values: log it only where values may be logged.</param>
 /// <param name="Weight">How much it pushed the verdict over the runner-up class.</param>
-public sealed record IntentEvidence(string Text, float Weight)
+/// <param name="Start">Where the text starts in the classified input.</param>
+public sealed record IntentEvidence(string Text, float Weight, int Start)
 {
     /// <summary>The longest evidence text kept.</summary>
     public const int MaxTextLength = 64;

@@ -240,8 +240,19 @@ for label in list(gens):
             return line(cap, res, inp, label)
         return base()
     gens[label] = mixed
-targets = {k: 340 for k in gens}
-targets["benign"] = 1400
+targets = {k: int(os.environ.get("T_ATT", 340)) for k in gens}
+targets["benign"] = int(os.environ.get("T_BEN", 1400))
+
+# Keep the held-out set honest: drop any generated example that is the same as, or a close
+# paraphrase of (token-set Jaccard >= 0.6), a held-out input.
+import re
+def tokens(text): return frozenset(re.findall(r"[a-z0-9]+", text.lower()))
+heldout_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "heldout.jsonl")
+heldout = [tokens(json.loads(l)["input"]) for l in open(heldout_path, encoding="utf-8") if l.strip()]
+def near_heldout(text):
+    t = tokens(text)
+    return any(t and h and len(t & h) / len(t | h) >= 0.6 for h in heldout)
+dropped = 0
 
 out, seen = [], set()
 for label in sorted(gens):
@@ -252,10 +263,12 @@ for label in sorted(gens):
         assert ex["label"] == label
         key = (ex["capability"], ex["resource"], ex["input"])
         if key in seen: continue
+        if near_heldout(ex["input"]):
+            dropped += 1; continue
         seen.add(key); out.append(ex); n += 1
 rng.shuffle(out)
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train-generated.jsonl")
 with open(path, "w", encoding="utf-8", newline="\n") as f:
     for ex in out: f.write(json.dumps(ex, ensure_ascii=False) + "\n")
 from collections import Counter
-print(len(out), dict(Counter(e["label"] for e in out)), file=sys.stderr)
+print(len(out), dict(Counter(e["label"] for e in out)), "dropped near held-out:", dropped, file=sys.stderr)
