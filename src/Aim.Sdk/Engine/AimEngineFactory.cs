@@ -6,16 +6,14 @@ namespace Aim.Engine;
 public static class AimEngineFactory
 {
     /// <summary>Creates the engine the options describe.</summary>
-    /// <exception cref="AimConfigurationException">The options are invalid.</exception>
+    /// <exception cref="AimConfigurationException">The options are invalid (no agent name, a server URL that is not absolute http(s)).</exception>
     public static IAimEngine Create(AimOptions options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ServerUrl is not null)
         {
-            // Fail closed rather than silently falling back to local decisions the operator did not ask for.
-            throw new AimConfigurationException(
-                $"ServerUrl is set ({options.ServerUrl}) but this build of Aim.Sdk has no Aim server client yet; " +
-                "remove ServerUrl to use the embedded engine.");
+            // The server decides; an invalid URL fails here rather than falling back to local decisions.
+            return Remote.RemoteEngine.Create(options, loggerFactory);
         }
 
         return EmbeddedEngine.Create(options, loggerFactory);

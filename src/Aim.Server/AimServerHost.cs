@@ -1,0 +1,215 @@
+using System.Buffers.Text;
+using Aim.Crypto;
+using Aim.Server.AuditLog;
+using Aim.Server.Endpoints;
+using Aim.Server.Security;
+using Aim.Server.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Routing;
+
+namespace Aim.Server;
+
+/// <summary>
+/// Builds and runs the Aim server. Command line: <c>--urls http://127.0.0.1:8080 --data &lt;dir&gt;</c>, optionally
+/// <c>--postgres "&lt;connection string&gt;"</c> (or <c>AIM_POSTGRES</c>). <c>AIM_ADMIN_KEY</c> sets the bootstrap admin key;
+/// otherwise the first start with an empty database writes one to <c>&lt;data&gt;/admin.key</c> (mode 0600) and logs only its path.
+/// </summary>
+public static class AimServerHost
+{
+    /// <summary>Builds the application: runs migrations, bootstraps the first organization and maps every endpoint.</summary>
+    /// <param name="args">Command-line arguments (ASP.NET Core configuration plus <c>--data</c> and <c>--postgres</c>).</param>
+    /// <param name="configure">Overrides applied after the command line (tests set the clock, data directory or database here).</param>
+    /// <exception cref="AimConfigurationException">The data directory or database cannot be used.</exception>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<AimServerOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        var options = new AimServerOptions
+        {
+            DataDirectory = builder.Configuration["data"] ?? "aim-data",
+            PostgresConnectionString = builder.Configuration["postgres"] ?? Environment.GetEnvironmentVariable("AIM_POSTGRES"),
+            BootstrapAdminKey = Environment.GetEnvironmentVariable("AIM_ADMIN_KEY"),
+        };
+        configure?.Invoke(options);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes * 2L;
+            k.AddServerHeader = false;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Aim.Server", LogLevel.Information);
+
+        Directory.CreateDirectory(options.DataDirectory);
+        var db = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+            ? Database.Sqlite(Path.Combine(options.DataDirectory, "aim.db"))
+            : Database.Postgres(options.PostgresConnectionString);
+        try
+        {
+            await Migrations.ApplyAsync(db, options.TimeProvider).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or InvalidOperationException or ArgumentException)
+        {
+            await db.DisposeAsync().ConfigureAwait(false);
+            throw new AimConfigurationException($"The server database could not be opened or migrated ({db.Dialect}): {ex.Message}", ex);
+        }
+
+        var logKey = LoadOrCreateLogKey(options.DataDirectory);
+        var store = new ServerStore(db, options.TimeProvider);
+        var metrics = new ServerMetrics();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(db);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(new ServerAuditLog(db, logKey, options.TimeProvider));
+        builder.Services.AddSingleton<RequestAuth>();
+        builder.Services.AddSingleton<DecisionSignals>();
+
+        var app = builder.Build();
+        var logger = app.Logger;
+        await BootstrapAsync(store, options, logger).ConfigureAwait(false);
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            db.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            logKey.Dispose();
+            metrics.Dispose();
+        });
+
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync, StatusCodeSelector = StatusOf });
+        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+        app.MapGet("/health/ready", async (Database database) =>
+        {
+            try
+            {
+                await database.ReadAsync(c => c.ScalarAsync("SELECT 1", null)).ConfigureAwait(false);
+                return Results.Json(new { status = "ready", database = database.Dialect.ToString().ToLowerInvariant(), schema = Migrations.LatestVersion });
+            }
+            catch (System.Data.Common.DbException)
+            {
+                return Results.Json(new { status = "unavailable" }, statusCode: 503);
+            }
+        });
+        app.MapGet("/openapi/v1.json", (EndpointDataSource endpoints) => Results.Json(OpenApiDocument.Build(endpoints)));
+
+        var api = app.MapGroup("/api/v1");
+        OrgEndpoints.Map(api);
+        AgentEndpoints.Map(api);
+        VerificationEndpoints.Map(api);
+        AuditEndpoints.Map(api);
+        TrustEndpoints.Map(api);
+        McpEndpoints.Map(api);
+        return app;
+    }
+
+    /// <summary>Builds and runs the server until shutdown.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = await BuildAsync(args).ConfigureAwait(false);
+        }
+        catch (AimException ex)
+        {
+            Console.Error.WriteLine($"aim-server: {ex.Code}: {ex.Message}");
+            return 2;
+        }
+
+        await app.RunAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private static async Task BootstrapAsync(ServerStore store, AimServerOptions options, ILogger logger)
+    {
+        if (await store.AnyApiKeyAsync().ConfigureAwait(false))
+        {
+            return;
+        }
+
+        string key = options.BootstrapAdminKey ?? ApiKeys.Generate();
+        if (!await store.BootstrapAsync("default", ApiKeys.Hash(key)).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (options.BootstrapAdminKey is not null)
+        {
+            logger.LogInformation("Installed the bootstrap admin key from AIM_ADMIN_KEY.");
+            return;
+        }
+
+        string path = Path.Combine(options.DataDirectory, "admin.key");
+        WritePrivate(path, key + "\n");
+        logger.LogWarning("Wrote the bootstrap admin API key to {Path} (mode 0600). Store it safely and delete the file.", Path.GetFullPath(path));
+    }
+
+    private static Ed25519KeyPair LoadOrCreateLogKey(string dataDirectory)
+    {
+        if (Environment.GetEnvironmentVariable("AIM_LOG_KEY") is { Length: > 0 } fromEnv)
+        {
+            return FromSeedText(fromEnv, "AIM_LOG_KEY");
+        }
+
+        string path = Path.Combine(dataDirectory, "log.key");
+        if (File.Exists(path))
+        {
+            return FromSeedText(File.ReadAllText(path).Trim(), path);
+        }
+
+        var key = Ed25519KeyPair.Generate();
+        try
+        {
+            WritePrivate(path, Base64Url.EncodeToString(key.ExportSeed()) + "\n");
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another process sharing the data directory created it first: use theirs.
+            key.Dispose();
+            return FromSeedText(File.ReadAllText(path).Trim(), path);
+        }
+
+        return key;
+    }
+
+    private static Ed25519KeyPair FromSeedText(string text, string source)
+    {
+        if (!Base64Url.IsValid(text) || Base64Url.DecodeFromChars(text) is not { Length: Ed25519.SeedSize } seed)
+        {
+            throw new AimConfigurationException($"The log key in {source} is not a base64url 32-byte Ed25519 seed.");
+        }
+
+        return Ed25519KeyPair.FromSeed(seed);
+    }
+
+    private static void WritePrivate(string path, string content)
+    {
+        var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var stream = new FileStream(path, streamOptions);
+        using var writer = new StreamWriter(stream);
+        writer.Write(content);
+    }
+
+    private static int StatusOf(Exception ex) => ex switch
+    {
+        ApiException api => api.Status,
+        BadHttpRequestException bad => bad.StatusCode,
+        _ => 500,
+    };
+
+    private static async Task WriteErrorAsync(HttpContext context)
+    {
+        var ex = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var (status, code, message) = ex switch
+        {
+            ApiException api => (api.Status, api.Code, api.Message),
+            BadHttpRequestException { StatusCode: 413 } => (413, ErrorCodes.BodyTooLarge, "The body is too large."),
+            BadHttpRequestException bad => (bad.StatusCode, ErrorCodes.InvalidRequest, "The request is malformed."),
+            _ => (500, ErrorCodes.InternalError, "An internal error occurred."),
+        };
+        context.Response.StatusCode = status;
+        await context.Response.WriteAsJsonAsync(new { error = new { code, message } }).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Aim.Server;
+
+/// <summary>Settings of an Aim server process.</summary>
+public sealed class AimServerOptions
+{
+    /// <summary>The data directory: the SQLite database, the log key and the bootstrap <c>admin.key</c>.</summary>
+    public string DataDirectory { get; set; } = "aim-data";
+
+    /// <summary>A PostgreSQL connection string; when set the server stores everything there instead of SQLite.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>The bootstrap admin key to install on first start (<c>AIM_ADMIN_KEY</c>) instead of generating one.</summary>
+    public string? BootstrapAdminKey { get; set; }
+
+    /// <summary>How far a signed request's <c>created</c> may be from the server clock (default 30 s).</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest request body accepted (default 64 KiB).</summary>
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>The longest JIT approval wait an agent may ask for (default 1 hour).</summary>
+    public TimeSpan MaxApprovalTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>The longest single long-poll wait (default 30 s).</summary>
+    public TimeSpan MaxLongPoll { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The server clock (tests pass their own).</summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+}

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+
+namespace Aim.Server.AuditLog;
+
+/// <summary>Audit records the server itself writes (registrations, grants, approvals, status changes).</summary>
+internal static class ServerEvents
+{
+    public static JsonObject Event(string what, string? agentId, string? agentName, string by, string? detail = null)
+    {
+        var record = new JsonObject
+        {
+            ["kind"] = "event",
+            ["action_id"] = Storage.ServerStore.NewId(),
+            ["capability"] = "aim:" + what,
+            ["decision"] = "allow",
+            ["event"] = what,
+            ["by"] = by,
+        };
+        if (agentId is not null)
+        {
+            record["agent_id"] = agentId;
+        }
+
+        if (agentName is not null)
+        {
+            record["agent_name"] = agentName;
+        }
+
+        if (detail is not null)
+        {
+            record["detail"] = detail;
+        }
+
+        return record;
+    }
+}

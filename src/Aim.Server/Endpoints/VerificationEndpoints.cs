@@ -1,0 +1,230 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Aim.Capabilities;
+using Aim.Policy;
+using Aim.Server.AuditLog;
+using Aim.Server.Security;
+using Aim.Server.Storage;
+
+namespace Aim.Server.Endpoints;
+
+/// <summary>Wakes long polls when a verification is decided in this process (other replicas are seen by polling the database).</summary>
+internal sealed class DecisionSignals
+{
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
+
+    public Task WaitAsync(string id, TimeSpan max, CancellationToken ct)
+    {
+        var tcs = _waiters.GetOrAdd(id, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return tcs.Task.WaitAsync(max, ct).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public void Signal(string id)
+    {
+        if (_waiters.TryRemove(id, out var tcs))
+        {
+            tcs.TrySetResult();
+        }
+    }
+}
+
+/// <summary>Verifications (agents ask "may I do this now"), their long-poll and SSE waits, outcomes, and human approvals.</summary>
+internal static class VerificationEndpoints
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapPost("/verifications", async (HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, ServerMetrics metrics) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var caller = await auth.AgentAsync(http);
+            var body = RequestJson.Object(caller.Body);
+            string actionId = RequestJson.String(body, "action_id", 128, required: true)!;
+            string capabilityText = RequestJson.String(body, "capability", 200, required: true)!;
+            if (!Capability.TryParse(capabilityText, out var capability))
+            {
+                throw ApiException.BadRequest("invalid_capability", "'capability' is not a valid capability.");
+            }
+
+            string? resource = RequestJson.String(body, "resource", 512);
+            var declared = RiskLevel.Auto;
+            if (RequestJson.String(body, "risk", 16) is { } riskText
+                && (!Enum.TryParse(riskText, ignoreCase: true, out declared) || !Enum.IsDefined(declared) || char.IsDigit(riskText[0])))
+            {
+                throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'risk' must be auto, low, medium, high or critical.");
+            }
+
+            // The server's classification is a floor: an agent cannot talk its own action down.
+            var classified = RiskClassifier.Classify(capability, RiskLevel.Auto).Level;
+            var risk = declared > classified ? declared : classified;
+            bool jit = RequestJson.Bool(body, "jit");
+            double timeoutSeconds = RequestJson.Number(body, "jit_timeout_seconds", 1, options.MaxApprovalTimeout.TotalSeconds) ?? 300;
+            string? delegation = RequestJson.String(body, "delegation_token", 16384);
+
+            var grants = await store.ListGrantsAsync(caller.OrgId, caller.Agent.Id);
+            var policy = new AgentPolicy.Builder(caller.Agent.Name);
+            foreach (var g in grants)
+            {
+                if (CapabilityGrant.TryParse(g.Pattern, out var grant))
+                {
+                    policy.Grant(grant);
+                }
+            }
+
+            var decision = policy.Build().CheckCapability(capability, resource);
+            string status;
+            string? code = null;
+            string? reason = null;
+            if (!decision.Allowed)
+            {
+                (status, code, reason) = (DecisionStatus.Denied, decision.ReasonCode ?? "capability_not_granted", decision.Reason ?? "Not granted.");
+            }
+            else if (delegation is not null)
+            {
+                // Fail closed: this server does not verify delegation chains yet.
+                (status, code, reason) = (DecisionStatus.Denied, "chain_unverifiable", "The server cannot verify delegation tokens; the action is denied.");
+            }
+            else
+            {
+                status = jit ? DecisionStatus.Pending : DecisionStatus.Approved;
+            }
+
+            long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var row = new VerificationRow(ServerStore.NewId(), caller.OrgId, caller.Agent.Id, actionId, capability.Value, resource, risk.ToString().ToLowerInvariant(),
+                RequestJson.String(body, "method", 512), status, code, reason, null, null, now, now + (long)(timeoutSeconds * 1000),
+                status == DecisionStatus.Pending ? null : now, null, null);
+            await store.InsertVerificationAsync(row);
+            metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
+            metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return Results.Json(Views.Verification(row, now), statusCode: 201);
+        });
+
+        api.MapGet("/verifications/{id}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, DecisionSignals signals) =>
+        {
+            var caller = await auth.AgentAsync(http);
+            var wait = TimeSpan.FromSeconds(RequestJson.QueryLong(http, "wait", 0, 0, (long)options.MaxLongPoll.TotalSeconds));
+            var row = await WaitForDecisionAsync(store, options, signals, caller, id, wait, http.RequestAborted);
+            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+        });
+
+        // Server-sent events: one "status" event now and one when the decision arrives (or the wait ends).
+        api.MapGet("/verifications/{id}/events", async (string id, HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, DecisionSignals signals) =>
+        {
+            var caller = await auth.AgentAsync(http);
+            var wait = TimeSpan.FromSeconds(RequestJson.QueryLong(http, "wait", (long)options.MaxLongPoll.TotalSeconds, 0, (long)options.MaxLongPoll.TotalSeconds));
+            var first = await Own(store, caller, id);
+            http.Response.ContentType = "text/event-stream";
+            http.Response.Headers.CacheControl = "no-cache";
+            await WriteEventAsync(http, first, options);
+            if (first.Status == DecisionStatus.Pending)
+            {
+                var row = await WaitForDecisionAsync(store, options, signals, caller, id, wait, http.RequestAborted);
+                await WriteEventAsync(http, row, options);
+            }
+
+            return Results.Empty;
+        });
+
+        api.MapPost("/verifications/{id}/result", async (string id, HttpContext http, RequestAuth auth, ServerStore store) =>
+        {
+            var caller = await auth.AgentAsync(http);
+            var body = RequestJson.Object(caller.Body);
+            string outcome = RequestJson.String(body, "outcome", 16, required: true)!;
+            if (outcome is not ("success" or "error" or "cancelled"))
+            {
+                throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'outcome' must be success, error or cancelled.");
+            }
+
+            var row = await Own(store, caller, id);
+            if (!await store.RecordOutcomeAsync(caller.OrgId, caller.Agent.Id, row.Id, outcome))
+            {
+                throw ApiException.Conflict("result_not_accepted", "Only an approved verification takes one result.");
+            }
+
+            return Results.Json(new { id = row.Id, outcome });
+        });
+
+        api.MapGet("/approvals", async (HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options) =>
+        {
+            var caller = await auth.ApiKeyAsync(http);
+            caller.Require(Roles.Approver, Roles.Auditor);
+            string status = RequestJson.QueryString(http, "status", 20) ?? DecisionStatus.Pending;
+            int limit = (int)RequestJson.QueryLong(http, "limit", 100, 1, 1000);
+            long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var rows = await store.ListVerificationsAsync(caller.OrgId, status == "all" ? null : status, limit);
+            if (status == DecisionStatus.Pending)
+            {
+                rows = rows.Where(r => r.Expires > now).ToList();
+            }
+
+            return Results.Json(new { items = rows.Select(r => Views.Verification(r, now)) });
+        });
+
+        api.MapGet("/approvals/{id}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options) =>
+        {
+            var caller = await auth.ApiKeyAsync(http);
+            caller.Require(Roles.Approver, Roles.Auditor);
+            var row = await store.FindVerificationAsync(caller.OrgId, id) ?? throw ApiException.NotFound("approval");
+            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+        });
+
+        foreach (var (verb, approve) in new[] { ("approve", true), ("deny", false) })
+        {
+            api.MapPost($"/approvals/{{id}}/{verb}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit, AimServerOptions options, DecisionSignals signals) =>
+            {
+                var caller = await auth.ApiKeyAsync(http);
+                caller.Require(Roles.Approver);
+                var body = RequestJson.Object(await RequestAuth.ReadBodyAsync(http, 8192));
+                string? why = RequestJson.String(body, "reason", 1000, required: !approve);
+                var existing = await store.FindVerificationAsync(caller.OrgId, id) ?? throw ApiException.NotFound("approval");
+                var row = await store.DecideVerificationAsync(caller.OrgId, existing.Id,
+                    approve ? DecisionStatus.Approved : DecisionStatus.Denied,
+                    approve ? null : "approval_denied",
+                    approve ? null : $"Denied by {caller.Name}: {why}",
+                    caller.Name, why);
+                long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                if (row is null || row.DecidedBy != caller.Name || row.Status != (approve ? DecisionStatus.Approved : DecisionStatus.Denied) || row.Decided is null)
+                {
+                    throw ApiException.Conflict("already_decided", "The approval is no longer pending (decided or expired).");
+                }
+
+                signals.Signal(row.Id);
+                await audit.AppendAsync(caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "approval.approved" : "approval.denied", row.AgentId, null, caller.Name,
+                    $"{row.Capability} ({row.Id}){(why is null ? string.Empty : ": " + why)}"));
+                return Results.Json(Views.Verification(row, now));
+            });
+        }
+    }
+
+    private static async Task<VerificationRow> Own(ServerStore store, AgentCaller caller, string id)
+    {
+        var row = id.Length > 64 ? null : await store.FindVerificationAsync(caller.OrgId, id);
+        return row is null || row.AgentId != caller.Agent.Id ? throw ApiException.NotFound("verification") : row;
+    }
+
+    private static async Task<VerificationRow> WaitForDecisionAsync(ServerStore store, AimServerOptions options, DecisionSignals signals, AgentCaller caller, string id, TimeSpan wait, CancellationToken ct)
+    {
+        var time = options.TimeProvider;
+        var deadline = time.GetUtcNow() + wait;
+        while (true)
+        {
+            var row = await Own(store, caller, id);
+            var now = time.GetUtcNow();
+            if (row.Status != DecisionStatus.Pending || row.Expires <= now.ToUnixTimeMilliseconds() || now >= deadline || ct.IsCancellationRequested)
+            {
+                return row;
+            }
+
+            var left = deadline - now;
+            await signals.WaitAsync(id, left < PollInterval ? left : PollInterval, ct);
+        }
+    }
+
+    private static async Task WriteEventAsync(HttpContext http, VerificationRow row, AimServerOptions options)
+    {
+        var json = System.Text.Json.JsonSerializer.Serialize(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+        await http.Response.WriteAsync($"event: status\ndata: {json}\n\n", http.RequestAborted);
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+    }
+}

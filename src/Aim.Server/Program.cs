@@ -1,0 +1,1 @@
+return await Aim.Server.AimServerHost.RunAsync(args);

@@ -1,0 +1,187 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Aim.Server.Storage;
+
+/// <summary>Which SQL engine holds the server's data.</summary>
+internal enum SqlDialect
+{
+    Sqlite,
+    Postgres,
+}
+
+/// <summary>
+/// Opens connections to the server database (SQLite file or PostgreSQL) and runs parameterized SQL. The SQL the
+/// server writes is the common subset of both engines (ON CONFLICT, RETURNING, @name parameters); the few type
+/// names that differ are substituted in <see cref="Migrations"/>. SQLite has one writer at a time, so writes in
+/// this process are serialized up front instead of failing with SQLITE_BUSY.
+/// </summary>
+internal sealed class Database : IAsyncDisposable
+{
+    private readonly string _connectionString;
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
+    private Database(SqlDialect dialect, string connectionString, NpgsqlDataSource? postgres)
+    {
+        Dialect = dialect;
+        _connectionString = connectionString;
+        _postgres = postgres;
+    }
+
+    public SqlDialect Dialect { get; }
+
+    public static Database Sqlite(string path)
+    {
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 };
+        return new Database(SqlDialect.Sqlite, builder.ToString(), null);
+    }
+
+    public static Database Postgres(string connectionString) =>
+        new(SqlDialect.Postgres, connectionString, NpgsqlDataSource.Create(connectionString));
+
+    public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        if (_postgres is not null)
+        {
+            return await _postgres.OpenConnectionAsync(ct).ConfigureAwait(false);
+        }
+
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(ct).ConfigureAwait(false);
+        using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        await pragma.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        return connection;
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one transaction (serialized with other writers on SQLite).</summary>
+    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct = default)
+    {
+        bool serialized = Dialect == SqlDialect.Sqlite;
+        if (serialized)
+        {
+            await _sqliteWriter.WaitAsync(ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+            var result = await work(connection, tx).ConfigureAwait(false);
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            if (serialized)
+            {
+                _sqliteWriter.Release();
+            }
+        }
+    }
+
+    public Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken ct = default) =>
+        WriteAsync<bool>(async (c, t) =>
+        {
+            await work(c, t).ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        return await work(connection).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _sqliteWriter.Dispose();
+    }
+}
+
+/// <summary>Small helpers over ADO.NET commands.</summary>
+internal static class Sql
+{
+    public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            if (value is NullOf typed)
+            {
+                p.DbType = typed.Type;
+                p.Value = DBNull.Value;
+            }
+            else if (value is null)
+            {
+                // Typed so PostgreSQL can infer "@x IS NULL" parameters.
+                p.DbType = System.Data.DbType.String;
+                p.Value = DBNull.Value;
+            }
+            else
+            {
+                p.Value = value;
+            }
+
+            command.Parameters.Add(p);
+        }
+
+        return command;
+    }
+
+    public static async Task<int> ExecAsync(this DbConnection connection, string sql, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        await using var command = connection.Command(sql, tx, parameters);
+        return await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    public static async Task<object?> ScalarAsync(this DbConnection connection, string sql, DbTransaction? tx, params (string, object?)[] parameters)
+    {
+        await using var command = connection.Command(sql, tx, parameters);
+        var value = await command.ExecuteScalarAsync().ConfigureAwait(false);
+        return value is DBNull ? null : value;
+    }
+
+    public static async Task<List<T>> QueryAsync<T>(this DbConnection connection, string sql, DbTransaction? tx, Func<DbDataReader, T> map, params (string, object?)[] parameters)
+    {
+        await using var command = connection.Command(sql, tx, parameters);
+        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+        var list = new List<T>();
+        while (await reader.ReadAsync().ConfigureAwait(false))
+        {
+            list.Add(map(reader));
+        }
+
+        return list;
+    }
+
+    public static async Task<T?> SingleAsync<T>(this DbConnection connection, string sql, DbTransaction? tx, Func<DbDataReader, T> map, params (string, object?)[] parameters)
+        where T : class
+    {
+        var list = await connection.QueryAsync(sql, tx, map, parameters).ConfigureAwait(false);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    /// <summary>A nullable 64-bit value as a parameter (a typed NULL when absent).</summary>
+    public static object Long(long? value) => value is { } v ? v : new NullOf(System.Data.DbType.Int64);
+
+    public static string? NullableString(this DbDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
+
+    public static long? NullableInt64(this DbDataReader reader, int i) => reader.IsDBNull(i) ? null : reader.GetInt64(i);
+
+    public static byte[] Bytes(this DbDataReader reader, int i) => (byte[])reader.GetValue(i);
+}
+
+/// <summary>A NULL parameter of a known type.</summary>
+internal sealed record NullOf(System.Data.DbType Type);

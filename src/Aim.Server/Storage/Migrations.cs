@@ -1,0 +1,94 @@
+using System.Data.Common;
+
+namespace Aim.Server.Storage;
+
+/// <summary>
+/// Versioned schema migrations, run at start in order; each version is applied once (recorded in
+/// <c>schema_migrations</c>). On PostgreSQL an advisory lock keeps two replicas starting together from
+/// racing. Add a migration by appending to <see cref="All"/>; never edit an applied one.
+/// </summary>
+internal static class Migrations
+{
+    private const long PostgresLockId = 0x41494d5345525645; // "AIMSERVE"
+
+    public static IReadOnlyList<(int Version, string Sql)> All { get; } =
+    [
+        (1, """
+            CREATE TABLE orgs (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created {int64} NOT NULL);
+            CREATE TABLE api_keys (id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL, role TEXT NOT NULL,
+                hash {blob} NOT NULL, is_system {int64} NOT NULL, created {int64} NOT NULL, revoked {int64});
+            CREATE TABLE agents (id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL, status TEXT NOT NULL,
+                description TEXT, isolation TEXT, created {int64} NOT NULL, updated {int64} NOT NULL, UNIQUE (org_id, name));
+            CREATE TABLE agent_keys (key_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id), org_id TEXT NOT NULL,
+                public_key {blob} NOT NULL, created {int64} NOT NULL, not_after {int64});
+            CREATE INDEX agent_keys_agent ON agent_keys (agent_id);
+            CREATE TABLE grants (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL REFERENCES agents(id), pattern TEXT NOT NULL,
+                created {int64} NOT NULL, created_by TEXT NOT NULL, UNIQUE (agent_id, pattern));
+            CREATE TABLE capability_requests (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, capability TEXT NOT NULL,
+                reason TEXT, status TEXT NOT NULL, created {int64} NOT NULL, decided_by TEXT, decided {int64}, decision_reason TEXT);
+            CREATE TABLE verifications (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, action_id TEXT NOT NULL,
+                capability TEXT NOT NULL, resource TEXT, risk TEXT NOT NULL, method TEXT, status TEXT NOT NULL, reason_code TEXT, reason TEXT,
+                decided_by TEXT, decision_reason TEXT, created {int64} NOT NULL, expires {int64} NOT NULL, decided {int64},
+                outcome TEXT, outcome_at {int64});
+            CREATE INDEX verifications_org_status ON verifications (org_id, status);
+            CREATE INDEX verifications_agent ON verifications (agent_id, created);
+            CREATE TABLE nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires {int64} NOT NULL, PRIMARY KEY (key_id, nonce));
+            CREATE TABLE audit_heads (org_id TEXT PRIMARY KEY, size {int64} NOT NULL);
+            CREATE TABLE audit_entries (org_id TEXT NOT NULL, idx {int64} NOT NULL, time {int64} NOT NULL, agent_id TEXT, kind TEXT NOT NULL,
+                capability TEXT, decision TEXT, action_id TEXT, body {blob} NOT NULL, leaf {blob} NOT NULL, PRIMARY KEY (org_id, idx));
+            CREATE TABLE trust_scores (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, score {double} NOT NULL,
+                factors TEXT NOT NULL, computed {int64} NOT NULL);
+            CREATE INDEX trust_scores_agent ON trust_scores (agent_id, computed);
+            CREATE TABLE feedback (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, rating {int64} NOT NULL, comment TEXT,
+                created {int64} NOT NULL);
+            CREATE TABLE security_events (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, agent_id TEXT NOT NULL, code TEXT NOT NULL, created {int64} NOT NULL);
+            CREATE TABLE mcp_servers (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, url TEXT NOT NULL, public_key {blob} NOT NULL,
+                challenge {blob} NOT NULL, attested {int64}, created {int64} NOT NULL, UNIQUE (org_id, name));
+            """),
+    ];
+
+    public static async Task ApplyAsync(Database db, TimeProvider time, CancellationToken ct = default)
+    {
+        await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
+        if (db.Dialect == SqlDialect.Postgres)
+        {
+            await connection.ExecAsync($"SELECT pg_advisory_lock({PostgresLockId})", null).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await connection.ExecAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)", null).ConfigureAwait(false);
+            var applied = await connection.QueryAsync("SELECT version FROM schema_migrations", null, r => r.GetInt64(0)).ConfigureAwait(false);
+            foreach (var (version, sql) in All)
+            {
+                if (applied.Contains(version))
+                {
+                    continue;
+                }
+
+                await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                foreach (var statement in Translate(sql, db.Dialect).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    await connection.ExecAsync(statement, tx).ConfigureAwait(false);
+                }
+
+                await connection.ExecAsync("INSERT INTO schema_migrations (version, applied) VALUES (@v, @t)", tx,
+                    ("@v", (long)version), ("@t", time.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (db.Dialect == SqlDialect.Postgres)
+            {
+                await connection.ExecAsync($"SELECT pg_advisory_unlock({PostgresLockId})", null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public static int LatestVersion => All[^1].Version;
+
+    private static string Translate(string sql, SqlDialect dialect) => dialect == SqlDialect.Postgres
+        ? sql.Replace("{int64}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal).Replace("{double}", "DOUBLE PRECISION", StringComparison.Ordinal)
+        : sql.Replace("{int64}", "INTEGER", StringComparison.Ordinal).Replace("{blob}", "BLOB", StringComparison.Ordinal).Replace("{double}", "REAL", StringComparison.Ordinal);
+}
