@@ -55,7 +55,10 @@ public sealed class AimAgent : IAsyncDisposable, IDisposable
         }
 
         var engine = AimEngineFactory.Create(options, loggerFactory);
-        var runtime = new AimRuntime(engine, options.TimeProvider, loggerFactory?.CreateLogger<AimRuntime>(), new Dictionary<string, string>(options.Attributes));
+        var runtime = new AimRuntime(engine, options.TimeProvider, loggerFactory?.CreateLogger<AimRuntime>(), new Dictionary<string, string>(options.Attributes))
+        {
+            DurableAuditFrom = options.DurableAuditFrom,
+        };
         AimRuntime.SetGlobal(runtime);
         return new AimAgent(options, engine, runtime);
     }

@@ -44,6 +44,14 @@ public sealed class AimOptions
     /// <summary>Hosts the agent may reach; an empty list means outbound traffic is not restricted (the trust score reflects it).</summary>
     public IList<string> AllowedHosts { get; } = [];
 
+    /// <summary>
+    /// From which risk level the "authorized" audit entry must be durably committed before the body runs
+    /// (default <see cref="RiskLevel.High"/>; JIT actions always wait). Lower levels are queued to the
+    /// group-commit writer, which commits within milliseconds; set <see cref="RiskLevel.Low"/> to make every
+    /// action wait for its durable trace, at the cost of one commit per call.
+    /// </summary>
+    public RiskLevel DurableAuditFrom { get; set; } = RiskLevel.High;
+
     /// <summary>The clock. Tests pass their own.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

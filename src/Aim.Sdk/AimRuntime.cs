@@ -68,6 +68,12 @@ public sealed class AimRuntime : IAsyncDisposable
     /// <summary>Whether a real runtime is in effect.</summary>
     public static bool IsConfigured => (Scoped.Value ?? Volatile.Read(ref global)) is not null;
 
+    /// <summary>
+    /// From which risk level an "authorized" entry is durably committed before the body runs (see
+    /// <see cref="AimOptions.DurableAuditFrom"/>). <see cref="RiskLevel.Auto"/> is treated as <see cref="RiskLevel.Low"/>.
+    /// </summary>
+    public RiskLevel DurableAuditFrom { get; init; } = RiskLevel.High;
+
     /// <summary>Whether this runtime can authorize anything (false only for the unconfigured placeholder).</summary>
     public bool IsOperational => _engine is not null;
 
@@ -323,7 +329,7 @@ public sealed class AimRuntime : IAsyncDisposable
         };
 
         // High-risk actions and approved ones must leave a durable trace before they run.
-        bool durable = action.EffectiveRisk >= RiskLevel.High || action.JitAccess;
+        bool durable = action.EffectiveRisk >= DurableAuditFrom || action.JitAccess;
         try
         {
             await _engine.RecordAsync(authorized, durable, cancellationToken).ConfigureAwait(false);

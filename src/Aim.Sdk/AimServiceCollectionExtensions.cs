@@ -45,7 +45,10 @@ public static class AimServiceCollectionExtensions
                 sp.GetRequiredService<IAimEngine>(),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILogger<AimRuntime>>(),
-                new Dictionary<string, string>(options.Attributes));
+                new Dictionary<string, string>(options.Attributes))
+            {
+                DurableAuditFrom = options.DurableAuditFrom,
+            };
             AimRuntime.SetGlobal(runtime);
             return runtime;
         });
