@@ -7,6 +7,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     RiskCommand.Create(),
     TrustCommand.Create(),
     CapabilitiesCommand.Create(),
+    IntentCommand.Create(),
     AuditCommand.Create(),
 };
 
