@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+# A throwaway PostgreSQL on 127.0.0.1 for the server's integration tests (installed with apt when missing).
+eval "$(bash scripts/postgres.sh)"
+trap 'bash scripts/postgres.sh stop "$AIM_TEST_POSTGRES_DIR" >/dev/null 2>&1 || true' EXIT
+
 results="artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
