@@ -705,23 +705,47 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
     private T WithProofs<T>(Func<MerkleProofs, T> build)
     {
+        // Pass 1 learns which complete subtrees the proof needs; one query fetches them all; pass 2 builds it.
+        var needed = new HashSet<(int Level, long Index)>();
+        var placeholder = new byte[MerkleHash.Size];
+        build(new MerkleProofs((l, i) =>
+        {
+            needed.Add((l, i));
+            return placeholder;
+        }));
+
+        var found = new Dictionary<(int, long), byte[]>(needed.Count);
         lock (_readerLock)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             using var command = _reader.CreateCommand();
-            command.CommandText = "SELECT hash FROM nodes WHERE level = $l AND idx = $i;";
-            var level = command.Parameters.Add("$l", SqliteType.Integer);
-            var index = command.Parameters.Add("$i", SqliteType.Integer);
-            var proofs = new MerkleProofs((l, i) =>
+            var sql = new System.Text.StringBuilder("SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES ");
+            var n = 0;
+            foreach (var (level, index) in needed)
             {
-                level.Value = l;
-                index.Value = i;
-                return command.ExecuteScalar() as byte[] is { Length: MerkleHash.Size } hash
-                    ? hash
-                    : throw new AuditLogException(AuditLogException.Corrupt, $"The stored subtree hash (level {l}, index {i}) of '{Path}' is missing or damaged.");
-            });
-            return build(proofs);
+                sql.Append(n == 0 ? "" : ", ").Append("($l").Append(n).Append(", $i").Append(n).Append(')');
+                command.Parameters.AddWithValue("$l" + n, level);
+                command.Parameters.AddWithValue("$i" + n, index);
+                n++;
+            }
+
+            if (n > 0)
+            {
+                command.CommandText = sql.Append(");").ToString();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    if (reader.GetValue(2) is byte[] { Length: MerkleHash.Size } hash)
+                    {
+                        found[(reader.GetInt32(0), reader.GetInt64(1))] = hash;
+                    }
+                }
+            }
         }
+
+        return build(new MerkleProofs((l, i) => found.TryGetValue((l, i), out var hash)
+            ? hash
+            : throw new AuditLogException(AuditLogException.Corrupt, $"The stored subtree hash (level {l}, index {i}) of '{Path}' is missing or damaged.")));
     }
 
     private static SqliteCommand Command(SqliteConnection connection, string sql)

@@ -199,6 +199,26 @@ public sealed class AuditTamperTests : IDisposable
     }
 
     [Fact]
+    public void Reading_damaged_rows_throws_corrupt_instead_of_returning_garbage()
+    {
+        Sql(LogPath, "DELETE FROM nodes WHERE level = 0 AND idx = 3; UPDATE entries SET body = x'00ff10' WHERE idx = 7;");
+        using var key = LogKey();
+        using var log = AuditLog.Open(LogPath, key);
+        Assert.Equal("aim_audit_corrupt", Assert.Throws<AuditLogException>(() => log.GetInclusionProof(2, Entries)).Code);
+        Assert.Equal("aim_audit_corrupt", Assert.Throws<AuditLogException>(() => log.Get(7)).Code);
+        Assert.Equal("aim_audit_corrupt", Assert.Throws<AuditLogException>(() => log.Read(0, 10)).Code);
+        Assert.NotNull(log.Get(6));
+    }
+
+    [Fact]
+    public void Missing_frontier_hash_makes_open_fail_as_corrupt()
+    {
+        Sql(LogPath, "DELETE FROM nodes WHERE level = 4 AND idx = 0");
+        using var key = LogKey();
+        Assert.Equal("aim_audit_corrupt", Assert.Throws<AuditLogException>(() => AuditLog.Open(LogPath, key)).Code);
+    }
+
+    [Fact]
     public void Verification_is_cancellable()
     {
         using var cts = new CancellationTokenSource();
