@@ -2,7 +2,7 @@
 # Installs what the tests need, builds everything with warnings as errors and runs every test project.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh chromium poppler-utils fonts-dejavu-core
 
 # A throwaway PostgreSQL on 127.0.0.1 for the server's integration tests (installed with apt when missing).
 eval "$(bash scripts/postgres.sh)"
