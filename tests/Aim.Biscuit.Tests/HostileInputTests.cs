@@ -187,3 +187,43 @@ public sealed class HostileInputTests
         Assert.Equal(LogicErrorKind.Unauthorized, e.Kind);
     }
 }
+
+public sealed class HostileExtrasTests
+{
+    [Fact]
+    public void Extern_function_failure_is_a_typed_execution_error()
+    {
+        var authorizer = new Authorizer().AddCode("check if 1.extern::boom(); allow if true;");
+        authorizer.RegisterExtern("boom", (_, _) => throw new InvalidOperationException("kaboom"));
+        var e = Assert.Throws<BiscuitExecutionException>(() => authorizer.Authorize());
+        Assert.Equal(ExecutionErrorKind.ExternEvalError, e.Kind);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("AAAA")]
+    [InlineData("CgA=")]
+    public void Garbage_third_party_messages_are_format_errors(string text)
+    {
+        Assert.Throws<BiscuitFormatException>(() => ThirdPartyBlockRequest.FromBase64(text));
+        Assert.Throws<BiscuitFormatException>(() => ThirdPartyBlockContents.FromBase64(text));
+    }
+
+    [Fact]
+    public void Third_party_payload_that_is_not_a_block_is_refused()
+    {
+        using var root = KeyPair.Generate();
+        using var external = KeyPair.Generate();
+        var token = BiscuitToken.CreateBuilder().AddCode("a(1);").Build(root);
+        var request = token.CreateThirdPartyRequest();
+        var payload = new byte[] { 0xff, 0xff, 0xff };
+        var signature = external.Sign(SerializedBiscuit.ExternalPayload(payload, request.PreviousSignature.ToArray(), 1));
+        var bytes = new Proto.ThirdPartyBlockContents
+        {
+            Payload = ByteString.CopyFrom(payload),
+            ExternalSignature = new Proto.ExternalSignature { Signature = ByteString.CopyFrom(signature), PublicKey = ProtoConverter.EncodeKey(external.PublicKey) },
+        }.ToByteArray();
+        var e = Assert.Throws<BiscuitFormatException>(() => token.AppendThirdPartyBlock(ThirdPartyBlockContents.FromBytes(bytes)));
+        Assert.Equal(FormatErrorKind.BlockDeserializationError, e.Kind);
+    }
+}
