@@ -55,7 +55,7 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
         if (Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
         while (true)
         {
-            var newFacts = new List<(Origin, Fact)>();
+            var newFacts = new HashSet<(Origin, Fact)>();
             foreach (var rule in Rules)
             {
                 var blockOrigin = Origin.Of(rule.BlockId);
@@ -64,8 +64,8 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
                     var head = Substitute(rule.Rule.Head, bindings);
                     var fact = new Fact(head);
                     var factOrigin = origin is null ? blockOrigin : origin.Union(blockOrigin);
-                    if (!Facts.Contains(factOrigin, fact)) newFacts.Add((factOrigin, fact));
-                    if (newFacts.Count + Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
+                    if (!Facts.Contains(factOrigin, fact) && newFacts.Add((factOrigin, fact)) && newFacts.Count + Facts.Count > limits.MaxFacts)
+                        throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
                 }
                 deadline.Check();
             }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Google.Protobuf;
 using Proto = global::Biscuit.Format.Schema;
 
@@ -231,7 +230,4 @@ internal sealed class SerializedBiscuit
         }
         return result;
     }
-
-    /// <summary>Constant-time comparison, for secrets.</summary>
-    internal static bool SecretEquals(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => CryptographicOperations.FixedTimeEquals(a, b);
 }
