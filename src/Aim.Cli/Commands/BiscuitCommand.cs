@@ -120,14 +120,14 @@ internal static class BiscuitCommand
         {
             publicKey, authorizeWith, authorizeWithFile, json, input,
         };
-        command.Validators.Add(r =>
-        {
-            if (r.GetValue(authorizeWith) is not null && r.GetValue(authorizeWithFile) is not null)
-                r.AddError("Use either --authorize-with or --authorize-with-file, not both.");
-        });
         command.SetAction(p => Run(() =>
         {
-            var root = PublicKey.Parse(p.GetValue(publicKey)!);
+            if (p.GetValue(authorizeWith) is not null && p.GetValue(authorizeWithFile) is not null)
+            {
+                // Exit 2 (usage error), not the parser's 1, which here means "valid but not authorized".
+                Console.Error.WriteLine("aim: usage: use either --authorize-with or --authorize-with-file, not both.");
+                return Cli.Error;
+            }
             var authorizerCode = p.GetValue(authorizeWith) ?? (p.GetValue(authorizeWithFile) is { } f ? File.ReadAllText(f.FullName) : null);
             var asJson = p.GetValue(json);
 
