@@ -62,6 +62,7 @@ public static class AimServerHost
         builder.Services.AddSingleton(new ServerAuditLog(db, logKey, options.TimeProvider));
         builder.Services.AddSingleton<RequestAuth>();
         builder.Services.AddSingleton<DecisionSignals>();
+        Dashboard.DashboardEndpoints.AddServices(builder.Services); Reports.ReportEndpoints.AddServices(builder.Services); Siem.SiemRegistration.Add(builder.Services, builder.Configuration, options);
 
         var app = builder.Build();
         var logger = app.Logger;
@@ -96,6 +97,7 @@ public static class AimServerHost
         AuditEndpoints.Map(api);
         TrustEndpoints.Map(api);
         McpEndpoints.Map(api);
+        Reports.ReportEndpoints.Map(api); Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
 

@@ -26,4 +26,7 @@ public sealed class AimServerOptions
 
     /// <summary>The server clock (tests pass their own).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>SIEM forwarding (Splunk HEC, Microsoft Sentinel); no sink configured means no forwarding.</summary>
+    public Siem.SiemOptions Siem { get; set; } = new();
 }

@@ -1,0 +1,77 @@
+using System.Globalization;
+using Aim.Server.Endpoints;
+using Aim.Server.Security;
+using Aim.Server.Storage;
+
+namespace Aim.Server.Reports;
+
+/// <summary>
+/// <c>GET /api/v1/reports/{soc2|hipaa|gdpr}?from=&amp;to=&amp;format=json|csv|pdf</c> (auditor role). <c>from</c> is
+/// inclusive and <c>to</c> exclusive; a date without a time as <c>to</c> means the end of that day.
+/// </summary>
+internal static class ReportEndpoints
+{
+    public static void AddServices(IServiceCollection services) => services.AddSingleton<ComplianceReports>();
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/reports/{framework}", async (string framework, HttpContext http, RequestAuth auth, ComplianceReports reports) =>
+        {
+            var caller = await auth.ApiKeyAsync(http);
+            caller.Require(Roles.Auditor);
+            var (f, from, to, format) = ParseRequest(framework, RequestJson.QueryString(http, "from", 40), RequestJson.QueryString(http, "to", 40), RequestJson.QueryString(http, "format", 8));
+            return await RenderAsync(reports, caller.OrgId, f, from, to, format, http.RequestAborted);
+        });
+    }
+
+    /// <exception cref="ApiException">An unknown framework or format, or a malformed date.</exception>
+    internal static (ComplianceFramework Framework, DateTimeOffset From, DateTimeOffset To, ReportFormat Format) ParseRequest(string framework, string? from, string? to, string? format)
+    {
+        if (!ComplianceReport.TryParseFramework(framework, out var f))
+        {
+            throw ApiException.BadRequest("unknown_framework", "The framework must be soc2, hipaa or gdpr.");
+        }
+
+        if (!ReportWriters.TryParseFormat(format, out var fmt))
+        {
+            throw ApiException.BadRequest("unknown_format", "The format must be json, csv or pdf.");
+        }
+
+        return (f, ParseTime(from, "from", endOfDay: false) ?? throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'from' is required (e.g. 2026-01-01)."),
+            ParseTime(to, "to", endOfDay: true) ?? throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'to' is required (e.g. 2026-03-31)."), fmt);
+    }
+
+    internal static async Task<IResult> RenderAsync(ComplianceReports reports, string orgId, ComplianceFramework f, DateTimeOffset from, DateTimeOffset to, ReportFormat format, CancellationToken ct)
+    {
+        var report = await reports.BuildAsync(orgId, f, from, to, ct);
+        byte[] bytes;
+        try
+        {
+            bytes = ReportWriters.Write(report, format);
+        }
+        catch (AimConfigurationException ex)
+        {
+            throw new ApiException(503, "report_font_missing", ex.Message);
+        }
+
+        return Results.File(bytes, ReportWriters.ContentType(format), ReportWriters.FileName(report, format));
+    }
+
+    private static DateTimeOffset? ParseTime(string? text, string name, bool endOfDay)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+        {
+            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            return endOfDay ? start.AddDays(1) : start;
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
+            ? t
+            : throw ApiException.BadRequest(ErrorCodes.InvalidRequest, $"'{name}' must be a date (yyyy-MM-dd) or an ISO 8601 time.");
+    }
+}
