@@ -8,6 +8,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     TrustCommand.Create(),
     CapabilitiesCommand.Create(),
     IntentCommand.Create(),
+    BiscuitCommand.Create(),
     AuditCommand.Create(),
 };
 
