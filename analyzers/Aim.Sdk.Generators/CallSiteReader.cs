@@ -18,6 +18,19 @@ internal static class CallSiteReader
 
     public static CallSiteModel? Read(GeneratorSyntaxContext context, CancellationToken cancellationToken)
     {
+        string fingerprint = DeclarationFingerprint.Of(context.SemanticModel.Compilation, cancellationToken);
+        if (CallSiteCache.TryGet(context.Node, fingerprint, out CallSiteModel? cached))
+        {
+            return cached;
+        }
+
+        CallSiteModel? model = Bind(context, cancellationToken);
+        CallSiteCache.Set(context.Node, fingerprint, model);
+        return model;
+    }
+
+    private static CallSiteModel? Bind(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    {
         var invocation = (InvocationExpressionSyntax)context.Node;
         if (context.SemanticModel.GetOperation(invocation, cancellationToken) is not IInvocationOperation operation)
         {

@@ -72,6 +72,39 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void A_declaration_change_in_another_file_rebinds_unchanged_call_sites()
+    {
+        string calls = "namespace D { public static class Calls { public static int Run(Tools t) => t.Read(1); } }";
+        string tools = "using Aim; namespace D { public partial class Tools { [SecureAction(\"db:read\")] public int Read(long id) => 1; } }";
+        CSharpCompilation compilation = Harness.Compile([calls, tools]);
+        GeneratorDriver driver = Harness.Driver().RunGenerators(compilation);
+        Assert.Contains(driver.GetRunResult().GeneratedTrees, t => t.FilePath.EndsWith("AimInterceptors.g.cs", StringComparison.Ordinal));
+
+        // A better, unsecured overload declared in a third file: the unchanged call now binds to it.
+        CSharpCompilation edited = compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText(
+            "namespace D { public partial class Tools { public int Read(int id) => 2; } }", Harness.ParseOptions, path: "/src/Overload.cs"));
+        driver = driver.RunGenerators(edited);
+
+        Assert.DoesNotContain(driver.GetRunResult().GeneratedTrees, t => t.FilePath.EndsWith("AimInterceptors.g.cs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Adding_the_attribute_in_another_file_intercepts_unchanged_call_sites()
+    {
+        string calls = "namespace D { public static class Calls { public static int Run(Tools t) => t.Read(1); } }";
+        string tools = "namespace D { public partial class Tools { public int Read(int id) => 1; } }";
+        CSharpCompilation compilation = Harness.Compile([calls, tools]);
+        GeneratorDriver driver = Harness.Driver().RunGenerators(compilation);
+
+        SyntaxTree old = compilation.SyntaxTrees.Last();
+        CSharpCompilation edited = compilation.ReplaceSyntaxTree(old, CSharpSyntaxTree.ParseText(
+            "namespace D { public partial class Tools { [Aim.SecureAction(\"db:read\")] public int Read(int id) => 1; } }", Harness.ParseOptions, path: old.FilePath));
+        driver = driver.RunGenerators(edited);
+
+        Assert.Contains(driver.GetRunResult().GeneratedTrees, t => t.FilePath.EndsWith("AimInterceptors.g.cs", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Pipeline_outputs_hold_no_compilation_symbol_or_syntax()
     {
         GeneratorDriver driver = Harness.Driver().RunGenerators(Harness.Compile(Sources.Shapes));
