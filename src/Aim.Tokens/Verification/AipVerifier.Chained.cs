@@ -209,7 +209,6 @@ public sealed partial class AipVerifier
         authorizer.Limits = _options.PolicyProfile == AipPolicyProfile.Advanced
             ? RunLimits.Default with { MaxIterations = _options.AdvancedIterationCap, MaxTime = _options.PolicyTimeLimit }
             : RunLimits.Default with { MaxTime = _options.PolicyTimeLimit };
-        authorizer.TimeProvider = _options.TimeProvider;
         try
         {
             authorizer.AddFact(new Fact("tool", Term.String(tool)));

@@ -45,8 +45,12 @@ public sealed class AipVerifierOptions
     /// <summary>The iteration cap of the <see cref="AipPolicyProfile.Advanced"/> profile's Datalog run. Default 100.</summary>
     public int AdvancedIterationCap { get; set; } = 100;
 
-    /// <summary>Time limit of one Datalog run (V6); a run that hits it is refused. Default 50 ms (generous for a loaded machine).</summary>
-    public TimeSpan PolicyTimeLimit { get; set; } = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// Time limit of one Datalog run (V6); a run that hits it is refused. Default one second: AIP token worlds are tiny and
+    /// bounded by the fact and iteration limits, so this only guards against a stalled run; a tight limit (Biscuit's 1 ms)
+    /// refuses honest tokens on a loaded machine or during the first, JIT-compiling run.
+    /// </summary>
+    public TimeSpan PolicyTimeLimit { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>The three AIP policy profiles for the Datalog step (V6) of chained verification.</summary>
