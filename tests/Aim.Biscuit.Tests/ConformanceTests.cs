@@ -6,12 +6,12 @@ namespace Aim.Biscuit.Tests;
 /// <summary>
 /// Runs every case of the official samples: parse and verify with the root key, compare blocks and
 /// revocation ids, run each validation's authorizer code, compare the result and the printed world.
-/// The time limit is raised to 500 ms here (the 1 ms default is too tight on a loaded 2-core CI machine);
+/// The time limit is raised to 5 s here (the 1 ms default is too tight on a loaded 2-core CI machine running tests in parallel, where a cold regex compilation alone can take most of a second);
 /// the limit itself is tested in RunLimitTests.
 /// </summary>
 public sealed class ConformanceTests
 {
-    internal static readonly RunLimits ConformanceLimits = RunLimits.Default with { MaxTime = TimeSpan.FromMilliseconds(500) };
+    internal static readonly RunLimits ConformanceLimits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(5) };
 
     public static TheoryData<string> Cases()
     {

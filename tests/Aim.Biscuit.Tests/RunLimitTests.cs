@@ -66,4 +66,17 @@ public sealed class RunLimitTests
         Assert.Throws<BiscuitRunLimitException>(() => authorizer.Authorize());
         Assert.Throws<BiscuitRunLimitException>(() => authorizer.Authorize());
     }
+
+    [Fact]
+    public void Time_budget_covers_all_checks_together()
+    {
+        // Each check is cheap, but the clock advances 0.2 ms per reading: 50 checks exceed the 1 ms budget.
+        var authorizer = new Authorizer { Limits = RunLimits.Default, TimeProvider = new SteppingClock(TimeSpan.FromMilliseconds(0.2)) };
+        authorizer.AddCode(string.Concat(Enumerable.Range(0, 50).Select(i => $"check if {i} == {i}; ")) + "allow if true;");
+        Assert.Equal(RunLimitKind.Timeout, Assert.Throws<BiscuitRunLimitException>(() => authorizer.Authorize()).Kind);
+
+        var relaxed = new Authorizer { Limits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(1) }, TimeProvider = new SteppingClock(TimeSpan.FromMilliseconds(0.2)) };
+        relaxed.AddCode(string.Concat(Enumerable.Range(0, 50).Select(i => $"check if {i} == {i}; ")) + "allow if true;");
+        Assert.Equal(0, relaxed.Authorize());
+    }
 }

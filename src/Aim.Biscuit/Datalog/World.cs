@@ -48,9 +48,8 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
     /// <summary>Applies rules until no new fact appears.</summary>
     /// <exception cref="BiscuitRunLimitException">A limit was reached.</exception>
     /// <exception cref="BiscuitExecutionException">An expression failed.</exception>
-    internal void Run(RunLimits limits)
+    internal void Run(RunLimits limits, Deadline deadline)
     {
-        var deadline = new Deadline(_time, limits.MaxTime);
         Iterations = 0;
         if (Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
         while (true)
@@ -81,17 +80,18 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
     }
 
     /// <summary>True when some match of the query's body satisfies all its expressions.</summary>
-    internal bool QueryMatch(Rule query, TrustedOrigins trusted, RunLimits limits)
+    internal bool QueryMatch(Rule query, TrustedOrigins trusted, Deadline deadline)
     {
-        foreach (var _ in Match(query, trusted, new Deadline(_time, limits.MaxTime))) return true;
+        deadline.Check();
+        foreach (var _ in Match(query, trusted, deadline)) return true;
         return false;
     }
 
     /// <summary>True when the body matches at least once and every match satisfies all expressions.</summary>
-    internal bool CheckMatchAll(Rule query, TrustedOrigins trusted, RunLimits limits)
+    internal bool CheckMatchAll(Rule query, TrustedOrigins trusted, Deadline deadline)
     {
+        deadline.Check();
         var found = false;
-        var deadline = new Deadline(_time, limits.MaxTime);
         foreach (var (_, bindings) in MatchBody(query, trusted, deadline))
         {
             found = true;
@@ -101,10 +101,10 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
     }
 
     /// <summary>Facts the rule's head produces over facts the origins allow.</summary>
-    internal HashSet<Fact> Query(Rule rule, TrustedOrigins trusted, RunLimits limits)
+    internal HashSet<Fact> Query(Rule rule, TrustedOrigins trusted, Deadline deadline)
     {
         var result = new HashSet<Fact>();
-        foreach (var (_, bindings) in Match(rule, trusted, new Deadline(_time, limits.MaxTime)))
+        foreach (var (_, bindings) in Match(rule, trusted, deadline))
             result.Add(new Fact(Substitute(rule.Head, bindings)));
         return result;
     }
@@ -225,13 +225,17 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
         return new Predicate(head.Name, terms);
     }
 
-    private readonly struct Deadline(TimeProvider time, TimeSpan budget)
-    {
-        private readonly long _start = time.GetTimestamp();
+    internal Deadline StartDeadline(RunLimits limits) => new(_time, limits.MaxTime);
+}
 
-        internal void Check()
-        {
-            if (time.GetElapsedTime(_start) > budget) throw new BiscuitRunLimitException(RunLimitKind.Timeout);
-        }
+/// <summary>The time budget of one authorization (evaluation, checks and policies together).</summary>
+internal sealed class Deadline(TimeProvider time, TimeSpan budget)
+{
+    private readonly long _start = time.GetTimestamp();
+
+    /// <exception cref="BiscuitRunLimitException">The budget is spent.</exception>
+    internal void Check()
+    {
+        if (time.GetElapsedTime(_start) > budget) throw new BiscuitRunLimitException(RunLimitKind.Timeout);
     }
 }

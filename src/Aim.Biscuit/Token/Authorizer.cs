@@ -155,7 +155,7 @@ public sealed class Authorizer
         TrustedOrigins.FromScopes(_token!.Blocks[blockId].Scopes, TrustedOrigins.Default(), (ulong)blockId, BlocksByKey);
 
     /// <summary>Loads facts and rules into a fresh world and runs it to a fixpoint.</summary>
-    private World Evaluate()
+    private World Evaluate(Deadline? deadline = null)
     {
         if (_world is not null)
         {
@@ -189,7 +189,7 @@ public sealed class Authorizer
         _world = world;
         try
         {
-            world.Run(Limits);
+            world.Run(Limits, deadline ?? world.StartDeadline(Limits));
         }
         catch (BiscuitException e)
         {
@@ -209,11 +209,13 @@ public sealed class Authorizer
     /// <exception cref="BiscuitRunLimitException">A run limit was reached.</exception>
     public int Authorize()
     {
-        var world = Evaluate();
+        // One time budget for the whole decision, so many cheap-looking checks cannot add up.
+        var deadline = new Deadline(TimeProvider, Limits.MaxTime);
+        var world = Evaluate(deadline);
         var failed = new List<FailedCheck>();
         var authorizerTrust = AuthorizerTrust();
         for (var i = 0; i < _checks.Count; i++)
-            if (!CheckPasses(world, _checks[i], authorizerTrust, Origin.Authorizer))
+            if (!CheckPasses(world, _checks[i], authorizerTrust, Origin.Authorizer, deadline))
                 failed.Add(new FailedAuthorizerCheck(i, _checks[i].ToString()));
 
         if (_token is not null)
@@ -223,7 +225,7 @@ public sealed class Authorizer
                 var checks = _token.Blocks[b].Checks;
                 var trust = BlockTrust(b);
                 for (var c = 0; c < checks.Count; c++)
-                    if (!CheckPasses(world, checks[c], trust, (ulong)b))
+                    if (!CheckPasses(world, checks[c], trust, (ulong)b, deadline))
                         failed.Add(new FailedBlockCheck(b, c, checks[c].ToString()));
             }
         }
@@ -233,7 +235,7 @@ public sealed class Authorizer
         {
             foreach (var q in _policies[i].Queries)
             {
-                if (world.QueryMatch(q, TrustedOrigins.FromScopes(q.Scopes, authorizerTrust, Origin.Authorizer, BlocksByKey), Limits))
+                if (world.QueryMatch(q, TrustedOrigins.FromScopes(q.Scopes, authorizerTrust, Origin.Authorizer, BlocksByKey), deadline))
                 {
                     matched = new MatchedPolicy(_policies[i].Kind, i);
                     break;
@@ -249,16 +251,16 @@ public sealed class Authorizer
         };
     }
 
-    private bool CheckPasses(World world, Check check, TrustedOrigins defaults, ulong blockId)
+    private bool CheckPasses(World world, Check check, TrustedOrigins defaults, ulong blockId, Deadline deadline)
     {
         foreach (var q in check.Queries)
         {
             var trust = TrustedOrigins.FromScopes(q.Scopes, defaults, blockId, BlocksByKey);
             switch (check.Kind)
             {
-                case CheckKind.One when world.QueryMatch(q, trust, Limits): return true;
-                case CheckKind.All when world.CheckMatchAll(q, trust, Limits): return true;
-                case CheckKind.Reject when world.QueryMatch(q, trust, Limits): return false;
+                case CheckKind.One when world.QueryMatch(q, trust, deadline): return true;
+                case CheckKind.All when world.CheckMatchAll(q, trust, deadline): return true;
+                case CheckKind.Reject when world.QueryMatch(q, trust, deadline): return false;
             }
         }
         return check.Kind == CheckKind.Reject;
@@ -272,7 +274,7 @@ public sealed class Authorizer
     {
         ArgumentNullException.ThrowIfNull(rule);
         var world = Evaluate();
-        return [.. world.Query(rule, TrustedOrigins.FromScopes(rule.Scopes, AuthorizerTrust(), Origin.Authorizer, BlocksByKey), Limits)];
+        return [.. world.Query(rule, TrustedOrigins.FromScopes(rule.Scopes, AuthorizerTrust(), Origin.Authorizer, BlocksByKey), world.StartDeadline(Limits))];
     }
 
     /// <summary>Parses <paramref name="rule"/> then runs <see cref="Query(Rule)"/>.</summary>
@@ -285,7 +287,7 @@ public sealed class Authorizer
         var world = Evaluate();
         var scopes = new List<Scope> { Scope.Previous };
         var last = _token is null ? 0UL : (ulong)(_token.Blocks.Count - 1);
-        return [.. world.Query(rule, TrustedOrigins.FromScopes(scopes, TrustedOrigins.Default(), last, BlocksByKey), Limits)];
+        return [.. world.Query(rule, TrustedOrigins.FromScopes(scopes, TrustedOrigins.Default(), last, BlocksByKey), world.StartDeadline(Limits))];
     }
 
     /// <summary>Evaluates the world (if needed) and returns a printable snapshot.</summary>

@@ -15,10 +15,10 @@ namespace Aim.Cli.Commands;
 internal static class BiscuitCommand
 {
     /// <summary>
-    /// Run limits of the CLI's authorizer: the specification's fact and iteration bounds, with 100 ms
-    /// instead of 1 ms so a cold process start (JIT) does not time out.
+    /// Run limits of the CLI's authorizer: the specification's fact and iteration bounds, with 1 s
+    /// instead of 1 ms so a cold process start (JIT, first regex compilation) does not time out.
     /// </summary>
-    private static readonly RunLimits CliLimits = RunLimits.Default with { MaxTime = TimeSpan.FromMilliseconds(100) };
+    private static readonly RunLimits CliLimits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(1) };
 
     /// <summary>Indented JSON that keeps Datalog quotes readable (output only, never embedded in HTML).</summary>
     private static readonly JsonSerializerOptions Json = new()
