@@ -9,6 +9,9 @@ namespace Aim.Cli.Commands;
 /// <summary><c>aim intent train|classify</c>: the in-process intent classifier (step 5 of the call path).</summary>
 internal static class IntentCommand
 {
+    // One object per line, quotes and '<' left readable: this is terminal and pipe output, not HTML.
+    private static readonly JsonSerializerOptions JsonLines = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl and heldout.jsonl.", DefaultValueFactory = _ => "data/intent" };
@@ -53,6 +56,7 @@ internal static class IntentCommand
             var file = p.GetValue(input)!;
             using var reader = file == "-" ? Console.In : new StreamReader(file);
             var asJson = p.GetValue(json);
+            classifier.Classify("warm up: load the model and JIT the path before the first timed line");
             var number = 0;
             while (reader.ReadLine() is { } line)
             {
@@ -75,7 +79,7 @@ internal static class IntentCommand
                         malicious_probability = Math.Round(verdict.MaliciousProbability, 4),
                         evidence = verdict.Evidence.Select(e => new { text = e.Text, weight = Math.Round(e.Weight, 4) }),
                         latency_us = Math.Round(micros, 1),
-                    }));
+                    }, JsonLines));
                 }
                 else
                 {
