@@ -123,24 +123,30 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         SqliteConnection? writer = null, reader = null;
         TreeHeadFile? headFile = null;
         Ed25519KeyPair? ownKey = null;
+        var exists = false;
         try
         {
-            var exists = File.Exists(fullPath) && new FileInfo(fullPath).Length > 0;
-            writer = AuditStore.OpenConnection(fullPath, exists ? SqliteOpenMode.ReadWrite : SqliteOpenMode.ReadWriteCreate);
+            exists = File.Exists(fullPath) && new FileInfo(fullPath).Length > 0;
             if (exists)
             {
-                // Look before touching: nothing is written to a file until it proves to be one of ours.
-                var storedKey = AuditStore.ReadLogKey(writer, out var problem)
-                    ?? throw new AuditLogException(AuditLogException.Corrupt, $"'{fullPath}' is not an Aim audit log: {problem}. The file was not modified.");
-                if (!storedKey.AsSpan().SequenceEqual(logKey.PublicKey))
+                // Look before touching, through a read-only connection (closing a writable one could checkpoint a
+                // foreign WAL into the file): nothing is written to a file until it proves to be one of ours.
+                using (var probe = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadOnly))
                 {
-                    throw new AuditLogException(AuditLogException.KeyMismatch, $"The audit log '{fullPath}' was created with a different log key.");
+                    var storedKey = AuditStore.ReadLogKey(probe, out var problem)
+                        ?? throw new AuditLogException(AuditLogException.Corrupt, $"'{fullPath}' is not an Aim audit log: {problem}. The file was not modified.");
+                    if (!storedKey.AsSpan().SequenceEqual(logKey.PublicKey))
+                    {
+                        throw new AuditLogException(AuditLogException.KeyMismatch, $"The audit log '{fullPath}' was created with a different log key.");
+                    }
                 }
 
+                writer = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadWrite);
                 AuditStore.Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
             }
             else
             {
+                writer = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadWriteCreate);
                 AuditStore.Execute(writer, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
                 AuditStore.CreateSchema(writer, logKey.PublicKey);
             }
@@ -166,6 +172,8 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             throw ex switch
             {
                 AuditLogException => ex,
+                SqliteException when !exists => new AuditLogException(AuditLogException.Unavailable,
+                    $"The audit log '{fullPath}' cannot be created: {ex.Message}", ex),
                 SqliteException or InvalidDataException => new AuditLogException(AuditLogException.Corrupt,
                     $"'{fullPath}' is not a readable Aim audit log: {ex.Message}", ex),
                 IOException or UnauthorizedAccessException => new AuditLogException(AuditLogException.Unavailable,

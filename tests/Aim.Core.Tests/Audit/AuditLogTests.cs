@@ -334,5 +334,7 @@ public sealed class AuditLogTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxBatchSize = 0 }));
         var ex = Assert.Throws<AuditLogException>(() => AuditLog.Open(_dir.File("missing/dir/audit.db"), _logKey));
         Assert.Equal("aim_audit_unavailable", ex.Code);
+        Directory.CreateDirectory(_dir.File("a-directory"));
+        Assert.Equal("aim_audit_unavailable", Assert.Throws<AuditLogException>(() => AuditLog.Open(_dir.File("a-directory"), _logKey)).Code);
     }
 }
