@@ -1,6 +1,10 @@
 #if AIM_GENERATOR_BENCHMARKS
 using System.Reflection;
 using System.Runtime.Loader;
+using Aim.Audit;
+using Aim.Authorization;
+using Aim.Engine;
+using Aim.Identity;
 using BenchmarkDotNet.Attributes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -9,8 +13,9 @@ namespace Aim.Benchmarks;
 
 /// <summary>
 /// Runtime overhead of a generated interceptor versus calling <see cref="AimRuntime"/> by hand with the
-/// same descriptor and arguments (target: under 1 us difference). Both go through the embedded engine,
-/// which authorizes, signs and appends to the audit log; the difference is the interceptor's own cost.
+/// same descriptor and arguments (target: under 1 us difference). With the embedded engine both calls
+/// authorize, sign and append to the audit log; with an engine that allows everything and records
+/// nothing, what remains is the runtime's and the interceptor's own cost.
 /// </summary>
 [MemoryDiagnoser]
 public class GeneratorInterceptionBenchmarks
@@ -35,8 +40,12 @@ public class GeneratorInterceptionBenchmarks
         }
         """;
 
+    [Params("embedded", "allow-all")]
+    public string Engine { get; set; } = "embedded";
+
     private readonly string _home = Path.Combine(Path.GetTempPath(), "aim-bench-interception-" + Guid.NewGuid().ToString("N"));
-    private AimAgent _agent = null!;
+    private AimAgent? _agent;
+    private AimRuntime? _runtime;
     private AssemblyLoadContext _context = null!;
     private Func<object, int> _intercepted = null!;
     private Func<object, int> _byHand = null!;
@@ -66,17 +75,31 @@ public class GeneratorInterceptionBenchmarks
         _tools = Activator.CreateInstance(tools)!;
         _intercepted = Wrap(calls.GetMethod("Intercepted")!, tools);
         _byHand = Wrap(calls.GetMethod("ByHand")!, tools);
-        _agent = AimAgent.Secure("bench-interception", o =>
+        if (Engine == "embedded")
         {
-            o.Home = _home;
-            o.Grant("db:read");
-        });
+            _agent = AimAgent.Secure("bench-interception", o =>
+            {
+                o.Home = _home;
+                o.Grant("db:read");
+            });
+        }
+        else
+        {
+            _runtime = new AimRuntime(new AllowAllEngine());
+            AimRuntime.SetGlobal(_runtime);
+        }
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _agent.Dispose();
+        _agent?.Dispose();
+        if (_runtime is not null)
+        {
+            AimRuntime.SetGlobal(null);
+            _runtime.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+
         _context.Unload();
         try
         {
@@ -103,5 +126,18 @@ public class GeneratorInterceptionBenchmarks
     }
 
     private static Func<object, int> Adapt<T>(Func<T, int> typed) => o => typed((T)o);
+
+    /// <summary>Allows every action and records nothing: isolates the call path's own overhead.</summary>
+    private sealed class AllowAllEngine : IAimEngine
+    {
+        public AgentIdentity Agent { get; } = new(Guid.NewGuid(), "bench-allow-all", Aim.Crypto.Ed25519KeyPair.Generate().PublicKey);
+
+        public ValueTask<AuthorizationDecision> AuthorizeAsync(ActionRequest request, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(AuthorizationDecision.Allow);
+
+        public ValueTask RecordAsync(AuditRecord record, bool waitForDurable, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
 }
 #endif

@@ -145,6 +145,33 @@ public sealed class ExecutionTests : IDisposable
     }
 
     [Fact]
+    public void Malformed_capability_fails_closed_at_the_call_when_AIM001_is_suppressed()
+    {
+        const string source = """
+            using System.Collections.Generic;
+            using Aim;
+            namespace Broken;
+            public static class Entry
+            {
+                public static readonly List<string> Runs = new();
+
+                [SecureAction("Not A Capability")]
+                public static void Act() => Runs.Add("ran");
+
+                public static void Call() => Act();
+            }
+            """;
+        using var loaded = Harness.BuildAndLoad(source, "BrokenCapability");
+        using var agent = Agent("*");
+        using var scope = AimRuntime.Use(agent.Runtime);
+
+        var thrown = Assert.ThrowsAny<Exception>(() => loaded.CallStatic("Broken.Entry", "Call"));
+
+        Assert.Equal("CapabilityFormatException", thrown.GetType().Name);
+        Assert.Empty((IList)loaded.Assembly.GetType("Broken.Entry")!.GetField("Runs")!.GetValue(null)!);
+    }
+
+    [Fact]
     public void Catalog_is_registered_at_module_load()
     {
         using var loaded = Harness.BuildAndLoad(Guarded, "Guarded5");
