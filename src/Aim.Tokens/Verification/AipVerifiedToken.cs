@@ -103,7 +103,7 @@ public sealed class AipVerifiedToken
     {
         var lines = new List<string>
         {
-            $"root {Issuer} -> {(Hops.Count == 0 ? Subject : Hops[0].Delegator)} scope [{string.Join(", ", RootScopesForDisplay())}]" +
+            $"root {Issuer}{(Mode == AipTokenMode.Compact || Hops.Count == 0 || Hops[0].Delegator != Issuer ? " -> " + (Hops.Count == 0 ? Subject : Hops[0].Delegator) : string.Empty)} scope [{string.Join(", ", RootScopesForDisplay())}]" +
             (RootBudget is { } b ? $" budget ${b}" : string.Empty),
         };
         foreach (var hop in Hops)
