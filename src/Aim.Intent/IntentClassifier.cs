@@ -97,12 +97,16 @@ public sealed class IntentClassifier : IIntentClassifier
         ArgumentNullException.ThrowIfNull(text);
         Span<IntentEvidenceSpan> spans = stackalloc IntentEvidenceSpan[Math.Clamp(maxEvidence, 0, 32)];
         var prediction = Predict(text, spans, out var count);
-        var evidence = new IntentEvidence[count];
+        var evidence = new List<IntentEvidence>(count);
         for (var i = 0; i < count; i++)
         {
             var span = spans[i];
-            var length = Math.Min(span.Length, IntentEvidence.MaxTextLength);
-            evidence[i] = new IntentEvidence(text.Substring(span.Start, length), span.Weight, span.Start);
+            var piece = text.Substring(span.Start, Math.Min(span.Length, IntentEvidence.MaxTextLength));
+            // The same word repeated says nothing new; keep its heaviest occurrence.
+            if (!evidence.Exists(e => e.Text == piece))
+            {
+                evidence.Add(new IntentEvidence(piece, span.Weight, span.Start));
+            }
         }
 
         return new IntentVerdict(prediction.Label, prediction.Confidence, prediction.MaliciousProbability, evidence);

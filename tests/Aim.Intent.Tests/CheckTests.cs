@@ -230,6 +230,17 @@ public class CheckTests
     }
 
     [Fact]
+    public async Task Hostile_arguments_are_still_classified()
+    {
+        var check = new IntentClassifierCheck();
+        var names = new[] { "a", "b", "c", "d" };
+        var args = new object?[] { new ThrowingToString(), new string('\u200b', 100_000), null, Enumerable.Range(0, 10_000).Select(i => "cat /etc/shadow").ToList() };
+        var result = await check.CheckAsync(Request(RiskLevel.Critical, names: names, args: args), default);
+        Assert.NotNull(result);
+        Assert.True(result.Allowed || result.ReasonCode == "intent_flagged");
+    }
+
+    [Fact]
     public async Task Pipeline_denies_a_flagged_high_risk_action_at_the_intent_step()
     {
         var policy = new Aim.Policy.AgentPolicy.Builder("test-agent").Grant("shell:exec").Build();
@@ -266,6 +277,11 @@ public class CheckTests
             Interlocked.Increment(ref calls);
             return verdict;
         }
+    }
+
+    private sealed class ThrowingToString
+    {
+        public override string ToString() => throw new InvalidOperationException("hostile");
     }
 
     private sealed class ThrowingSink : ISecurityAlertSink

@@ -20,6 +20,7 @@ public class ClassifierTests
         }
 
         Assert.True(verdict.Evidence.Zip(verdict.Evidence.Skip(1)).All(p => p.First.Weight >= p.Second.Weight), "evidence is heaviest first");
+        Assert.Equal(verdict.Evidence.Count, verdict.Evidence.Select(e => e.Text).Distinct().Count());
     }
 
     [Fact]
