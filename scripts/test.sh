@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh chromium poppler-utils fonts-dejavu-core
 
 # A throwaway PostgreSQL on 127.0.0.1 for the server's integration tests (installed with apt when missing).
-eval "$(bash scripts/postgres.sh)"
-trap 'bash scripts/postgres.sh stop "$AIM_TEST_POSTGRES_DIR" >/dev/null 2>&1 || true' EXIT
+pg_env=$(bash scripts/postgres.sh)
+eval "$pg_env"
+trap 'bash scripts/postgres.sh stop "${AIM_TEST_POSTGRES_DIR:-}" >/dev/null 2>&1 || true' EXIT
 
 results="artifacts/test-results"
 rm -rf "$results"
@@ -14,20 +15,20 @@ mkdir -p "$results"
 
 dotnet build Aim.Sdk.sln -c Release -nologo -clp:ErrorsOnly
 status=0
-dotnet test Aim.Sdk.sln -c Release --no-build -nologo --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+dotnet test Aim.Sdk.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" --results-directory "$results" 2>&1 \
+  | tee "$results/test-output.log" || status=$?
 
-# One plain closing line over every test assembly.
-passed=0; failed=0; skipped=0
-for trx in "$results"/*.trx; do
-  [ -f "$trx" ] || continue
-  counters=$(grep -o '<Counters [^>]*' "$trx" | head -n 1)
-  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters"); e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
-done
-if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+# One plain closing line over every test assembly (each prints "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S, ...").
+read -r passed failed skipped assemblies < <(awk '
+  /(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
+    gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+    n++
+  }
+  END { print p + 0, f + 0, s + 0, n + 0 }' "$results/test-output.log")
+if [ "$passed" -eq 0 ]; then
   echo "no tests ran" >&2
   status=1
 fi
+echo "test assemblies: $assemblies"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"
