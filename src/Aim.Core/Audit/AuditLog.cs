@@ -81,6 +81,9 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     /// <summary>The full path of the database file.</summary>
     public string Path { get; }
 
+    /// <summary>The log's Ed25519 public key, which signs its tree heads (a copy).</summary>
+    public byte[] LogPublicKey => _logKey.PublicKey.ToArray();
+
     /// <summary>The number of durably committed entries (the next entry gets this index).</summary>
     public long Count => Interlocked.Read(ref _count);
 

@@ -157,6 +157,7 @@ public sealed class AuditLogTests : IDisposable
         Assert.True(head.VerifySignature());
         Assert.Equal(40, head.TreeSize);
         Assert.Equal(_logKey.PublicKey.ToArray(), head.LogPublicKey);
+        Assert.Equal(log.LogPublicKey, head.LogPublicKey);
         Assert.Equal(log.GetRootHash(40), head.RootHash);
 
         for (var i = 0; i < 40; i++)
