@@ -80,3 +80,13 @@ public sealed class RunLimitTests
         Assert.Equal(0, relaxed.Authorize());
     }
 }
+
+public sealed class WarmUpTests
+{
+    [Fact]
+    public void Warm_up_runs_a_full_cycle_and_is_idempotent()
+    {
+        Authorizer.WarmUp();
+        Authorizer.WarmUp();
+    }
+}
