@@ -9,6 +9,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     CapabilitiesCommand.Create(),
     IntentCommand.Create(),
     BiscuitCommand.Create(),
+    TokenCommand.Create(),
     AuditCommand.Create(),
 };
 
