@@ -9,6 +9,8 @@ namespace Aim.Sdk.Generators;
 /// <summary>Turns an invocation into a <see cref="CallSiteModel"/> when it calls a <c>[SecureAction]</c> method that can be intercepted.</summary>
 internal static class CallSiteReader
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMethodSymbol, InterceptorModel> Interceptors = new();
+
     /// <summary>Cheap syntax filter: method calls by name, member access or null-conditional member binding.</summary>
     public static bool IsCandidate(SyntaxNode node) =>
         node is InvocationExpressionSyntax
@@ -56,9 +58,12 @@ internal static class CallSiteReader
             return null;
         }
 
-        bool declaredHere = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, context.SemanticModel.Compilation.Assembly);
-        ActionModel action = SecureActionSymbols.ReadAction(attribute, declaring);
-        InterceptorModel interceptor = SecureActionSymbols.ReadInterceptor(called, action, declaredHere);
+        // One model per called method per compilation (symbols are per compilation): many call sites share it.
+        InterceptorModel interceptor = Interceptors.GetValue(called, _ =>
+        {
+            bool declaredHere = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, context.SemanticModel.Compilation.Assembly);
+            return SecureActionSymbols.ReadInterceptor(called, SecureActionSymbols.ReadAction(attribute, declaring), declaredHere);
+        });
         return new CallSiteModel(interceptor, location.Version, location.Data, location.GetDisplayLocation());
     }
 
