@@ -1,0 +1,70 @@
+using System.Text;
+using Aim.Crypto;
+using Aim.Tokens.Chained;
+using Aim.Tokens.Compact;
+using Aim.Tokens.Identity;
+using Aim.Tokens.Verification;
+using BenchmarkDotNet.Attributes;
+
+namespace Aim.Benchmarks;
+
+/// <summary>
+/// AIP token verification: a full compact verify beside one raw libsodium verify of the same bytes (same run), a cached
+/// re-verify, and a 3-hop chained verify through V1-V7 (Datalog included).
+/// </summary>
+[MemoryDiagnoser]
+public class TokenBenchmarks
+{
+    private byte[] _input = [];
+    private byte[] _signature = [];
+    private byte[] _rootPublic = [];
+    private string _compact = string.Empty;
+    private string _chained = string.Empty;
+    private AipVerifier _uncached = null!;
+    private AipVerifier _cached = null!;
+    private readonly AipAccessRequest _search = new("tool:search", 0.10m);
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var root = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)1, 32).ToArray());
+        var a = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)2, 32).ToArray());
+        var b = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)3, 32).ToArray());
+        var c = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)4, 32).ToArray());
+        string Id(Ed25519KeyPair k) => AipIdentifier.ForKey(k.PublicKey);
+        var now = DateTimeOffset.UtcNow;
+
+        _compact = CompactToken.Create(root, new AipTokenClaims(Id(root), Id(a), ["tool:search", "tool:fetch"], 5m, 0, now, now.AddMinutes(50)));
+        var dot = _compact.LastIndexOf('.');
+        _input = Encoding.ASCII.GetBytes(_compact[..dot]);
+        _signature = System.Buffers.Text.Base64Url.DecodeFromChars(_compact.AsSpan(dot + 1));
+        _rootPublic = root.PublicKey.ToArray();
+
+        var chain = ChainedToken.Create(root, new AipAuthority(Id(root), ["tool:search", "tool:fetch"], 3, now.AddMinutes(50), 5m));
+        chain = ChainedToken.Delegate(chain, root, new AipDelegation(Id(a), ["tool:search", "tool:fetch"], "plan", 5m));
+        chain = ChainedToken.Delegate(chain, a, new AipDelegation(Id(b), ["tool:search"], "research", 2m));
+        _chained = ChainedToken.Delegate(chain, b, new AipDelegation(Id(c), ["tool:search"], "search", 1m));
+
+        var trust = new InMemoryTrustStore(Id(root));
+        _uncached = new AipVerifier(new AipVerifierOptions { TrustStore = trust, CacheCapacity = 0 });
+        _cached = new AipVerifier(new AipVerifierOptions { TrustStore = trust });
+        _cached.VerifyAsync(_compact, _search).AsTask().GetAwaiter().GetResult();
+        _ = _uncached.VerifyAsync(_chained, _search).AsTask().GetAwaiter().GetResult();
+    }
+
+    [Benchmark(Baseline = true, Description = "raw libsodium verify of the compact token's bytes")]
+    public int RawLibsodiumVerify() => RawSodium.crypto_sign_verify_detached(_signature, _input, (ulong)_input.Length, _rootPublic);
+
+    [Benchmark(Description = "compact verify (parse, V1-V7, no cache)")]
+    public AipVerifiedToken CompactVerify() => _uncached.VerifyAsync(_compact, _search).AsTask().GetAwaiter().GetResult();
+
+    [Benchmark(Description = "compact re-verify from the cache")]
+    public AipVerifiedToken CachedReverify()
+    {
+        var pending = _cached.VerifyAsync(_compact, _search);
+        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    [Benchmark(Description = "chained 3-hop verify V1-V7 (no cache)")]
+    public AipVerifiedToken ChainedVerify3Hop() => _uncached.VerifyAsync(_chained, _search).AsTask().GetAwaiter().GetResult();
+}
