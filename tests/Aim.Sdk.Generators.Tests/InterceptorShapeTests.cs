@@ -151,6 +151,91 @@ public sealed class InterceptorShapeTests
     }
 
     [Fact]
+    public void Named_arguments_using_static_and_nested_generics_compile()
+    {
+        const string source = """
+            using System.Threading.Tasks;
+            using Aim;
+            using static Odd.Outer<int>.Inner<string>;
+            namespace Odd;
+            public class Outer<T>
+            {
+                public class Inner<U>
+                {
+                    [SecureAction("db:read")]
+                    public static (T, U) Pair(T t, U u) => (t, u);
+
+                    [SecureAction("db:write")]
+                    public async ValueTask<V> Convert<V>(T t, U u, V v) where V : struct { await Task.Yield(); return v; }
+                }
+            }
+            public static class Use
+            {
+                [SecureAction("db:read")]
+                public static int Sub(int a, int b = 1) => a - b;
+
+                public static async Task<int> Run()
+                {
+                    var pair = Pair(1, "x");
+                    int n = Sub(b: 2, a: 5);
+                    var v = await new Outer<long>.Inner<string>().Convert(1L, "y", 3.5);
+                    return n + pair.Item1 + (int)v;
+                }
+            }
+            """;
+        var (output, _, sources) = Harness.Generate(Harness.Compile(source));
+
+        var problems = Harness.Problems(output);
+        Assert.True(problems.Count == 0, Harness.Describe(problems, sources));
+        Assert.Equal(3, Regex.Matches(sources["AimInterceptors.g.cs"], "InterceptsLocation\\(1").Count);
+    }
+
+    [Fact]
+    public void Struct_receivers_that_are_values_or_readonly_compile()
+    {
+        const string source = """
+            using Aim;
+            namespace S;
+            public struct Counter
+            {
+                public int Count;
+
+                [SecureAction("db:write")]
+                public void Increment() => Count++;
+
+                [SecureAction("db:read")]
+                public readonly int Peek() => Count;
+            }
+            public readonly struct Frozen
+            {
+                [SecureAction("db:read")]
+                public int Value() => 1;
+            }
+            public sealed class Holder
+            {
+                private readonly Counter _readonlyCounter = new();
+                private Counter _counter;
+
+                public static Counter Make() => new();
+
+                public int Run(in Counter byIn)
+                {
+                    Make().Increment();
+                    _readonlyCounter.Increment();
+                    _counter.Increment();
+                    new Frozen().Value();
+                    return byIn.Peek() + _readonlyCounter.Peek() + Make().Peek();
+                }
+            }
+            """;
+        var (output, _, sources) = Harness.Generate(Harness.Compile(source));
+
+        var problems = Harness.Problems(output);
+        Assert.True(problems.Count == 0, Harness.Describe(problems, sources));
+        Assert.Equal(7, Regex.Matches(sources["AimInterceptors.g.cs"], "InterceptsLocation\\(1").Count);
+    }
+
+    [Fact]
     public void Generated_source_is_deterministic()
     {
         var first = Harness.Generate(Harness.Compile(Sources.Shapes)).Sources;
