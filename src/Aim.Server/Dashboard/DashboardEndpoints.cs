@@ -115,12 +115,13 @@ internal static class DashboardEndpoints
                 long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                 string approvals = string.Join(',', pending.Where(p => p.Expires > now).Select(p => p.Id));
                 long size = (await audit.TreeHeadAsync(c.Caller.OrgId, ct)).TreeSize;
-                if (lastApprovals is not null && approvals != lastApprovals)
+                // The first round always announces both: the page may have rendered before a change this stream would miss.
+                if (approvals != lastApprovals)
                 {
                     await http.Response.WriteAsync("event: approvals\ndata: changed\n\n", ct);
                 }
 
-                if (lastAudit is not null && size != lastAudit)
+                if (size != lastAudit)
                 {
                     await http.Response.WriteAsync("event: audit\ndata: " + size.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n\n", ct);
                 }
