@@ -45,11 +45,22 @@ public sealed class RemoteEngineTests
         int result = await runtime.InvokeAsync(read, null, () => Task.FromResult(42));
         Assert.Equal(42, result);
 
+        // The runtime may record the outcome after the call returns (not awaited for durability): wait for it.
+        for (int i = 0; i < 100; i++)
+        {
+            var approved = (await admin.GetAsync("api/v1/approvals?status=approved")).Json["items"]!.AsArray();
+            if (approved.Any(v => v!["outcome"]?.GetValue<string>() == "success"))
+            {
+                break;
+            }
+
+            Assert.True(i < 99, "The outcome was never reported to the verification.");
+            await Task.Delay(100);
+        }
+
         var entries = (await admin.GetAsync("api/v1/audit/entries?agent=remote-reader")).Expect(HttpStatusCode.OK).Json["items"]!.AsArray();
         Assert.Contains(entries, e => e!["kind"]!.GetValue<string>() == "outcome" && e["entry"]!["source"]!.GetValue<string>() == "agent");
         Assert.True((await admin.GetAsync("api/v1/audit/verify")).Json["valid"]!.GetValue<bool>());
-        var approved = (await admin.GetAsync("api/v1/approvals?status=approved")).Json["items"]!.AsArray();
-        Assert.Contains(approved, v => v!["outcome"]?.GetValue<string>() == "success");
     }
 
     [Theory]

@@ -15,13 +15,15 @@ internal enum SqlDialect
 /// Opens connections to the server database (SQLite file or PostgreSQL) and runs parameterized SQL. The SQL the
 /// server writes is the common subset of both engines (ON CONFLICT, RETURNING, @name parameters); the few type
 /// names that differ are substituted in <see cref="Migrations"/>. SQLite has one writer at a time, so writes in
-/// this process are serialized up front instead of failing with SQLITE_BUSY.
+/// this process are group-committed by one writer in this process (see <see cref="WriteAsync{T}"/>).
 /// </summary>
 internal sealed class Database : IAsyncDisposable
 {
     private readonly string _connectionString;
     private readonly NpgsqlDataSource? _postgres;
-    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+    private readonly System.Threading.Channels.Channel<IWriteItem> _writes = System.Threading.Channels.Channel.CreateUnbounded<IWriteItem>(new() { SingleReader = true });
+    private Task? _writer;
+    private DbConnection? _writerConnection;
 
     private Database(SqlDialect dialect, string connectionString, NpgsqlDataSource? postgres)
     {
@@ -51,35 +53,153 @@ internal sealed class Database : IAsyncDisposable
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
         using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;";
+        // WAL is a property of the file (set once at start, see Migrations); these two are per connection and cheap.
+        pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
         await pragma.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return connection;
     }
 
-    /// <summary>Runs <paramref name="work"/> in one transaction (serialized with other writers on SQLite).</summary>
-    public async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct = default)
+    /// <summary>
+    /// Runs <paramref name="work"/> in a transaction and completes once it is committed. On SQLite, concurrent writes are
+    /// group-committed by one writer: each runs inside its own savepoint of a shared transaction (a failing one is rolled
+    /// back alone), and every caller is answered only after the shared commit, so an acknowledged write is durable.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct = default)
     {
-        bool serialized = Dialect == SqlDialect.Sqlite;
-        if (serialized)
+        if (Dialect == SqlDialect.Sqlite)
         {
-            await _sqliteWriter.WaitAsync(ct).ConfigureAwait(false);
+            var item = new WriteItem<T>(work);
+            if (!_writes.Writer.TryWrite(item))
+            {
+                throw new ObjectDisposedException(nameof(Database));
+            }
+
+            EnsureWriter();
+            return item.Task;
         }
 
-        try
+        return PostgresWriteAsync(work, ct);
+    }
+
+    private async Task<T> PostgresWriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var result = await work(connection, tx).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return result;
+    }
+
+    private void EnsureWriter()
+    {
+        if (_writer is null)
         {
-            await using var connection = await OpenAsync(ct).ConfigureAwait(false);
-            await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-            var result = await work(connection, tx).ConfigureAwait(false);
-            await tx.CommitAsync(ct).ConfigureAwait(false);
-            return result;
-        }
-        finally
-        {
-            if (serialized)
+            lock (_writes)
             {
-                _sqliteWriter.Release();
+                _writer ??= Task.Run(WriteLoopAsync);
             }
         }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<IWriteItem>(MaxBatch);
+        while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && _writes.Reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            try
+            {
+                _writerConnection ??= await OpenAsync().ConfigureAwait(false);
+                await using var tx = await _writerConnection.BeginTransactionAsync().ConfigureAwait(false);
+                foreach (var item in batch)
+                {
+                    await _writerConnection.ExecAsync("SAVEPOINT w", tx).ConfigureAwait(false);
+                    if (await item.RunAsync(_writerConnection, tx).ConfigureAwait(false))
+                    {
+                        await _writerConnection.ExecAsync("RELEASE w", tx).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await _writerConnection.ExecAsync("ROLLBACK TO w", tx).ConfigureAwait(false);
+                        await _writerConnection.ExecAsync("RELEASE w", tx).ConfigureAwait(false);
+                    }
+                }
+
+                await tx.CommitAsync().ConfigureAwait(false);
+                foreach (var item in batch)
+                {
+                    item.Complete();
+                }
+            }
+            catch (Exception ex)
+            {
+                // The shared commit failed: nothing in the batch is durable, so every caller hears it.
+                foreach (var item in batch)
+                {
+                    item.Fail(ex);
+                }
+
+                if (_writerConnection is not null)
+                {
+                    await _writerConnection.DisposeAsync().ConfigureAwait(false);
+                    _writerConnection = null;
+                }
+            }
+        }
+    }
+
+    private const int MaxBatch = 256;
+
+    private interface IWriteItem
+    {
+        /// <summary>Runs the work; false when it threw (its error is kept for <see cref="Complete"/>).</summary>
+        Task<bool> RunAsync(DbConnection connection, DbTransaction tx);
+
+        void Complete();
+
+        void Fail(Exception error);
+    }
+
+    private sealed class WriteItem<T>(Func<DbConnection, DbTransaction, Task<T>> work) : IWriteItem
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _error;
+
+        public Task<T> Task => _done.Task;
+
+        public async Task<bool> RunAsync(DbConnection connection, DbTransaction tx)
+        {
+            try
+            {
+                _result = await work(connection, tx).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception ex)
+            {
+                _error = ex;
+                return false;
+            }
+        }
+
+        public void Complete()
+        {
+            if (_error is not null)
+            {
+                _done.TrySetException(_error);
+            }
+            else
+            {
+                _done.TrySetResult(_result!);
+            }
+        }
+
+        public void Fail(Exception error) => _done.TrySetException(_error ?? error);
     }
 
     public Task WriteAsync(Func<DbConnection, DbTransaction, Task> work, CancellationToken ct = default) =>
@@ -102,7 +222,16 @@ internal sealed class Database : IAsyncDisposable
             await _postgres.DisposeAsync().ConfigureAwait(false);
         }
 
-        _sqliteWriter.Dispose();
+        _writes.Writer.TryComplete();
+        if (_writer is not null)
+        {
+            await _writer.ConfigureAwait(false);
+        }
+
+        if (_writerConnection is not null)
+        {
+            await _writerConnection.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }
 

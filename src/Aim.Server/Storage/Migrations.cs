@@ -55,6 +55,11 @@ internal static class Migrations
             await connection.ExecAsync($"SELECT pg_advisory_lock({PostgresLockId})", null).ConfigureAwait(false);
         }
 
+        else
+        {
+            await connection.ExecAsync("PRAGMA journal_mode=WAL", null).ConfigureAwait(false);
+        }
+
         try
         {
             await connection.ExecAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)", null).ConfigureAwait(false);
