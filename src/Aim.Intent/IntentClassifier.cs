@@ -77,6 +77,9 @@ public sealed class IntentClassifier : IIntentClassifier
             logits[c] = TensorPrimitives.Dot(hidden, output.Slice(c * dimension, dimension)) + model.Bias[c];
         }
 
+        // Calibration: logits / T (T fitted on a validation split of the training data).
+        TensorPrimitives.Multiply(logits, model.InverseTemperature, logits);
+
         var probabilities = s.Probabilities.AsSpan(0, IntentLabels.Count);
         TensorPrimitives.SoftMax(logits, probabilities);
         var best = TensorPrimitives.IndexOfMax(probabilities);
@@ -200,3 +203,4 @@ internal sealed class IntentScratch
         }
     }
 }
+

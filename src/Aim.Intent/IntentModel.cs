@@ -10,26 +10,37 @@ namespace Aim.Intent;
 /// </summary>
 /// <remarks>
 /// File format (little-endian): magic <c>AIMINTNT</c>, version, bucket bits, dimension, class count,
-/// min and max n-gram length, the number of non-zero rows and their ascending bucket indices, those rows,
-/// the output matrix and bias, then the SHA-256 of everything before it. Rows no training example
-/// touched are zero and not stored.
+/// min and max n-gram length, the number of non-zero rows, the softmax temperature (float, version 2;
+/// version 1 files have none and use 1), the rows' ascending bucket indices, those rows, the output
+/// matrix and bias, then the SHA-256 of everything before it. Rows no training example touched are
+/// zero and not stored.
 /// </remarks>
 public sealed class IntentModel
 {
-    private const int FormatVersion = 1;
-    private const int HeaderBytes = 8 + (7 * 4);
+    /// <summary>The smallest temperature a model may carry.</summary>
+    public const float MinTemperature = 0.01f;
+
+    /// <summary>The largest temperature a model may carry.</summary>
+    public const float MaxTemperature = 100f;
+
+    private const int FormatVersion = 2;
+    private const int HeaderBytesV1 = 8 + (7 * 4);
+    private const int HeaderBytes = HeaderBytesV1 + 4;
     private const int MaxFileBytes = 64 << 20;
     private static readonly byte[] Magic = "AIMINTNT"u8.ToArray();
     private static readonly Lazy<IntentModel> DefaultModel = new(LoadEmbedded, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    internal IntentModel(FeaturizerSettings settings, int dimension, float[] embeddings, float[] output, float[] bias)
+    internal IntentModel(FeaturizerSettings settings, int dimension, float[] embeddings, float[] output, float[] bias, float temperature = 1f)
     {
         Settings = settings;
         Dimension = dimension;
         Embeddings = embeddings;
         Output = output;
         Bias = bias;
+        Temperature = temperature;
+        InverseTemperature = 1f / temperature;
     }
+
 
     /// <summary>The model shipped inside this assembly (what <c>aim intent train</c> produced from <c>data/intent</c>); loaded once, on first use.</summary>
     /// <exception cref="IntentModelException">The embedded resource is missing or corrupted (<c>intent_model_invalid</c>).</exception>
@@ -44,6 +55,14 @@ public sealed class IntentModel
     /// <summary>The number of parameters, zero rows included.</summary>
     public long ParameterCount => (long)Embeddings.Length + Output.Length + Bias.Length;
 
+    /// <summary>
+    /// The softmax temperature: logits are divided by it before softmax (below 1 sharpens, above 1 softens).
+    /// Fitted by the trainer on a validation split of the training data (see <c>IntentTrainer</c>); 1 means uncalibrated.
+    /// </summary>
+    public float Temperature { get; }
+
+    internal float InverseTemperature { get; }
+
     internal FeaturizerSettings Settings { get; }
 
     internal float[] Embeddings { get; }
@@ -56,9 +75,9 @@ public sealed class IntentModel
     /// <exception cref="IntentModelException">The bytes are not a valid, intact model (<c>intent_model_invalid</c>).</exception>
     public static IntentModel Load(ReadOnlySpan<byte> bytes)
     {
-        if (bytes.Length < HeaderBytes + 32 || bytes.Length > MaxFileBytes)
+        if (bytes.Length < HeaderBytesV1 + 32 || bytes.Length > MaxFileBytes)
         {
-            throw IntentModelException.Model($"An intent model is between {HeaderBytes + 32} and {MaxFileBytes} bytes; this is {bytes.Length}.");
+            throw IntentModelException.Model($"An intent model is between {HeaderBytesV1 + 32} and {MaxFileBytes} bytes; this is {bytes.Length}.");
         }
 
         var body = bytes[..^32];
@@ -81,9 +100,21 @@ public sealed class IntentModel
         var minN = ReadInt(body, 24);
         var maxN = ReadInt(body, 28);
         var rows = ReadInt(body, 32);
-        if (version != FormatVersion)
+        if (version is not (1 or FormatVersion))
         {
-            throw IntentModelException.Model($"Intent model format version {version} is not supported (expected {FormatVersion}).");
+            throw IntentModelException.Model($"Intent model format version {version} is not supported (expected 1 or {FormatVersion}).");
+        }
+
+        var headerBytes = version == 1 ? HeaderBytesV1 : HeaderBytes;
+        if (body.Length < headerBytes)
+        {
+            throw IntentModelException.Model("The intent model's header is truncated.");
+        }
+
+        var temperature = version == 1 ? 1f : BinaryPrimitives.ReadSingleLittleEndian(body[HeaderBytesV1..]);
+        if (!(temperature >= MinTemperature && temperature <= MaxTemperature))
+        {
+            throw IntentModelException.Model("The intent model's temperature is out of range.");
         }
 
         if (bucketBits is < 8 or > 24 || dimension is < 1 or > 512 || classes != IntentLabels.Count
@@ -93,15 +124,15 @@ public sealed class IntentModel
         }
 
         var settings = new FeaturizerSettings(bucketBits, minN, maxN);
-        long expected = HeaderBytes + (rows * 4L) + (((long)rows * dimension) + (classes * dimension) + classes) * 4L;
+        long expected = headerBytes + (rows * 4L) + (((long)rows * dimension) + (classes * dimension) + classes) * 4L;
         if (body.Length != expected)
         {
             throw IntentModelException.Model($"The intent model has {body.Length} bytes of content; its header says {expected}.");
         }
 
         var embeddings = new float[(long)settings.BucketCount * dimension];
-        var offset = HeaderBytes;
-        var rowOffset = HeaderBytes + (rows * 4);
+        var offset = headerBytes;
+        var rowOffset = headerBytes + (rows * 4);
         var previous = -1;
         for (var r = 0; r < rows; r++, offset += 4)
         {
@@ -121,7 +152,7 @@ public sealed class IntentModel
         offset += output.Length * 4;
         var bias = new float[classes];
         ReadFloats(body.Slice(offset, classes * 4), bias);
-        return new IntentModel(settings, dimension, embeddings, output, bias);
+        return new IntentModel(settings, dimension, embeddings, output, bias, temperature);
     }
 
     /// <summary>Reads a model from a stream (read to its end).</summary>
@@ -163,6 +194,7 @@ public sealed class IntentModel
         WriteInt(span, 24, Settings.MinN);
         WriteInt(span, 28, Settings.MaxN);
         WriteInt(span, 32, rows.Count);
+        BinaryPrimitives.WriteSingleLittleEndian(span[HeaderBytesV1..], Temperature);
         var offset = HeaderBytes;
         foreach (var row in rows)
         {
@@ -184,6 +216,18 @@ public sealed class IntentModel
     /// <summary>Writes <see cref="ToBytes"/> to a file, replacing it.</summary>
     /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path) => File.WriteAllBytes(path, ToBytes());
+
+    /// <summary>The same weights with another softmax temperature.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="temperature"/> is outside <see cref="MinTemperature"/>..<see cref="MaxTemperature"/>.</exception>
+    public IntentModel WithTemperature(float temperature)
+    {
+        if (!(temperature >= MinTemperature && temperature <= MaxTemperature))
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"A temperature is between {MinTemperature} and {MaxTemperature}.");
+        }
+
+        return new IntentModel(Settings, Dimension, Embeddings, Output, Bias, temperature);
+    }
 
     private static IntentModel LoadEmbedded()
     {

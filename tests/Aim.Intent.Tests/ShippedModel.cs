@@ -50,12 +50,14 @@ public sealed class ShippedModelTests(ShippedModelFixture fixture) : IClassFixtu
     public void Held_out_malicious_recall_and_benign_false_positives_stay_at_the_documented_level()
     {
         // docs/intent.md holds the exact figures; these floors catch a regression, not a rounding change.
+        // At 0.5 the floor was 0.95 for the uncalibrated model (156/164); the calibrated one (temperature
+        // 1.17 fitted on the training split, which softens) flags 154/164 there and more at the default 0.8.
         var atDefault = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.8f);
-        Assert.True(atDefault.MaliciousRecall >= 0.85, atDefault.ToMarkdown());
+        Assert.True(atDefault.MaliciousRecall >= 0.89, atDefault.ToMarkdown());
         Assert.True(atDefault.BenignFalsePositiveRate <= 0.05, atDefault.ToMarkdown());
 
         var atHalf = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.5f);
-        Assert.True(atHalf.MaliciousRecall >= 0.95, atHalf.ToMarkdown());
+        Assert.True(atHalf.MaliciousRecall >= 0.93, atHalf.ToMarkdown());
         Assert.True(atHalf.BenignFalsePositiveRate <= 0.05, atHalf.ToMarkdown());
     }
 

@@ -23,7 +23,8 @@ public static class IntentTrainer
         }
 
         if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
-            || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0))
+            || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0)
+            || !(options.CalibrationFraction is >= 0 and < 1))
         {
             throw new ArgumentException("Training options are out of range.", nameof(options));
         }
@@ -32,6 +33,22 @@ public static class IntentTrainer
         var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
         var labels = examples.Select(e => (int)e.Label).ToArray();
 
+        var temperature = 1f;
+        var (fit, validation) = SplitForCalibration(labels, options);
+        if (validation.Length > 0 && fit.Length > 0)
+        {
+            // Temperature scaling: train on the rest, pick T minimizing the validation loss, then train on everything.
+            log?.WriteLine($"calibration: training on {fit.Length} examples, fitting the temperature on {validation.Length} held back from the training files");
+            var probe = TrainWeights(fit.Select(i => features[i]).ToArray(), fit.Select(i => labels[i]).ToArray(), settings, options, null);
+            temperature = FitTemperature(probe, validation.Select(i => features[i]).ToArray(), validation.Select(i => labels[i]).ToArray(), options.CalibrationTarget);
+            log?.WriteLine($"calibration: temperature {temperature:0.00} ({options.CalibrationTarget} loss)");
+        }
+
+        return TrainWeights(features, labels, settings, options, log).WithTemperature(temperature);
+    }
+
+    private static IntentModel TrainWeights(int[][] features, int[] labels, FeaturizerSettings settings, IntentTrainingOptions options, TextWriter? log)
+    {
         var dimension = options.Dimension;
         var classes = IntentLabels.Count;
         var random = new SplitMix64(options.Seed);
@@ -47,7 +64,7 @@ public static class IntentTrainer
         var hidden = new float[dimension];
         var gradient = new float[dimension];
         var probabilities = new double[classes];
-        var order = Enumerable.Range(0, examples.Count).ToArray();
+        var order = Enumerable.Range(0, labels.Length).ToArray();
         long totalSteps = (long)options.Epochs * order.Length;
         long step = 0;
 
@@ -140,6 +157,170 @@ public static class IntentTrainer
         }
 
         return new IntentModel(settings, dimension, embeddings, output, bias);
+    }
+
+    // A stratified, seeded split: the first CalibrationFraction of each class (in a shuffled order) is validation.
+    private static (int[] Fit, int[] Validation) SplitForCalibration(int[] labels, IntentTrainingOptions options)
+    {
+        if (options.CalibrationFraction <= 0)
+        {
+            return (Enumerable.Range(0, labels.Length).ToArray(), []);
+        }
+
+        var order = Enumerable.Range(0, labels.Length).ToArray();
+        Shuffle(order, new SplitMix64(options.Seed ^ 0x5EED_CA11_B8A7_1000UL));
+        var perClass = new int[IntentLabels.Count];
+        foreach (var label in labels)
+        {
+            perClass[label]++;
+        }
+
+        var taken = new int[IntentLabels.Count];
+        var fit = new List<int>();
+        var validation = new List<int>();
+        foreach (var index in order)
+        {
+            var label = labels[index];
+            if (taken[label] < (int)(perClass[label] * options.CalibrationFraction))
+            {
+                taken[label]++;
+                validation.Add(index);
+            }
+            else
+            {
+                fit.Add(index);
+            }
+        }
+
+        fit.Sort();
+        validation.Sort();
+        return (fit.ToArray(), validation.ToArray());
+    }
+
+    // Grid search over T = 0.05, 0.06, ..., 3.00 (a fixed grid, so the choice is the same on every machine).
+    internal static float FitTemperature(IntentModel model, int[][] features, int[] labels, IntentCalibrationTarget target)
+    {
+        var classes = IntentLabels.Count;
+        var logits = new double[features.Length * classes];
+        var hidden = new float[model.Dimension];
+        var probabilities = new double[classes];
+        for (var i = 0; i < features.Length; i++)
+        {
+            Hidden(features[i], model.Embeddings, model.Dimension, hidden);
+            Logits(hidden, model.Output, model.Bias, probabilities);
+            probabilities.CopyTo(logits, i * classes);
+        }
+
+        var best = 1f;
+        var bestLoss = double.PositiveInfinity;
+        for (var step = 5; step <= 300; step++)
+        {
+            var inverse = 100.0 / step;
+            var loss = 0.0;
+            for (var i = 0; i < features.Length; i++)
+            {
+                var max = double.NegativeInfinity;
+                for (var c = 0; c < classes; c++)
+                {
+                    max = Math.Max(max, logits[(i * classes) + c] * inverse);
+                }
+
+                var sum = 0.0;
+                for (var c = 0; c < classes; c++)
+                {
+                    probabilities[c] = DeterministicExp((logits[(i * classes) + c] * inverse) - max);
+                    sum += probabilities[c];
+                }
+
+                var label = labels[i];
+                double p;
+                if (target == IntentCalibrationTarget.Binary)
+                {
+                    var benign = probabilities[(int)IntentClass.Benign] / sum;
+                    p = label == (int)IntentClass.Benign ? benign : 1 - benign;
+                }
+                else
+                {
+                    p = probabilities[label] / sum;
+                }
+
+                loss -= DeterministicLog(Math.Max(p, 1e-12));
+            }
+
+            if (loss < bestLoss)
+            {
+                bestLoss = loss;
+                best = step / 100f;
+            }
+        }
+
+        return best;
+    }
+
+    // ln(x) for x > 0 from +, -, *, / and ILogB/ScaleB only (see DeterministicExp): x = m * 2^e with m in [0.75, 1.5),
+    // ln m = 2 atanh((m - 1) / (m + 1)) by its series.
+    internal static double DeterministicLog(double x)
+    {
+        const double Ln2 = 0.6931471805599453;
+        var e = Math.ILogB(x);
+        var m = Math.ScaleB(x, -e);
+        if (m >= 1.5)
+        {
+            m /= 2;
+            e++;
+        }
+
+        var z = (m - 1) / (m + 1);
+        var z2 = z * z;
+        var term = z;
+        var sum = 0.0;
+        for (var n = 1; n <= 41; n += 2)
+        {
+            sum += term / n;
+            term *= z2;
+        }
+
+        return (2 * sum) + (e * Ln2);
+    }
+
+    // The classifier's hidden vector: the average of the feature rows.
+    private static void Hidden(int[] input, float[] embeddings, int dimension, float[] hidden)
+    {
+        Array.Clear(hidden);
+        var count = input.Length;
+        foreach (var bucket in input)
+        {
+            var row = bucket * dimension;
+            for (var d = 0; d < dimension; d++)
+            {
+                hidden[d] += embeddings[row + d];
+            }
+        }
+
+        if (count > 0)
+        {
+            var inverse = 1f / count;
+            for (var d = 0; d < dimension; d++)
+            {
+                hidden[d] *= inverse;
+            }
+        }
+    }
+
+    private static void Logits(float[] hidden, float[] output, float[] bias, double[] logits)
+    {
+        var dimension = hidden.Length;
+        for (var c = 0; c < logits.Length; c++)
+        {
+            double logit = bias[c];
+            var row = c * dimension;
+            for (var d = 0; d < dimension; d++)
+            {
+                logit += (double)hidden[d] * output[row + d];
+            }
+
+            logits[c] = logit;
+        }
     }
 
     internal static int[] Featurize(string text, in FeaturizerSettings settings)

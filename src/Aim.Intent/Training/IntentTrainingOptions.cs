@@ -24,6 +24,25 @@ public sealed record IntentTrainingOptions
     /// <summary>The longest character n-gram.</summary>
     public int MaxN { get; init; } = 5;
 
+    /// <summary>
+    /// The share of each class's training examples held back (seeded) to fit the softmax temperature
+    /// before the final model is trained on all examples; 0 skips calibration (temperature 1).
+    /// </summary>
+    public double CalibrationFraction { get; init; } = 0.2;
+
+    /// <summary>The loss the temperature minimizes on the calibration split.</summary>
+    public IntentCalibrationTarget CalibrationTarget { get; init; } = IntentCalibrationTarget.Binary;
+
     /// <summary>The decision threshold reported in evaluations (the default of the authorization step).</summary>
     public float Threshold { get; init; } = 0.8f;
+}
+
+/// <summary>What the temperature fitted by <see cref="IntentTrainer"/> is chosen to predict well.</summary>
+public enum IntentCalibrationTarget
+{
+    /// <summary>The malicious-versus-benign decision: log loss of 1 - P(benign) (what the authorization step acts on).</summary>
+    Binary,
+
+    /// <summary>The class: multi-class log loss of P(true class).</summary>
+    Class,
 }
