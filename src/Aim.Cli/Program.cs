@@ -13,4 +13,17 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     AuditCommand.Create(),
 };
 
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Usage errors exit 2, so exit 1 keeps its one meaning: "checked, and the answer is no" (a tampered log, an invalid token).
+    foreach (var error in parsed.Errors)
+    {
+        Console.Error.WriteLine($"aim: usage: {error.Message}");
+    }
+
+    Console.Error.WriteLine("Run 'aim --help' (or 'aim <command> --help') for usage.");
+    return 2;
+}
+
+return parsed.Invoke();

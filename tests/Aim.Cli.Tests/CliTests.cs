@@ -86,6 +86,17 @@ public sealed class CliTests : IDisposable
         Assert.Equal(level, JsonDocument.Parse(output).RootElement.GetProperty("risk").GetString());
     }
 
+    [Theory]
+    [InlineData("identity", "create")]
+    [InlineData("audit", "verify", "--no-such-option")]
+    [InlineData("no-such-command")]
+    public void Usage_errors_exit_2_not_1(params string[] args)
+    {
+        var (code, _, err) = _aim.Run(args);
+        Assert.Equal(2, code);
+        Assert.Contains("aim: usage:", err);
+    }
+
     [Fact]
     public void Risk_refuses_a_malformed_capability_with_its_code()
     {
