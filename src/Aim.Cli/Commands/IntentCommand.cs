@@ -35,7 +35,7 @@ internal static class IntentCommand
             }
 
             report.Model.Save(path);
-            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length} bytes, {report.Model.ParameterCount} parameters)");
+            Console.WriteLine($"wrote {path} ({new FileInfo(path).Length} bytes, {report.Model.ParameterCount} parameters, temperature {report.Model.Temperature:0.00})");
             if (report.HeldOut is { } heldOut)
             {
                 Console.WriteLine();
