@@ -159,7 +159,10 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             var lastHead = AuditStore.Scalar(writer, "SELECT MAX(tree_size) FROM heads;");
             var lastHeadSize = lastHead is long size ? size : -1;
 
-            reader = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadOnly);
+            // Readers open read-write with query_only: a SQLITE_OPEN_READONLY connection may read the WAL index without
+            // shared memory and see a stale snapshot while this process keeps committing.
+            reader = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadWrite);
+            AuditStore.Execute(reader, "PRAGMA query_only = 1;");
             headFile = TreeHeadFile.OpenForAppend(fullPath);
             ownKey = Ed25519KeyPair.FromSecretKey(ExportSecret(logKey));
             return new AuditLog(fullPath, ownKey, options, time ?? TimeProvider.System, logger ?? NullLogger.Instance,
@@ -310,7 +313,9 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     public AuditVerificationResult Verify(SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var connection = AuditStore.OpenConnection(Path, SqliteOpenMode.ReadOnly);
+        using var connection = AuditStore.OpenConnection(Path, SqliteOpenMode.ReadWrite);
+        AuditStore.Execute(connection, "PRAGMA query_only = 1;");
+        var sideFile = TreeHeadFile.ReadLines(Path); // before the snapshot: every head in it is then covered
         AuditLogVerification.LiveState live;
         lock (_commitLock)
         {
@@ -321,7 +326,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
         try
         {
-            return AuditLogVerification.Run(connection, Path, trustedEarlierHead, live, ct);
+            return AuditLogVerification.Run(connection, Path, sideFile, trustedEarlierHead, live, ct);
         }
         finally
         {

@@ -14,7 +14,14 @@ internal static class AuditLogVerification
     /// <summary>What an open <see cref="AuditLog"/> knows it committed; stronger than any stored head.</summary>
     internal readonly record struct LiveState(long Count, byte[] Root);
 
-    public static AuditVerificationResult Run(SqliteConnection connection, string logPath, SignedTreeHead? trustedHead, LiveState? live, CancellationToken ct)
+    /// <param name="connection">A connection inside a read transaction, so entries and stored heads are one snapshot.</param>
+    /// <param name="logPath">The log file (for messages and the side file's name).</param>
+    /// <param name="sideFileLines">The side file, read before the snapshot was taken: every head in it is then
+    /// covered by entries in the snapshot, even while a writer keeps appending.</param>
+    /// <param name="trustedHead">The caller's trusted head, if any.</param>
+    /// <param name="live">What an open log knows it committed at the snapshot.</param>
+    /// <param name="ct">Cancels the run.</param>
+    public static AuditVerificationResult Run(SqliteConnection connection, string logPath, IReadOnlyList<string> sideFileLines, SignedTreeHead? trustedHead, LiveState? live, CancellationToken ct)
     {
         byte[]? logKey;
         List<CheckedRow> rows;
@@ -55,7 +62,7 @@ internal static class AuditLogVerification
         }
 
         var lineNumber = 0;
-        foreach (var line in TreeHeadFile.ReadLines(logPath))
+        foreach (var line in sideFileLines)
         {
             lineNumber++;
             if (!TryParseHead(line, out var head))

@@ -24,10 +24,23 @@ public static class AuditVerifier
             return new AuditVerificationResult(false, 0, null, AuditReasonCodes.LogUnreadable, $"'{fullPath}' does not exist.", null);
         }
 
+        // The side file first, then one read snapshot of the database: a writer appending meanwhile cannot make
+        // a head appear that the snapshot's entries do not cover.
+        List<string> sideFile;
+        try
+        {
+            sideFile = TreeHeadFile.ReadLines(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new AuditVerificationResult(false, 0, null, AuditReasonCodes.LogUnreadable, $"The side file of '{fullPath}' cannot be read: {ex.Message}", null);
+        }
+
         SqliteConnection connection;
         try
         {
             connection = AuditStore.OpenConnection(fullPath, SqliteOpenMode.ReadOnly);
+            AuditStore.Execute(connection, "BEGIN;");
         }
         catch (SqliteException ex)
         {
@@ -36,7 +49,7 @@ public static class AuditVerifier
 
         using (connection)
         {
-            return AuditLogVerification.Run(connection, fullPath, trustedEarlierHead, null, ct);
+            return AuditLogVerification.Run(connection, fullPath, sideFile, trustedEarlierHead, null, ct);
         }
     }
 }

@@ -252,6 +252,64 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Tiny_batches_keep_order_and_verify()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxBatchSize = 3, MaxCommitDelay = TimeSpan.Zero, TreeHeadEvery = 7 });
+        var indexes = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => log.AppendAsync(Record(i), _agent).AsTask()));
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => (long)i), indexes.Order());
+        foreach (var index in indexes)
+        {
+            Assert.Equal(index, log.Get(index)!.Index);
+        }
+
+        Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public async Task Verify_while_appending_sees_a_consistent_snapshot()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { TreeHeadEvery = 50 });
+        var appends = Task.Run(async () =>
+        {
+            for (var round = 0; round < 6; round++)
+            {
+                await Task.WhenAll(Enumerable.Range(0, 250).Select(i => log.AppendAsync(Record(i), _agent).AsTask()));
+            }
+        });
+
+        for (var i = 0; i < 4; i++)
+        {
+            var result = await Task.Run(() => log.Verify()).WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.True(result.IsValid, result.Message);
+        }
+
+        await appends.WaitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public void A_failed_commit_fails_its_appends_and_the_log_recovers_without_gaps()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { TreeHeadEvery = 0 });
+        for (var i = 0; i < 3; i++)
+        {
+            log.Append(Record(i), _agent);
+        }
+
+        // Another connection takes the next row, so the writer's transaction fails on a constraint.
+        Sql(LogPath, "INSERT INTO entries(idx, body) VALUES (3, x'00')");
+        var ex = Assert.Throws<AuditLogException>(() => log.Append(Record(3), _agent));
+        Assert.Equal("aim_audit_unavailable", ex.Code);
+        Assert.Equal(3, log.Count);
+
+        Sql(LogPath, "DELETE FROM entries WHERE idx = 3");
+        Assert.Equal(3, log.Append(Record(4), _agent));
+        Assert.Equal(4, log.Append(Record(5), _agent));
+        var result = log.Verify();
+        Assert.True(result.IsValid, result.Message);
+    }
+
+    [Fact]
     public void Appending_after_dispose_throws_unavailable()
     {
         var log = AuditLog.Open(LogPath, _logKey);
