@@ -139,3 +139,29 @@ public sealed class ChainedTokenTests
         Assert.Contains($"signed by {Id(_orchestrator)}", text, StringComparison.Ordinal);
     }
 }
+
+public sealed class AdvancedProfileLimitTests
+{
+    [Fact]
+    public async Task Advanced_policy_that_runs_past_its_iteration_cap_is_refused()
+    {
+        var clock = new ManualClock(TestKeys.T0.AddMinutes(1));
+        using var user = TestKeys.FromByte(1);
+        var token = ChainedToken.Create(user, new AipAuthority(TestKeys.Id(user), ["tool:search"], 1, TestKeys.T0.AddMinutes(30)));
+        var verifier = new AipVerifier(new AipVerifierOptions
+        {
+            TimeProvider = clock,
+            TrustStore = new InMemoryTrustStore(TestKeys.Id(user)),
+            PolicyProfile = AipPolicyProfile.Advanced,
+            AdvancedIterationCap = 3,
+            // A chain of 20 rules, declared last-first, so each fixpoint iteration derives one more link.
+            AdvancedPolicy = "a0(true); " + string.Concat(Enumerable.Range(1, 20).Reverse().Select(i => $"a{i}($x) <- a{i - 1}($x); ")) + "check if a20(true);",
+        });
+        var error = await Assert.ThrowsAsync<AipException>(async () => await verifier.VerifyAsync(token, new AipAccessRequest("tool:search")));
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, error.Code);
+        Assert.IsType<Aim.Biscuit.BiscuitRunLimitException>(error.InnerException);
+
+        verifier.Options.AdvancedIterationCap = 100;
+        Assert.Equal(TestKeys.Id(user), (await verifier.VerifyAsync(token, new AipAccessRequest("tool:search"))).Issuer);
+    }
+}

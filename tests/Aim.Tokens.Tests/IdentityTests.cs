@@ -232,3 +232,23 @@ internal sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage> 
         return Task.FromResult(respond(request));
     }
 }
+
+public sealed class WebRedirectTests
+{
+    [Fact]
+    public async Task A_followed_redirect_is_refused()
+    {
+        var clock = new ManualClock(TestKeys.T0);
+        using var key = TestKeys.FromByte(10);
+        var document = AipIdentityDocument.Create("aip:web:example.com/a", [new AipPublicKey("k1", key.PublicKey)], "k1", key);
+        var handler = new StubHandler(r =>
+        {
+            // What a redirect-following handler reports: the final request differs from the one sent.
+            r.RequestUri = new Uri("https://evil.example.net/.well-known/aip/a.json");
+            return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent(document), RequestMessage = r };
+        });
+        var resolver = new WebIdentityResolver(new HttpClient(handler), clock);
+        var error = await Assert.ThrowsAsync<AipException>(async () => await resolver.ResolveAsync(AipIdentifier.Parse("aip:web:example.com/a")));
+        Assert.Equal(AipErrorCodes.IdentityUnresolvable, error.Code);
+    }
+}

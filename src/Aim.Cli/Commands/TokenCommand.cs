@@ -53,7 +53,7 @@ internal static class TokenCommand
         var mode = new Option<string>("--mode") { Description = "compact (JWS, one hop) or chained (Biscuit).", DefaultValueFactory = _ => "compact" };
         mode.AcceptOnlyFromAmong("compact", "chained");
         var command = new Command("mint", "Mint a root token signed by --agent.") { agent, sub, scope, budget, maxDepth, ttl, mode };
-        command.SetAction(p => Cli.Run(() =>
+        command.SetAction(p => Run(() =>
         {
             using var key = LoadKey(p.GetValue(agent)!);
             var now = DateTimeOffset.UtcNow;
@@ -80,7 +80,7 @@ internal static class TokenCommand
         var context = new Option<string>("--context") { Description = "Why the authority is handed on (required, non-empty).", Required = true };
         var token = TokenArgument();
         var command = new Command("delegate", "Append a delegation block (chained tokens) signed by --agent, the current holder.") { agent, to, scope, budget, ttl, context, token };
-        command.SetAction(p => Cli.Run(() =>
+        command.SetAction(p => Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
             if (!ChainedToken.LooksChained(parent))
@@ -106,7 +106,7 @@ internal static class TokenCommand
         var duration = new Option<long?>("--duration-ms") { Description = "Duration in milliseconds." };
         var token = TokenArgument();
         var command = new Command("complete", "Close a chained token with a completion block signed by --agent, the holder.") { agent, status, cost, tokens, resultHash, duration, token };
-        command.SetAction(p => Cli.Run(() =>
+        command.SetAction(p => Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
             using var key = LoadKey(p.GetValue(agent)!);
@@ -124,7 +124,7 @@ internal static class TokenCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var token = TokenArgument();
         var command = new Command("verify", "Verify a token (V1-V7); exit 0 when valid (and the tool in scope), 1 otherwise with the AIP error code.") { trusted, tool, json, token };
-        command.SetAction(p => Cli.Run(() =>
+        command.SetAction(p => Run(() =>
         {
             var text = ReadToken(p.GetValue(token), allowMissing: true);
             var verifier = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(p.GetValue(trusted)!) });
@@ -162,7 +162,7 @@ internal static class TokenCommand
     {
         var token = TokenArgument();
         var command = new Command("inspect", "Print a token's contents WITHOUT verifying it.") { token };
-        command.SetAction(p => Cli.Run(() =>
+        command.SetAction(p => Run(() =>
         {
             var text = ReadToken(p.GetValue(token));
             if (CompactToken.LooksCompact(text))
@@ -230,6 +230,20 @@ internal static class TokenCommand
 
         return node;
     }
+
+    // Cli.Run plus invalid arguments (bad scopes, identifiers, budgets) as a one-line usage error.
+    private static int Run(Func<int> body) => Cli.Run(() =>
+    {
+        try
+        {
+            return body();
+        }
+        catch (ArgumentException ex)
+        {
+            Console.Error.WriteLine($"aim: invalid_argument: {ex.Message}");
+            return Cli.Error;
+        }
+    });
 
     private static AgentKey LoadKey(string agent) => new AgentKeyStore(AgentKeyStore.DefaultHome()).LoadOrCreate(agent);
 

@@ -60,6 +60,12 @@ public sealed class WebIdentityResolver : IAipIdentityResolver
             timeout.CancelAfter(_timeout);
             using var request = new HttpRequestMessage(HttpMethod.Get, identifier.DocumentUri);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            // A redirect followed by the handler would let another origin answer for this identity.
+            if (response.RequestMessage?.RequestUri is { } answered && answered != identifier.DocumentUri)
+            {
+                throw new AipException(AipErrorCodes.IdentityUnresolvable, $"The identity document of {identifier} was redirected; refusing.");
+            }
+
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 throw new AipException(AipErrorCodes.IdentityUnresolvable, $"The identity document of {identifier} answered {(int)response.StatusCode}.");
