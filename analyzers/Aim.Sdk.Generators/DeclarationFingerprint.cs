@@ -30,7 +30,11 @@ internal static class DeclarationFingerprint
     {
         using var sha = SHA256.Create();
         var sb = new StringBuilder();
-        sb.Append(compilation.AssemblyName).Append('|').Append(compilation.Options.GetHashCode()).Append('|');
+        // Explicit option values, never Options.GetHashCode(): the command-line compiler's resolvers
+        // inside the options throw NotImplementedException from GetHashCode.
+        CompilationOptions options = compilation.Options;
+        sb.Append(compilation.AssemblyName).Append('|').Append(options.OutputKind).Append('|').Append(options.NullableContextOptions)
+            .Append('|').Append(options.Platform).Append('|').Append(options.CheckOverflow).Append('|');
         foreach (MetadataReference reference in compilation.References)
         {
             // Identity, not path: a rebuilt dependency arrives as a new reference object.
@@ -40,7 +44,11 @@ internal static class DeclarationFingerprint
         foreach (SyntaxTree tree in compilation.SyntaxTrees)
         {
             byte[] digest = ByTree.GetValue(tree, t => DigestOutsideBodies(t, cancellationToken));
-            sb.Append('|').Append(tree.FilePath).Append(':').Append(Convert.ToBase64String(digest)).Append(':').Append(tree.Options.GetHashCode());
+            sb.Append('|').Append(tree.FilePath).Append(':').Append(Convert.ToBase64String(digest));
+            if (tree.Options is CSharpParseOptions parse)
+            {
+                sb.Append(':').Append(parse.LanguageVersion).Append(':').Append(string.Join(";", parse.PreprocessorSymbolNames));
+            }
         }
 
         return Convert.ToBase64String(sha.ComputeHash(Encoding.UTF8.GetBytes(sb.ToString())));

@@ -236,6 +236,32 @@ public sealed class InterceptorShapeTests
     }
 
     [Fact]
+    public void Generator_runs_when_compilation_options_cannot_be_hashed()
+    {
+        // The command-line compiler's resolvers throw NotImplementedException from GetHashCode.
+        var compilation = Harness.Compile(Sources.Shapes);
+        compilation = compilation.WithOptions(compilation.Options.WithSourceReferenceResolver(new UnhashableResolver()));
+
+        var (_, diagnostics, sources) = Harness.Generate(compilation);
+
+        Assert.Empty(diagnostics);
+        Assert.Contains("AimInterceptors.g.cs", sources.Keys);
+    }
+
+    private sealed class UnhashableResolver : SourceReferenceResolver
+    {
+        public override bool Equals(object? other) => ReferenceEquals(this, other);
+
+        public override int GetHashCode() => throw new NotImplementedException();
+
+        public override string? NormalizePath(string path, string? baseFilePath) => path;
+
+        public override Stream OpenRead(string resolvedPath) => throw new FileNotFoundException(resolvedPath);
+
+        public override string? ResolveReference(string path, string? baseFilePath) => null;
+    }
+
+    [Fact]
     public void Generated_source_is_deterministic()
     {
         var first = Harness.Generate(Harness.Compile(Sources.Shapes)).Sources;

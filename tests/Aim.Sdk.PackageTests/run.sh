@@ -8,7 +8,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/aim-pkgtest.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+[ -n "${AIM_PKGTEST_KEEP:-}" ] && echo "keeping $work" || trap 'rm -rf "$work"' EXIT
 # A unique version per run, so the NuGet cache never serves an older build of the package.
 version="0.1.0-pkgtest.$(date +%s)"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -105,6 +105,8 @@ dotnet build -c Release -nologo >"$work/build.log" 2>&1 && build_ok=1
 check "app builds with only the package"           test "$build_ok" = 1
 check "build output shows AIM002"                  grep -q "warning AIM002" "$work/build.log"
 check "build output shows AIM004"                  grep -q "warning AIM004" "$work/build.log"
+check "the generator ran without failing (no CS8785)" bash -c '! grep -q CS8785 "$0"' "$work/build.log"
+grep -E "warning|error" "$work/build.log" | sort -u | head -20
 [ "$build_ok" = 1 ] || cat "$work/build.log"
 
 echo "== run"
