@@ -38,7 +38,7 @@ internal static class VerificationEndpoints
         api.MapPost("/verifications", async (HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, ServerMetrics metrics) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var caller = await auth.AgentAsync(http);
+            var caller = await auth.AgentAsync(http, deferNonce: true);
             var body = RequestJson.Object(caller.Body);
             string actionId = RequestJson.String(body, "action_id", 128, required: true)!;
             string capabilityText = RequestJson.String(body, "capability", 200, required: true)!;
@@ -94,7 +94,11 @@ internal static class VerificationEndpoints
             var row = new VerificationRow(ServerStore.NewId(), caller.OrgId, caller.Agent.Id, actionId, capability.Value, resource, risk.ToString().ToLowerInvariant(),
                 RequestJson.String(body, "method", 512), status, code, reason, null, null, now, now + (long)(timeoutSeconds * 1000),
                 status == DecisionStatus.Pending ? null : now, null, null);
-            await store.InsertVerificationAsync(row);
+            if (!await store.InsertVerificationAsync(row, caller.Nonce))
+            {
+                throw await auth.ReplayedAsync(caller.Agent);
+            }
+
             metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
             metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return Results.Json(Views.Verification(row, now), statusCode: 201);

@@ -25,4 +25,7 @@ internal sealed record ApiCaller(ApiKeyRow Key)
 internal sealed record AgentCaller(AgentRow Agent, AgentKeyRow Key, byte[] Body)
 {
     public string OrgId => Agent.OrgId;
+
+    /// <summary>The request's nonce (key id, nonce, expiry in Unix ms), for callers that store it with their own write.</summary>
+    public (string KeyId, string Nonce, long Expires) Nonce { get; init; }
 }

@@ -49,7 +49,10 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
     }
 
     /// <summary>Reads the body and checks the agent's signature over it.</summary>
-    public async Task<AgentCaller> AgentAsync(HttpContext context)
+    /// <param name="context">The request.</param>
+    /// <param name="deferNonce">When true the caller stores <see cref="AgentCaller.Nonce"/> itself, in the same transaction as its own write
+    /// (one commit instead of two); it must refuse the request when the nonce was used.</param>
+    public async Task<AgentCaller> AgentAsync(HttpContext context, bool deferNonce = false)
     {
         var body = await ReadBodyAsync(context, options.MaxBodyBytes).ConfigureAwait(false);
         var (parsed, _) = await CheckSignatureAsync(context, body, null).ConfigureAwait(false);
@@ -83,8 +86,12 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
             throw new ApiException(403, ErrorCodes.AgentSuspended, "The agent is suspended.");
         }
 
-        await UseNonceAsync(parsed, agent).ConfigureAwait(false);
-        return new AgentCaller(agent, key, body);
+        if (!deferNonce)
+        {
+            await UseNonceAsync(parsed, agent).ConfigureAwait(false);
+        }
+
+        return new AgentCaller(agent, key, body) { Nonce = (parsed.KeyId, parsed.Nonce, NonceExpiry(parsed)) };
     }
 
     /// <summary>Checks a signature made by a key the request itself introduces (agent registration, proof of possession).</summary>
@@ -177,6 +184,13 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
 
         await Task.CompletedTask.ConfigureAwait(false);
         return (parsed, true);
+    }
+
+    /// <summary>The refusal of a replayed nonce (also recorded as a security event).</summary>
+    public async Task<ApiException> ReplayedAsync(AgentRow agent)
+    {
+        await store.AddSecurityEventAsync(agent.OrgId, agent.Id, ErrorCodes.NonceReplayed).ConfigureAwait(false);
+        return Fail(ErrorCodes.NonceReplayed, "This request was seen before (replayed nonce).");
     }
 
     private async Task UseNonceAsync(ParsedSignature parsed, AgentRow agent)

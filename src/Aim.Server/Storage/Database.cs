@@ -43,7 +43,8 @@ internal sealed class Database : IAsyncDisposable
     public static Database Postgres(string connectionString) =>
         new(SqlDialect.Postgres, connectionString, NpgsqlDataSource.Create(connectionString));
 
-    public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default)
+    /// <summary>Opens a connection; <paramref name="forWrite"/> applies the writer's per-connection SQLite settings.</summary>
+    public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default, bool forWrite = true)
     {
         if (_postgres is not null)
         {
@@ -52,6 +53,12 @@ internal sealed class Database : IAsyncDisposable
 
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(ct).ConfigureAwait(false);
+        if (!forWrite)
+        {
+            // WAL readers never wait for the writer; the pooled connection needs no per-open statements.
+            return connection;
+        }
+
         using var pragma = connection.CreateCommand();
         // WAL is a property of the file (set once at start, see Migrations); these two are per connection and cheap.
         pragma.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
@@ -211,7 +218,7 @@ internal sealed class Database : IAsyncDisposable
 
     public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> work, CancellationToken ct = default)
     {
-        await using var connection = await OpenAsync(ct).ConfigureAwait(false);
+        await using var connection = await OpenAsync(ct, forWrite: false).ConfigureAwait(false);
         return await work(connection).ConfigureAwait(false);
     }
 

@@ -209,11 +209,29 @@ internal sealed class ServerStore(Database db, TimeProvider time)
 
     private const string VerificationColumns = "id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, decided_by, decision_reason, created, expires, decided, outcome, outcome_at";
 
-    public Task InsertVerificationAsync(VerificationRow v) => Db.WriteAsync((c, tx) =>
+    /// <summary>Stores the request's nonce and the verification in one transaction; false (nothing stored) when the nonce was used.</summary>
+    public Task<bool> InsertVerificationAsync(VerificationRow v, (string KeyId, string Nonce, long Expires) nonce) => Db.WriteAsync(async (c, tx) =>
+    {
+        if (Random.Shared.Next(256) == 0)
+        {
+            await c.ExecAsync("DELETE FROM nonces WHERE expires < @t", tx, ("@t", Now)).ConfigureAwait(false);
+        }
+
+        if (await c.ExecAsync("INSERT INTO nonces (key_id, nonce, expires) VALUES (@k, @n, @e) ON CONFLICT DO NOTHING", tx,
+                ("@k", nonce.KeyId), ("@n", nonce.Nonce), ("@e", nonce.Expires)).ConfigureAwait(false) == 0)
+        {
+            return false;
+        }
+
+        await InsertVerificationAsync(c, tx, v).ConfigureAwait(false);
+        return true;
+    });
+
+    private static Task<int> InsertVerificationAsync(DbConnection c, DbTransaction tx, VerificationRow v) =>
         c.ExecAsync("INSERT INTO verifications (id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, created, expires, decided) " +
             "VALUES (@i, @o, @a, @ac, @c, @r, @rk, @m, @s, @rc, @re, @t, @e, @d)", tx,
             ("@i", v.Id), ("@o", v.OrgId), ("@a", v.AgentId), ("@ac", v.ActionId), ("@c", v.Capability), ("@r", v.Resource), ("@rk", v.Risk), ("@m", v.Method),
-            ("@s", v.Status), ("@rc", v.ReasonCode), ("@re", v.Reason), ("@t", v.Created), ("@e", v.Expires), ("@d", Sql.Long(v.Decided))));
+            ("@s", v.Status), ("@rc", v.ReasonCode), ("@re", v.Reason), ("@t", v.Created), ("@e", v.Expires), ("@d", Sql.Long(v.Decided)));
 
     public Task<VerificationRow?> FindVerificationAsync(string orgId, string id) =>
         Db.ReadAsync(c => c.SingleAsync($"SELECT {VerificationColumns} FROM verifications WHERE id = @i AND org_id = @o", null, MapVerification, ("@i", id), ("@o", orgId)));
