@@ -9,7 +9,8 @@ public static class AuditVerifier
     /// Opens <paramref name="path"/> read-only and verifies every entry signature, the index sequence and the Merkle
     /// tree against every signed tree head in the database, in the <c>.heads</c> side file and
     /// <paramref name="trustedEarlierHead"/>. Never throws for a damaged or foreign file: the result says
-    /// <c>log_unreadable</c> or names the first bad entry.
+    /// <c>log_unreadable</c> or names the first bad entry. Meant for a closed log or a copy; for a log that a process is
+    /// writing, call <see cref="AuditLog.Verify"/> in that process (it also checks against what it knows it committed).
     /// </summary>
     /// <param name="path">The audit log database.</param>
     /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
