@@ -18,13 +18,19 @@ status=0
 dotnet test Aim.Sdk.sln -c Release --no-build -nologo --logger "console;verbosity=minimal" --results-directory "$results" 2>&1 \
   | tee "$results/test-output.log" || status=$?
 
+# Package acceptance: pack Aim.Sdk, build and run a brand-new console app that uses only that package.
+if ! bash tests/Aim.Sdk.PackageTests/run.sh 2>&1 | tee "$results/package-test.log"; then
+  status=1
+fi
+
 # One plain closing line over every test assembly (each prints "Passed!/Failed!  - Failed: F, Passed: P, Skipped: S, ...").
 read -r passed failed skipped assemblies < <(awk '
   /(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+, Skipped: +[0-9]+/ {
     gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
     n++
   }
-  END { print p + 0, f + 0, s + 0, n + 0 }' "$results/test-output.log")
+  /^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3; n++ }
+  END { print p + 0, f + 0, s + 0, n + 0 }' "$results/test-output.log" "$results/package-test.log")
 if [ "$passed" -eq 0 ]; then
   echo "no tests ran" >&2
   status=1
