@@ -40,7 +40,23 @@ public sealed class AimCallToolFilter
         return (request, cancellationToken) => HandleAsync(request, next, cancellationToken);
     }
 
+    /// <summary>The result <c>_meta</c> key carrying the server's AIP identity (its Aim agent key), so callers can pin the server.</summary>
+    public const string ServerIdentityMetaKey = "aip_server_identity";
+
     private async ValueTask<CallToolResult> HandleAsync(RequestContext<CallToolRequestParams> request, McpRequestHandler<CallToolRequestParams, CallToolResult> next, CancellationToken cancellationToken)
+    {
+        var result = await AuthorizeAndRunAsync(request, next, cancellationToken).ConfigureAwait(false);
+        var runtime = _options.Runtime ?? AimRuntime.Current;
+        if (runtime.IsOperational)
+        {
+            result.Meta ??= [];
+            result.Meta[ServerIdentityMetaKey] = runtime.Agent.AipId;
+        }
+
+        return result;
+    }
+
+    private async ValueTask<CallToolResult> AuthorizeAndRunAsync(RequestContext<CallToolRequestParams> request, McpRequestHandler<CallToolRequestParams, CallToolResult> next, CancellationToken cancellationToken)
     {
         var parameters = request.Params;
         string tool = parameters?.Name ?? string.Empty;

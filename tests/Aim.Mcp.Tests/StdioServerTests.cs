@@ -81,6 +81,7 @@ public sealed class StdioServerTests : IAsyncLifetime
         Assert.NotEqual(true, result.IsError);
         Assert.Contains("order A-7", Assert.IsType<TextContentBlock>(Assert.Single(result.Content)).Text);
         Assert.Equal(["lookup_order"], CallsThatRan());
+        Assert.StartsWith("aip:key:ed25519:z", result.Meta![AimCallToolFilter.ServerIdentityMetaKey]!.GetValue<string>());
         var audit = await AuditAsync();
         Assert.Contains(audit, r => r.Kind == AuditEntryKind.Authorized && r.Capability == "db:read" && r.Resource == "orders");
         Assert.Contains(audit, r => r.Kind == AuditEntryKind.Outcome && r.Outcome == "success");
