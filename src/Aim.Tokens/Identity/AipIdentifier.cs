@@ -69,7 +69,34 @@ public sealed class AipIdentifier
     /// <summary>Parses an identifier without throwing.</summary>
     public static bool TryParse(string? value, out AipIdentifier identifier) => TryParse(value, out identifier, out _);
 
+    // Base58 decoding is quadratic and every verification parses iss and sub: remember recent valid identifiers
+    // (immutable values; bounded, emptied when full).
+    private const int ParsedCacheCapacity = 4096;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, AipIdentifier> Parsed = new(StringComparer.Ordinal);
+
     private static bool TryParse(string? value, out AipIdentifier identifier, out string error)
+    {
+        if (value is not null && Parsed.TryGetValue(value, out identifier!))
+        {
+            error = string.Empty;
+            return true;
+        }
+
+        if (!TryParseUncached(value, out identifier, out error))
+        {
+            return false;
+        }
+
+        if (Parsed.Count >= ParsedCacheCapacity)
+        {
+            Parsed.Clear();
+        }
+
+        Parsed[value!] = identifier;
+        return true;
+    }
+
+    private static bool TryParseUncached(string? value, out AipIdentifier identifier, out string error)
     {
         identifier = null!;
         if (string.IsNullOrEmpty(value) || value.Length > MaxLength)
