@@ -45,7 +45,7 @@ internal static class ApprovalsCommand
         return new Command("approvals", "JIT approvals on an Aim server (--server <url> --api-key-file <file>).") { list, approve, deny };
     }
 
-    private static int Decide(Uri server, FileInfo keyFile, string id, string verb, string? reason)
+    private static int Decide(string server, FileInfo keyFile, string id, string verb, string? reason)
     {
         using var c = ServerConnection.Open(server, keyFile);
         var r = c.Post($"api/v1/approvals/{ServerConnection.Escape(id)}/{verb}", new { reason });

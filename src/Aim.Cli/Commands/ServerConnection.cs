@@ -17,16 +17,16 @@ internal sealed class ServerConnection : IDisposable
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
 
-    public static Option<Uri> ServerOption() => new("--server") { Description = "The Aim server, for example http://127.0.0.1:8080.", Required = true };
+    public static Option<string> ServerOption() => new("--server") { Description = "The Aim server, for example http://127.0.0.1:8080.", Required = true };
 
     public static Option<FileInfo> ApiKeyFileOption() => new("--api-key-file") { Description = "A file holding the API key (for example <data>/admin.key).", Required = true };
 
     /// <exception cref="AimConfigurationException">The URL is not absolute http(s) or the key file is missing or empty.</exception>
-    public static ServerConnection Open(Uri server, FileInfo keyFile)
+    public static ServerConnection Open(string serverText, FileInfo keyFile)
     {
-        if (!server.IsAbsoluteUri || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
+        if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps))
         {
-            throw new AimConfigurationException($"--server must be an absolute http(s) URL, got '{server}'.");
+            throw new AimConfigurationException($"--server must be an absolute http(s) URL, got '{serverText}'.");
         }
 
         if (!keyFile.Exists)
