@@ -10,7 +10,10 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     IntentCommand.Create(),
     BiscuitCommand.Create(),
     TokenCommand.Create(),
-    AuditCommand.Create(),
+    AuditCommand.Create(ServerAuditCommands.Create()),
+    AgentsCommand.Create(),
+    ApprovalsCommand.Create(),
+    ReportCommand.Create(),
 };
 
 var parsed = root.Parse(args);

@@ -10,7 +10,7 @@ namespace Aim.Cli.Commands;
 /// <summary><c>aim audit verify|tail|show|proof|tree-head</c>: read and check a signed Merkle audit log.</summary>
 internal static class AuditCommand
 {
-    public static Command Create()
+    public static Command Create(IEnumerable<Command>? serverCommands = null)
     {
         var home = new Option<string?>("--home") { Description = "Key store directory (default: AIM_HOME, then ~/.aim)." };
         var log = new Option<string?>("--log") { Description = "The audit log file (default: <home>/audit/<agent>.db with --agent)." };
@@ -113,9 +113,20 @@ internal static class AuditCommand
             return Cli.Ok;
         }));
 
-        var proof = new Command("proof", "Print an entry's inclusion proof and check it against a signed tree head.") { log, agent, home, index, treeSize };
+        var server = new Option<string?>("--server") { Description = "Prove against the Aim server's log instead of a local file." };
+        var keyFile = new Option<FileInfo?>("--api-key-file") { Description = "With --server: a file holding the API key." };
+        var proof = new Command("proof", "Print an entry's inclusion proof and check it against a signed tree head (a local log, or the server's with --server).")
+        {
+            log, agent, home, index, treeSize, server, keyFile, json,
+        };
         proof.SetAction(p => Cli.Run(() =>
         {
+            if (p.GetValue(server) is { } serverUrl)
+            {
+                var apiKey = p.GetValue(keyFile) ?? throw new AimConfigurationException("--server needs --api-key-file.");
+                return ServerAuditCommands.Proof(serverUrl, apiKey, p.GetValue(index), p.GetValue(treeSize), p.GetValue(json));
+            }
+
             using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
             var head = opened.Log.CreateTreeHead();
             long size = p.GetValue(treeSize) ?? head.TreeSize;
@@ -149,7 +160,13 @@ internal static class AuditCommand
             return Cli.Ok;
         }));
 
-        return new Command("audit", "The signed Merkle audit log.") { verify, tail, show, proof, sth };
+        var audit = new Command("audit", "The signed Merkle audit log (local file, or the Aim server's with query/proof --server).") { verify, tail, show, proof, sth };
+        foreach (var command in serverCommands ?? [])
+        {
+            audit.Add(command);
+        }
+
+        return audit;
     }
 
     private static string ResolveLog(string? log, string? agent, string? home)

@@ -19,8 +19,6 @@ internal static class ServerAuditCommands
         var decision = new Option<string?>("--decision") { Description = "allow or deny." };
         var from = new Option<long>("--from") { Description = "First index.", DefaultValueFactory = _ => 0 };
         var limit = new Option<int>("--limit") { Description = "At most this many entries (1-1000).", DefaultValueFactory = _ => 50 };
-        var index = new Option<long>("--index") { Description = "The entry's index.", Required = true };
-        var treeSize = new Option<long?>("--tree-size") { Description = "The tree size to prove against (default: the current signed tree head)." };
 
         var query = new Command("query", "Query the server's audit log with filters and pages.") { server, keyFile, agent, capability, kind, decision, from, limit, json };
         query.SetAction(p => Cli.Run(() =>
@@ -58,16 +56,16 @@ internal static class ServerAuditCommands
             return Cli.Ok;
         }));
 
-        var proof = new Command("proof", "Fetch the signed tree head and an inclusion proof for an entry and verify both locally. Exit 0 when the proof holds.")
+        return [query];
+    }
+
+    /// <summary><c>aim audit proof --server ...</c>: fetch the signed tree head and an inclusion proof and verify both locally.</summary>
+    public static int Proof(string serverUrl, FileInfo keyFile, long i, long? treeSize, bool json)
+    {
         {
-            server, keyFile, index, treeSize, json,
-        };
-        proof.SetAction(p => Cli.Run(() =>
-        {
-            using var c = ServerConnection.Open(p.GetValue(server)!, p.GetValue(keyFile)!);
+            using var c = ServerConnection.Open(serverUrl, keyFile);
             var head = SignedTreeHead.FromJson(c.GetText("api/v1/audit/tree-head"));
-            long size = p.GetValue(treeSize) ?? head.TreeSize;
-            long i = p.GetValue(index);
+            long size = treeSize ?? head.TreeSize;
             if (size != head.TreeSize)
             {
                 throw new AimException("tree_size_mismatch", $"The server's current signed tree head has size {head.TreeSize}; prove against that size or omit --tree-size.");
@@ -85,7 +83,7 @@ internal static class ServerAuditCommands
                 .Select(x => Base64Url.DecodeFromChars(x!.GetValue<string>())).ToList();
             bool headOk = head.VerifySignature();
             bool included = InclusionProof.Verify(leaf, new InclusionProof(i, size, path), head.RootHash);
-            if (p.GetValue(json))
+            if (json)
             {
                 ServerConnection.PrintJson(new System.Text.Json.Nodes.JsonObject
                 {
@@ -105,9 +103,7 @@ internal static class ServerAuditCommands
             }
 
             return headOk && included ? Cli.Ok : Cli.Negative;
-        }));
-
-        return [query, proof];
+        }
     }
 
     private static byte[] LeafHash(byte[] entry)
