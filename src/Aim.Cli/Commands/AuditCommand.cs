@@ -186,7 +186,7 @@ internal static class AuditCommand
             throw new AimConfigurationException("Give --log <file> or --agent <name>.");
         }
 
-        string path = Path.Combine(Cli.Home(home), "audit", AgentName.Normalize(agent) + ".db");
+        string path = Aim.Engine.EmbeddedEngine.DefaultAuditLogPath(Cli.Home(home), agent);
         return File.Exists(path) ? path : throw new AimConfigurationException($"No audit log for agent '{agent}' at {path}.");
     }
 

@@ -39,15 +39,14 @@ internal static class TrustCommand
                 };
             }
 
-            string auditPath = Path.Combine(store.Home, "audit", agent + ".db");
+            string auditPath = Aim.Engine.EmbeddedEngine.DefaultAuditLogPath(store.Home, agent);
             if (File.Exists(auditPath))
             {
                 var verification = AuditVerifier.VerifyFile(auditPath);
                 inputs = inputs with { AuditLogPath = auditPath, AuditLogVerified = verification.IsValid, AuditLogEntries = verification.EntriesChecked };
             }
 
-            string heartbeat = Path.Combine(store.Home, "heartbeat", agent);
-            if (File.Exists(heartbeat) && DateTimeOffset.TryParse(File.ReadAllText(heartbeat), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var beat))
+            if (Aim.Engine.Heartbeat.Read(store.Home, agent) is { } beat)
             {
                 inputs = inputs with { LastHeartbeat = beat };
             }

@@ -74,7 +74,7 @@ public sealed class EmbeddedEngine : IAimEngine
         try
         {
             logKey = store.LoadOrCreateLogKey();
-            string auditPath = options.AuditLogPath ?? Path.Combine(home, "audit", key.Identity.Name + ".db");
+            string auditPath = options.AuditLogPath ?? DefaultAuditLogPath(home, key.Identity.Name);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(auditPath))!);
             var log = AuditLog.Open(auditPath, logKey.KeyPair, options: null, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
             var limiter = EmbeddedPolicy.BuildRateLimiter(policy);
@@ -90,6 +90,10 @@ public sealed class EmbeddedEngine : IAimEngine
             throw;
         }
     }
+
+    /// <summary>Where an agent's audit log lives by default: <c>&lt;home&gt;/audit/&lt;agent&gt;.db</c>.</summary>
+    /// <exception cref="KeyStoreException">The agent name is invalid.</exception>
+    public static string DefaultAuditLogPath(string home, string agent) => Path.Combine(home, "audit", AgentName.Normalize(agent) + ".db");
 
     /// <inheritdoc />
     public ValueTask<AuthorizationDecision> AuthorizeAsync(ActionRequest request, CancellationToken cancellationToken)
