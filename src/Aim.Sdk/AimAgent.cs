@@ -63,13 +63,13 @@ public sealed class AimAgent : IAsyncDisposable, IDisposable
         return new AimAgent(options, engine, runtime);
     }
 
-    /// <summary>Verifies the agent's embedded audit log end to end.</summary>
+    /// <summary>Verifies the agent's embedded audit log end to end, requiring every entry to be signed by this agent's key.</summary>
     /// <exception cref="AimConfigurationException">The agent runs against a server (verify there instead).</exception>
     public AuditVerificationResult VerifyAuditLog()
     {
         var embedded = Engine as EmbeddedEngine ?? throw new AimConfigurationException("Only the embedded engine keeps a local audit log.");
         embedded.AuditLog.FlushAsync().GetAwaiter().GetResult();
-        return embedded.AuditLog.Verify();
+        return embedded.AuditLog.Verify(null, [embedded.Agent.PublicKey.ToArray()]);
     }
 
     /// <summary>Computes the local trust score from the agent's real local state.</summary>

@@ -129,6 +129,27 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Audit_verify_with_an_agent_or_signer_requires_entries_signed_by_that_key()
+    {
+        string log = await WriteLogAsync();
+        var agentId = new Aim.Identity.AgentKeyStore(_aim.Home).Load("cli-agent").Identity.AipId;
+        Assert.Equal(0, _aim.Run("audit", "verify", "--agent", "cli-agent", "--home", _aim.Home).ExitCode);
+        Assert.Equal(0, _aim.Run("audit", "verify", "--log", log, "--signer", agentId).ExitCode);
+
+        using var stranger = Aim.Crypto.Ed25519KeyPair.Generate();
+        var strangerId = Aim.Identity.AgentIdentity.AipIdOf(stranger.PublicKey);
+        var (bad, output, _) = _aim.Run("audit", "verify", "--log", log, "--signer", strangerId, "--json");
+        Assert.Equal(1, bad);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal("signer_untrusted", doc.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(0, doc.RootElement.GetProperty("first_bad_index").GetInt64());
+
+        var (usage, _, err) = _aim.Run("audit", "verify", "--log", log, "--signer", "not-an-id");
+        Assert.NotEqual(0, usage);
+        Assert.Contains("--signer", err);
+    }
+
+    [Fact]
     public async Task Audit_verify_detects_truncation_against_a_saved_tree_head()
     {
         string log = await WriteLogAsync();

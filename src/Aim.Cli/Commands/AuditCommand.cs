@@ -16,6 +16,11 @@ internal static class AuditCommand
         var log = new Option<string?>("--log") { Description = "The audit log file (default: <home>/audit/<agent>.db with --agent)." };
         var agent = new Option<string?>("--agent") { Description = "The agent whose default audit log to use." };
         var json = new Option<bool>("--json") { Description = "Print JSON." };
+        var signer = new Option<string[]>("--signer")
+        {
+            Description = "An aip:key:ed25519:z... id allowed to sign entries (repeatable). Default with --agent: that agent's key; with --log alone: any valid signature.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var treeHead = new Option<FileInfo?>("--tree-head") { Description = "A signed tree head saved earlier (JSON); the log must still contain it (detects truncation)." };
         var count = new Option<int>("-n", "--count") { Description = "How many entries.", DefaultValueFactory = _ => 10 };
         var index = new Option<long>("--index") { Description = "The entry's index.", Required = true };
@@ -23,7 +28,7 @@ internal static class AuditCommand
 
         var verify = new Command("verify", "Verify every entry's signature, the Merkle tree and every signed tree head. Exit 0 when intact, 1 with the first bad entry otherwise.")
         {
-            log, agent, home, treeHead, json,
+            log, agent, home, treeHead, signer, json,
         };
         verify.SetAction(p => Cli.Run(() =>
         {
@@ -34,7 +39,7 @@ internal static class AuditCommand
                 trusted = SignedTreeHead.FromJson(File.ReadAllText(file.FullName));
             }
 
-            var result = AuditVerifier.VerifyFile(path, trusted);
+            var result = AuditVerifier.VerifyFile(path, trusted, TrustedSigners(p.GetValue(signer), p.GetValue(agent), p.GetValue(home)));
             if (p.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
@@ -167,6 +172,35 @@ internal static class AuditCommand
         }
 
         return audit;
+    }
+
+    /// <summary>The keys allowed to sign entries: the --signer ids, else the agent's own key, else any (null).</summary>
+    private static List<byte[]>? TrustedSigners(string[]? signers, string? agent, string? home)
+    {
+        if (signers is { Length: > 0 })
+        {
+            var keys = new List<byte[]>(signers.Length);
+            foreach (var id in signers)
+            {
+                if (!AgentIdentity.TryPublicKeyFromAipId(id, out var publicKey))
+                {
+                    throw new AimConfigurationException($"--signer '{id}' is not an aip:key:ed25519:z... identifier.");
+                }
+
+                keys.Add(publicKey);
+            }
+
+            return keys;
+        }
+
+        if (agent is null)
+        {
+            return null;
+        }
+
+        var store = new AgentKeyStore(Cli.Home(home));
+        using var key = store.Load(agent);
+        return [key.Identity.PublicKey.ToArray()];
     }
 
     private static string ResolveLog(string? log, string? agent, string? home)

@@ -42,7 +42,13 @@ internal static class TrustCommand
             string auditPath = Aim.Engine.EmbeddedEngine.DefaultAuditLogPath(store.Home, agent);
             if (File.Exists(auditPath))
             {
-                var verification = AuditVerifier.VerifyFile(auditPath);
+                byte[] agentKey;
+                using (var key = store.Load(agent))
+                {
+                    agentKey = key.Identity.PublicKey.ToArray();
+                }
+
+                var verification = AuditVerifier.VerifyFile(auditPath, null, [agentKey]);
                 inputs = inputs with { AuditLogPath = auditPath, AuditLogVerified = verification.IsValid, AuditLogEntries = verification.EntriesChecked };
             }
 

@@ -310,9 +310,23 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
     /// <param name="ct">Cancels the verification.</param>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    public AuditVerificationResult Verify(SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default)
+    public AuditVerificationResult Verify(SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default) =>
+        Verify(trustedEarlierHead, trustedSigners: null, ct);
+
+    /// <summary>
+    /// As <see cref="Verify(SignedTreeHead?, CancellationToken)"/>, and also requires every entry to be signed by one of
+    /// <paramref name="trustedSigners"/> (32-byte Ed25519 agent keys): an entry signed by any other key fails with
+    /// <see cref="AuditReasonCodes.SignerUntrusted"/>.
+    /// </summary>
+    /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
+    /// <param name="trustedSigners">The agent keys allowed to sign entries; <see langword="null"/> accepts any valid signature.</param>
+    /// <param name="ct">Cancels the verification.</param>
+    /// <exception cref="ArgumentException">A trusted signer is not 32 bytes.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public AuditVerificationResult Verify(SignedTreeHead? trustedEarlierHead, IEnumerable<byte[]>? trustedSigners, CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var signers = AuditLogVerification.SignerSet(trustedSigners);
         using var connection = AuditStore.OpenConnection(Path, SqliteOpenMode.ReadWrite);
         AuditStore.Execute(connection, "PRAGMA query_only = 1;");
         var sideFile = TreeHeadFile.ReadLines(Path); // before the snapshot: every head in it is then covered
@@ -326,7 +340,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
         try
         {
-            return AuditLogVerification.Run(connection, Path, sideFile, trustedEarlierHead, live, ct);
+            return AuditLogVerification.Run(connection, Path, sideFile, trustedEarlierHead, live, ct, signers);
         }
         finally
         {

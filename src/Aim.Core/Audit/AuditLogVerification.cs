@@ -21,7 +21,8 @@ internal static class AuditLogVerification
     /// <param name="trustedHead">The caller's trusted head, if any.</param>
     /// <param name="live">What an open log knows it committed at the snapshot.</param>
     /// <param name="ct">Cancels the run.</param>
-    public static AuditVerificationResult Run(SqliteConnection connection, string logPath, IReadOnlyList<string> sideFileLines, SignedTreeHead? trustedHead, LiveState? live, CancellationToken ct)
+    /// <param name="trustedSigners">Hex-encoded agent keys allowed to sign entries (from <see cref="SignerSet"/>), or null for any.</param>
+    public static AuditVerificationResult Run(SqliteConnection connection, string logPath, IReadOnlyList<string> sideFileLines, SignedTreeHead? trustedHead, LiveState? live, CancellationToken ct, HashSet<string>? trustedSigners = null)
     {
         byte[]? logKey;
         List<CheckedRow> rows;
@@ -43,7 +44,7 @@ internal static class AuditLogVerification
         }
 
         var n = rows.Count;
-        var entryFailure = CheckSequence(rows);
+        var entryFailure = CheckSequence(rows, trustedSigners);
         if (entryFailure is { } failure)
         {
             return Fail(n, failure.Index, failure.Code, failure.Message, null);
@@ -231,7 +232,30 @@ internal static class AuditLogVerification
         }
     }
 
-    private static (long Index, string Code, string Message)? CheckSequence(List<CheckedRow> rows)
+    /// <summary>Normalizes the caller's trusted signer keys into a set of lower-case hex strings.</summary>
+    /// <exception cref="ArgumentException">A key is not 32 bytes.</exception>
+    internal static HashSet<string>? SignerSet(IEnumerable<byte[]>? keys)
+    {
+        if (keys is null)
+        {
+            return null;
+        }
+
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (key is null || key.Length != Ed25519.PublicKeySize)
+            {
+                throw new ArgumentException($"A trusted signer is a {Ed25519.PublicKeySize}-byte Ed25519 public key.", nameof(keys));
+            }
+
+            set.Add(Convert.ToHexStringLower(key));
+        }
+
+        return set;
+    }
+
+    private static (long Index, string Code, string Message)? CheckSequence(List<CheckedRow> rows, HashSet<string>? trustedSigners)
     {
         var n = rows.Count;
         var positionsByIndex = new Dictionary<long, List<int>>();
@@ -263,6 +287,12 @@ internal static class AuditLogVerification
                 return matchesCommittedLeaf
                     ? (p, AuditReasonCodes.EntrySignatureInvalid, $"The signature of entry {p} does not verify under its agent key.")
                     : (p, AuditReasonCodes.EntryModified, $"Entry {p} was modified after it was signed.");
+            }
+
+            if (trustedSigners is not null && !trustedSigners.Contains(Convert.ToHexStringLower(row.Inspection.AgentKey)))
+            {
+                return (p, AuditReasonCodes.SignerUntrusted,
+                    $"Entry {p} is validly signed, but by {Aim.Identity.AgentIdentity.AipIdOf(row.Inspection.AgentKey)}, which is not a trusted signer of this log.");
             }
 
             var claimed = row.Inspection.Index;

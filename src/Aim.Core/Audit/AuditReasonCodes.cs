@@ -27,6 +27,10 @@ public static class AuditReasonCodes
     /// <summary>The entries do not hash to the root a signed tree head committed to.</summary>
     public const string RootMismatch = "root_mismatch";
 
+    /// <summary>An entry is intact and validly signed, but by a key the caller did not list as a trusted signer
+    /// (for example a row forged after the last tree head by someone who can write the file but holds no agent key).</summary>
+    public const string SignerUntrusted = "signer_untrusted";
+
     /// <summary>The file is not a readable audit log (not SQLite, wrong schema, foreign file).</summary>
     public const string LogUnreadable = "log_unreadable";
 }

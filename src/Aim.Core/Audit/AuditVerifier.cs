@@ -10,14 +10,30 @@ public static class AuditVerifier
     /// tree against every signed tree head in the database, in the <c>.heads</c> side file and
     /// <paramref name="trustedEarlierHead"/>. Never throws for a damaged or foreign file: the result says
     /// <c>log_unreadable</c> or names the first bad entry. Meant for a closed log or a copy; for a log that a process is
-    /// writing, call <see cref="AuditLog.Verify"/> in that process (it also checks against what it knows it committed).
+    /// writing, call <see cref="AuditLog.Verify(SignedTreeHead?, CancellationToken)"/> in that process (it also checks against what it knows it committed).
     /// </summary>
     /// <param name="path">The audit log database.</param>
     /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
     /// <param name="ct">Cancels the verification.</param>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
-    public static AuditVerificationResult VerifyFile(string path, SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default)
+    public static AuditVerificationResult VerifyFile(string path, SignedTreeHead? trustedEarlierHead = null, CancellationToken ct = default) =>
+        VerifyFile(path, trustedEarlierHead, trustedSigners: null, ct);
+
+    /// <summary>
+    /// As <see cref="VerifyFile(string, SignedTreeHead?, CancellationToken)"/>, and also requires every entry to be signed by
+    /// one of <paramref name="trustedSigners"/> (32-byte Ed25519 public keys). Without that list an entry appended after
+    /// the last signed tree head is only checked against the key it names itself, so someone who can write the file
+    /// could add a self-signed entry; with it such an entry fails with <see cref="AuditReasonCodes.SignerUntrusted"/>.
+    /// </summary>
+    /// <param name="path">The audit log database.</param>
+    /// <param name="trustedEarlierHead">A head obtained earlier and kept out of reach of the log's host, if any.</param>
+    /// <param name="trustedSigners">The agent keys allowed to sign entries; <see langword="null"/> accepts any valid signature.</param>
+    /// <param name="ct">Cancels the verification.</param>
+    /// <exception cref="ArgumentException">A trusted signer is not 32 bytes.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled.</exception>
+    public static AuditVerificationResult VerifyFile(string path, SignedTreeHead? trustedEarlierHead, IEnumerable<byte[]>? trustedSigners, CancellationToken ct = default)
     {
+        var signers = AuditLogVerification.SignerSet(trustedSigners);
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fullPath = Path.GetFullPath(path);
         if (!File.Exists(fullPath))
@@ -50,7 +66,7 @@ public static class AuditVerifier
 
         using (connection)
         {
-            return AuditLogVerification.Run(connection, fullPath, sideFile, trustedEarlierHead, null, ct);
+            return AuditLogVerification.Run(connection, fullPath, sideFile, trustedEarlierHead, null, ct, signers);
         }
     }
 }

@@ -8,8 +8,8 @@ namespace Aim.Audit;
 
 /// <summary>
 /// A signed tree head (STH): the log key's signature over the size and Merkle root of the log at a moment.
-/// Keep one somewhere the log's host cannot rewrite; a later <see cref="AuditLog.Verify"/> or
-/// <see cref="AuditVerifier.VerifyFile"/> against it detects any rewrite or truncation of the first
+/// Keep one somewhere the log's host cannot rewrite; a later <see cref="AuditLog.Verify(SignedTreeHead?, CancellationToken)"/> or
+/// <see cref="AuditVerifier.VerifyFile(string, SignedTreeHead?, CancellationToken)"/> against it detects any rewrite or truncation of the first
 /// <see cref="TreeSize"/> entries. The signed bytes are the RFC 8785 JSON
 /// <c>{"log_key","root","timestamp","tree_size","type":"aim-audit-sth/1"}</c> (keys and root base64url).
 /// </summary>

@@ -16,7 +16,7 @@ internal static class LocalTrust
         }
 
         engine.AuditLog.FlushAsync().GetAwaiter().GetResult();
-        var verification = engine.AuditLog.Verify();
+        var verification = engine.AuditLog.Verify(null, [engine.Agent.PublicKey.ToArray()]);
         inputs = inputs with
         {
             GrantedCapabilities = engine.Policy.Grants.Select(g => g.ToString()).ToArray(),

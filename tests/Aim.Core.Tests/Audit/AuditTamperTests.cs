@@ -95,6 +95,34 @@ public sealed class AuditTamperTests : IDisposable
     }
 
     [Fact]
+    public void Self_signed_tail_entry_after_the_last_head_is_caught_only_by_the_trusted_signer_list()
+    {
+        // Someone who can write the file appends a well-formed entry signed by a key of their own, with its leaf hash:
+        // no tree head covers it yet, so only the signer check can tell it from a real agent's entry.
+        using var forger = Ed25519KeyPair.Generate();
+        var forged = ForgedBody(Entries, forger);
+        Sql(LogPath, "INSERT INTO entries(idx, body) VALUES ($i, $b); INSERT INTO nodes(level, idx, hash) VALUES (0, $i, $h);",
+            ("$i", (long)Entries), ("$b", forged), ("$h", MerkleHash.Leaf(forged)));
+
+        Assert.True(AuditVerifier.VerifyFile(LogPath).IsValid, "without a signer list the forged tail is indistinguishable");
+
+        using var agent = AgentKey();
+        var result = AuditVerifier.VerifyFile(LogPath, null, [agent.PublicKey.ToArray()]);
+        AssertBad(result, AuditReasonCodes.SignerUntrusted, Entries);
+        Assert.Contains("aip:key:ed25519:z", result.Message);
+    }
+
+    [Fact]
+    public void Untouched_log_verifies_with_its_agent_as_the_trusted_signer()
+    {
+        using var agent = AgentKey();
+        Assert.True(AuditVerifier.VerifyFile(LogPath, null, [agent.PublicKey.ToArray()]).IsValid);
+        using var other = Ed25519KeyPair.Generate();
+        AssertBad(AuditVerifier.VerifyFile(LogPath, null, [other.PublicKey.ToArray()]), AuditReasonCodes.SignerUntrusted, 0);
+        Assert.Throws<ArgumentException>(() => AuditVerifier.VerifyFile(LogPath, null, [new byte[31]]));
+    }
+
+    [Fact]
     public void Forged_entry_inserted_in_the_middle_is_reported_where_it_was_inserted()
     {
         using var forger = Ed25519KeyPair.Generate();
