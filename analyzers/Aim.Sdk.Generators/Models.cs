@@ -13,7 +13,8 @@ internal sealed record ActionModel(
     bool LogResult,
     string? Description,
     string Method,
-    EquatableArray<string> ParameterNames)
+    EquatableArray<string> ParameterNames,
+    double CostUsd = 0)
 {
     /// <summary>The name of the static descriptor field, stable across the catalog and the interceptors.</summary>
     public string FieldName => "Action_" + Naming.Sanitize(Naming.ShortName(Method)) + "_" + Naming.Hash(Method);

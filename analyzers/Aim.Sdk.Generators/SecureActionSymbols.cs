@@ -70,6 +70,7 @@ internal static class SecureActionSymbols
         int risk = 0;
         int jitTimeout = 300;
         bool jit = false, logArgs = false, logResult = false;
+        double cost = 0;
         foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
         {
             object? value = named.Value.Value;
@@ -82,6 +83,7 @@ internal static class SecureActionSymbols
                 case "JitAccess" when value is bool b: jit = b; break;
                 case "LogArguments" when value is bool b: logArgs = b; break;
                 case "LogResult" when value is bool b: logResult = b; break;
+                case "CostUsd" when value is double d: cost = d; break;
             }
         }
 
@@ -99,7 +101,8 @@ internal static class SecureActionSymbols
             logResult,
             description,
             Identity(declaring),
-            declaring.Parameters.Select(p => p.Name).ToEquatableArray());
+            declaring.Parameters.Select(p => p.Name).ToEquatableArray(),
+            cost);
     }
 
     /// <summary>

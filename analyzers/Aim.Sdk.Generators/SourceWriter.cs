@@ -44,6 +44,12 @@ internal static class SourceWriter
             sb.Append("new string[] { ").Append(string.Join(", ", action.ParameterNames.Select(Literal))).Append(" }");
         }
 
+        if (action.CostUsd != 0)
+        {
+            // Only when set, so descriptors of free actions stay byte-identical to earlier versions.
+            sb.Append(", costUsd: ").Append(action.CostUsd.ToString("R", CultureInfo.InvariantCulture)).Append('d');
+        }
+
         return sb.Append(')').ToString();
     }
 

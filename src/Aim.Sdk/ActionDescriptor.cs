@@ -25,7 +25,9 @@ public sealed class ActionDescriptor
     /// <param name="description">What the action does.</param>
     /// <param name="method">The method's identity, for example <c>Shop.RefundAgent.RefundAsync(string, decimal)</c>.</param>
     /// <param name="parameterNames">The parameter names, in the order arguments are passed.</param>
+    /// <param name="costUsd">What one call costs in US dollars, charged against the agent's budget (0: free).</param>
     /// <exception cref="CapabilityFormatException">The capability is malformed.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="costUsd"/> is negative or not a finite number.</exception>
     public ActionDescriptor(
         string capability,
         string? resource = null,
@@ -36,8 +38,14 @@ public sealed class ActionDescriptor
         bool logResult = false,
         string? description = null,
         string? method = null,
-        string[]? parameterNames = null)
+        string[]? parameterNames = null,
+        double costUsd = 0)
     {
+        if (!double.IsFinite(costUsd) || costUsd < 0 || costUsd > 1e12)
+        {
+            throw new ArgumentOutOfRangeException(nameof(costUsd), costUsd, "A cost is a finite, non-negative amount of US dollars.");
+        }
+
         Capability = Capability.Parse(capability);
         Resource = resource;
         DeclaredRisk = declaredRisk;
@@ -51,7 +59,11 @@ public sealed class ActionDescriptor
         Description = description;
         Method = method ?? capability;
         ParameterNames = parameterNames ?? NoParameters;
+        CostUsd = (decimal)costUsd;
     }
+
+    /// <summary>What one call costs in US dollars, charged against the agent's budget when it is allowed (0: free).</summary>
+    public decimal CostUsd { get; }
 
     /// <summary>The capability the agent must hold.</summary>
     public Capability Capability { get; }

@@ -1,3 +1,4 @@
+using Aim.Policy;
 using Aim.Authorization;
 
 namespace Aim;
@@ -86,6 +87,31 @@ public sealed class AimOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(per, TimeSpan.Zero);
         _rateLimits.Add(new RateLimitOption(capabilityPattern, limit, per));
+        return this;
+    }
+
+    /// <summary>The spending limit set with <see cref="Budget"/> (overrides the policy file's), or null.</summary>
+    public BudgetLimit? BudgetLimit { get; private set; }
+
+    /// <summary>
+    /// Limits what the agent may spend in the embedded engine: every allowed call of an action with a
+    /// <see cref="SecureActionAttribute.CostUsd"/> is charged, and a call that would exceed the limit is denied with
+    /// <c>budget_exceeded</c> before its body runs. Spending is replayed from the signed audit log at start, so a
+    /// restart does not reset it.
+    /// </summary>
+    /// <param name="limitUsd">The limit in US dollars.</param>
+    /// <param name="per">The period after which spending starts again from zero (fixed windows from the Unix epoch); null for a lifetime limit.</param>
+    /// <returns>These options, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">The limit is negative or the period is not positive.</exception>
+    public AimOptions Budget(decimal limitUsd, TimeSpan? per = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limitUsd);
+        if (per is { } p)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(p, TimeSpan.Zero);
+        }
+
+        BudgetLimit = new BudgetLimit(limitUsd, per);
         return this;
     }
 }

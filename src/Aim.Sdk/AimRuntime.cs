@@ -277,6 +277,7 @@ public sealed class AimRuntime : IAsyncDisposable
             Arguments = args ?? [],
             Attributes = _attributes,
             DelegationToken = AimDelegation.CurrentToken,
+            CostUsd = action.CostUsd,
             Time = _time.GetUtcNow(),
         };
         var arguments = ArgumentRecorder.Describe(action, args);

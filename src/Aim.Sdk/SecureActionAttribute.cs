@@ -42,4 +42,11 @@ public sealed class SecureActionAttribute : Attribute
 
     /// <summary>What the action does, for approvers, audit readers and the intent check.</summary>
     public string? Description { get; set; }
+
+    /// <summary>
+    /// What one call costs in US dollars (an estimate the developer declares, for example a paid API's price). An allowed
+    /// call is charged against the agent's budget (policy file <c>budget</c>); a call that would exceed it is denied with
+    /// <c>budget_exceeded</c> before its body runs. 0 (the default) is free.
+    /// </summary>
+    public double CostUsd { get; set; }
 }

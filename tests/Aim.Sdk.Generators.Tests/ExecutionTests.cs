@@ -101,6 +101,40 @@ public sealed class ExecutionTests : IDisposable
     }
 
     [Fact]
+    public void A_declared_cost_flows_into_the_interceptor_and_is_charged_against_the_budget()
+    {
+        const string Paid = """
+            using Aim;
+            namespace Paid;
+            public static class Search
+            {
+                public static int Runs;
+                [SecureAction("web:search", CostUsd = 1.5)]
+                public static int Query(string q) { Runs++; return q.Length; }
+            }
+            public static class Entry
+            {
+                public static int Query(string q) => Search.Query(q);
+                public static int Runs() => Search.Runs;
+            }
+            """;
+        using var loaded = Harness.BuildAndLoad(Paid, "PaidCost");
+        using var agent = AimAgent.Secure("gen-cost-agent", o =>
+        {
+            o.Home = _home;
+            o.Grant("web:search").Budget(3m);
+        });
+        using var scope = AimRuntime.Use(agent.Runtime);
+
+        Assert.Equal(2, loaded.CallStatic("Paid.Entry", "Query", "ab"));
+        Assert.Equal(3, loaded.CallStatic("Paid.Entry", "Query", "abc"));
+        var denied = Assert.Throws<ActionDeniedException>(() => loaded.CallStatic("Paid.Entry", "Query", "abcd"));
+
+        Assert.Equal("budget_exceeded", denied.ReasonCode);
+        Assert.Equal(2, loaded.CallStatic("Paid.Entry", "Runs"));
+    }
+
+    [Fact]
     public void Without_a_runtime_the_call_fails_closed()
     {
         using var loaded = Harness.BuildAndLoad(Guarded, "Guarded4");

@@ -45,6 +45,9 @@ public sealed record ActionRequest
     /// <summary>The delegation token the action runs under, if any (checked by step 4).</summary>
     public string? DelegationToken { get; init; }
 
+    /// <summary>What one call costs in US dollars, charged against the agent's budget when the action is allowed (0: free).</summary>
+    public decimal CostUsd { get; init; }
+
     /// <summary>When the attempt was made.</summary>
     public required DateTimeOffset Time { get; init; }
 

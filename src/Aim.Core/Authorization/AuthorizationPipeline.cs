@@ -8,8 +8,9 @@ namespace Aim.Authorization;
 /// <summary>
 /// The embedded engine's decision path, in the order of the architecture: 1 capability, 2 attributes,
 /// 3 context (time windows, rate limits), 4 delegation chain, 5 intent (high and critical only), then JIT
-/// approval. Steps 1-3 are synchronous and allocation-light, so an allowed low-risk action completes
-/// without any asynchronous machinery.
+/// approval; last, an allowed action with a cost is charged against the agent's budget (denied with
+/// <c>budget_exceeded</c> when it does not fit, nothing charged). Steps 1-3 are synchronous and allocation-light,
+/// so an allowed low-risk action completes without any asynchronous machinery.
 /// </summary>
 public sealed class AuthorizationPipeline
 {
@@ -18,6 +19,7 @@ public sealed class AuthorizationPipeline
     private readonly IChainCheck? _chain;
     private readonly IIntentCheck? _intent;
     private readonly IApprovalHandler? _approvals;
+    private readonly BudgetLedger? _budget;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -29,7 +31,9 @@ public sealed class AuthorizationPipeline
     /// <param name="approvals">Decides JIT approvals; when null they are denied.</param>
     /// <param name="timeProvider">The clock used for approval timeouts.</param>
     /// <param name="logger">Diagnostics (never argument values).</param>
-    public AuthorizationPipeline(AgentPolicy policy, RateLimiter? rateLimiter = null, IChainCheck? chain = null, IIntentCheck? intent = null, IApprovalHandler? approvals = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+    /// <param name="budget">Where spending is charged; when null and the policy has a budget, the pipeline keeps its own
+    /// in-memory ledger (seed it from earlier spending with <see cref="BudgetLedger.Record"/>).</param>
+    public AuthorizationPipeline(AgentPolicy policy, RateLimiter? rateLimiter = null, IChainCheck? chain = null, IIntentCheck? intent = null, IApprovalHandler? approvals = null, TimeProvider? timeProvider = null, ILogger? logger = null, BudgetLedger? budget = null)
     {
         _policy = policy ?? throw new ArgumentNullException(nameof(policy));
         _rateLimiter = rateLimiter;
@@ -38,7 +42,11 @@ public sealed class AuthorizationPipeline
         _approvals = approvals;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        _budget = budget ?? (policy.Budget is null ? null : new BudgetLedger([policy]));
     }
+
+    /// <summary>The ledger that allowed actions with a cost are charged to, or null when the policy has no budget.</summary>
+    public BudgetLedger? Budget => _budget;
 
     /// <summary>Runs every step for one request.</summary>
     /// <exception cref="ApprovalTimeoutException">A JIT approval did not arrive in time.</exception>
@@ -74,7 +82,7 @@ public sealed class AuthorizationPipeline
         bool needsIntent = _intent is not null && request.Risk >= RiskLevel.Medium;
         if (!needsChain && !needsIntent && !request.JitAccess)
         {
-            return ValueTask.FromResult(AuthorizationDecision.Allow);
+            return ValueTask.FromResult(request.CostUsd == 0 ? AuthorizationDecision.Allow : Charge(request, null, null));
         }
 
         return SlowPathAsync(request, needsChain, needsIntent, cancellationToken);
@@ -113,7 +121,7 @@ public sealed class AuthorizationPipeline
 
         if (!request.JitAccess)
         {
-            return new AuthorizationDecision(true, Details: details);
+            return Charge(request, details, null);
         }
 
         if (_approvals is null)
@@ -131,7 +139,7 @@ public sealed class AuthorizationPipeline
         }
 
         return approval.Approved
-            ? new AuthorizationDecision(true, ApprovedBy: approval.Approver, Details: details)
+            ? Charge(request, details, approval.Approver)
             : new AuthorizationDecision(false, AuthorizationStep.Approval, "approval_denied",
                 $"{approval.Approver} denied '{request.Capability}'" + (approval.Reason is null ? "." : $": {approval.Reason}"), Details: details);
     }
@@ -151,6 +159,35 @@ public sealed class AuthorizationPipeline
         {
             throw new ApprovalTimeoutException(request.Capability.ToString(), timeout);
         }
+    }
+
+    /// <summary>The last step of an allowed action: charge its cost (if any) to the budget (if any).</summary>
+    private AuthorizationDecision Charge(ActionRequest request, JsonObject? details, string? approvedBy)
+    {
+        if (request.CostUsd != 0)
+        {
+            if (request.CostUsd < 0)
+            {
+                return new AuthorizationDecision(false, AuthorizationStep.Context, PolicyReasonCodes.BudgetExceeded,
+                    $"'{request.Capability}' declares a negative cost ({request.CostUsd}), which is not accepted.", Details: details);
+            }
+
+            details ??= [];
+            details["cost_usd"] = request.CostUsd;
+            if (_budget is not null)
+            {
+                var charged = _budget.TryCharge(request.Agent.Name, request.CostUsd, request.Time);
+                if (!charged.Allowed)
+                {
+                    return new AuthorizationDecision(false, AuthorizationStep.Context, charged.ReasonCode ?? PolicyReasonCodes.BudgetExceeded,
+                        charged.Reason ?? "The budget is exhausted.", Details: details);
+                }
+
+                details["spent_usd"] = _budget.SpentUsd(request.Agent.Name, request.Time);
+            }
+        }
+
+        return details is null && approvedBy is null ? AuthorizationDecision.Allow : new AuthorizationDecision(true, ApprovedBy: approvedBy, Details: details);
     }
 
     private static AuthorizationDecision Deny(AuthorizationStep step, PolicyDecision decision) =>

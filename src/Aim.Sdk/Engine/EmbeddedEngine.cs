@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Aim.Audit;
 using Aim.Authorization;
 using Aim.Identity;
@@ -78,7 +79,8 @@ public sealed class EmbeddedEngine : IAimEngine
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(auditPath))!);
             var log = AuditLog.Open(auditPath, logKey.KeyPair, options: null, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
             var limiter = EmbeddedPolicy.BuildRateLimiter(policy);
-            var pipeline = new AuthorizationPipeline(policy, limiter, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
+            var budget = policy.Budget is null ? null : SeedBudget(policy, log);
+            var pipeline = new AuthorizationPipeline(policy, limiter, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>(), budget);
             var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options, loggers.CreateLogger<EmbeddedEngine>());
             Heartbeat.Touch(home, key.Identity.Name, options.TimeProvider);
             return engine;
@@ -89,6 +91,30 @@ public sealed class EmbeddedEngine : IAimEngine
             logKey?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A budget survives restarts: the ledger starts from what the signed log says was charged (the <c>cost_usd</c> of
+    /// every allowed "authorized" entry, replayed in order so only the current period counts).
+    /// </summary>
+    private static BudgetLedger SeedBudget(AgentPolicy policy, AuditLog log)
+    {
+        var ledger = new BudgetLedger([policy]);
+        const int Page = 1024;
+        for (long from = 0, total = log.Count; from < total; from += Page)
+        {
+            foreach (var entry in log.Read(from, (int)Math.Min(Page, total - from)))
+            {
+                var record = entry.Record;
+                if (record.Kind == AuditEntryKind.Authorized && record.Decision == "allow" &&
+                    record.Details?["cost_usd"] is JsonValue cost && cost.TryGetValue(out decimal usd) && usd > 0)
+                {
+                    ledger.Record(policy.Agent, usd, entry.Time);
+                }
+            }
+        }
+
+        return ledger;
     }
 
     /// <summary>Where an agent's audit log lives by default: <c>&lt;home&gt;/audit/&lt;agent&gt;.db</c>.</summary>

@@ -50,6 +50,11 @@ internal static class EmbeddedPolicy
                 builder.RateLimit(limit.CapabilityPattern, limit.Limit, limit.Per);
             }
 
+            if (options.BudgetLimit is { } budgetLimit)
+            {
+                builder.Budget(budgetLimit.LimitUsd, budgetLimit.Per);
+            }
+
             return builder.Build();
         }
         catch (CapabilityFormatException ex)
