@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Google.Protobuf;
 using Proto = global::Biscuit.Format.Schema;
@@ -85,33 +86,113 @@ internal sealed class SerializedBiscuit
             b.HasVersion ? b.Version : 0);
     }
 
-    /// <summary>Verifies every signature of the chain, then the proof.</summary>
+    /// <summary>
+    /// Verifies every signature of the chain and the proof, then runs <paramref name="afterwards"/> (block
+    /// decoding). Every check depends only on bytes of the token, so with <paramref name="concurrent"/> the
+    /// calling thread and a thread-pool worker share them, <paramref name="afterwards"/> included; the error
+    /// reported is the one the sequential order (signatures block by block, the proof, then
+    /// <paramref name="afterwards"/>) meets first, and nothing is accepted unless every check passed.
+    /// </summary>
     /// <exception cref="BiscuitFormatException">A signature or the proof is invalid.</exception>
-    internal void Verify(PublicKey root)
+    internal void Verify(PublicKey root, bool concurrent = false, Action? afterwards = null)
     {
-        root.Verify(AuthorityPayload(Authority.Data, Authority.NextKey, Authority.SignatureVersion), Authority.Signature);
-        var currentKey = Authority.NextKey;
-        var previousSignature = Authority.Signature;
-        foreach (var block in Blocks)
+        var checks = ChainCheck.List(this);
+        if (!concurrent)
         {
-            currentKey.Verify(BlockPayload(block.Data, block.NextKey, block.External, previousSignature, block.SignatureVersion), block.Signature);
-            if (block.External is not null)
-                block.External.Key.Verify(ExternalPayload(block.Data, previousSignature, block.SignatureVersion), block.External.Signature);
-            currentKey = block.NextKey;
-            previousSignature = block.Signature;
+            foreach (var check in checks) check.Run(this, root);
+            afterwards?.Invoke();
+            return;
+        }
+        ConcurrentChecks.Run(this, root, checks, afterwards);
+    }
+
+    /// <summary>One independent verification: a block signature, a third-party signature, or the proof.</summary>
+    /// <param name="Block">Index in the chain (0: authority).</param>
+    /// <param name="Kind">What to check.</param>
+    internal readonly record struct ChainCheck(int Block, ChainCheckKind Kind)
+    {
+        /// <summary>The checks of a token in the order a sequential verification runs them.</summary>
+        internal static ChainCheck[] List(SerializedBiscuit token)
+        {
+            var count = 2 + token.Blocks.Count;
+            foreach (var b in token.Blocks) if (b.External is not null) count++;
+            var checks = new ChainCheck[count];
+            var n = 0;
+            checks[n++] = new(0, ChainCheckKind.Signature);
+            for (var i = 0; i < token.Blocks.Count; i++)
+            {
+                checks[n++] = new(i + 1, ChainCheckKind.Signature);
+                if (token.Blocks[i].External is not null) checks[n++] = new(i + 1, ChainCheckKind.External);
+            }
+            checks[n] = new(token.Blocks.Count, ChainCheckKind.Proof);
+            return checks;
         }
 
-        if (NextSecret is not null)
+        /// <exception cref="BiscuitFormatException">The check fails.</exception>
+        internal void Run(SerializedBiscuit token, PublicKey root)
         {
-            using var next = PrivateKeyOf(currentKey.Algorithm);
-            if (!next.PublicKey.Equals(currentKey))
-                throw new BiscuitFormatException(FormatErrorKind.InvalidSignature, "the last public key does not match the private key");
-        }
-        else
-        {
-            currentKey.Verify(SealPayload(LastBlock), FinalSignature);
+            var block = Block == 0 ? token.Authority : token.Blocks[Block - 1];
+            switch (Kind)
+            {
+                case ChainCheckKind.Signature:
+                    var signer = Block == 0 ? root : token.BlockAt(Block - 1).NextKey;
+                    var previous = Block == 0 ? null : token.BlockAt(Block - 1).Signature;
+                    new SignedPayload(SignedPayloadKind.Block, block, previous).Verify(signer, block.Signature);
+                    break;
+                case ChainCheckKind.External:
+                    new SignedPayload(SignedPayloadKind.External, block, token.BlockAt(Block - 1).Signature)
+                        .Verify(block.External!.Key, block.External.Signature);
+                    break;
+                default:
+                    token.VerifyProof();
+                    break;
+            }
         }
     }
+
+    /// <summary>Kinds of <see cref="ChainCheck"/>.</summary>
+    internal enum ChainCheckKind
+    {
+        /// <summary>The block's signature by the previous block's next key (the root key for the authority block).</summary>
+        Signature,
+        /// <summary>The third-party signature of the block.</summary>
+        External,
+        /// <summary>The proof: next secret matching the last next key, or the sealing signature.</summary>
+        Proof,
+    }
+
+    private SignedBlockData BlockAt(int index) => index == 0 ? Authority : Blocks[index - 1];
+
+    private void VerifyProof()
+    {
+        var last = LastBlock;
+        if (NextSecret is null)
+        {
+            new SignedPayload(SignedPayloadKind.Seal, last, null).Verify(last.NextKey, FinalSignature);
+            return;
+        }
+        // Deriving the public key of the next secret detects removal of trailing blocks (as the reference does).
+        if (last.NextKey.Algorithm == Algorithm.Ed25519 && NextSecret.Length == Aim.Crypto.Ed25519.SeedSize)
+        {
+            Span<byte> publicKey = stackalloc byte[Aim.Crypto.Ed25519.PublicKeySize];
+            Span<byte> secretKey = stackalloc byte[Aim.Crypto.Ed25519.SecretKeySize];
+            try
+            {
+                Aim.Crypto.Ed25519.KeyPairFromSeed(NextSecret, publicKey, secretKey);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(secretKey);
+            }
+            if (!publicKey.SequenceEqual(last.NextKey.Bytes)) throw ProofMismatch();
+            return;
+        }
+        using var next = PrivateKeyOf(last.NextKey.Algorithm);
+        if (!next.PublicKey.Equals(last.NextKey)) throw ProofMismatch();
+    }
+
+    private static BiscuitFormatException ProofMismatch() =>
+        new(FormatErrorKind.InvalidSignature, "the last public key does not match the private key");
 
     /// <summary>The key pair of the proof's next secret.</summary>
     /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.AlreadySealed"/> for a sealed token.</exception>
@@ -188,46 +269,162 @@ internal sealed class SerializedBiscuit
     private static readonly byte[] PrevSigTag = "\0PREVSIG\0"u8.ToArray();
     private static readonly byte[] ExternalSigTag = "\0EXTERNALSIG\0"u8.ToArray();
 
-    internal static byte[] AuthorityPayload(byte[] data, PublicKey nextKey, uint version) => version switch
-    {
-        0 => Concat(data, Le((uint)nextKey.Algorithm), nextKey.Bytes.ToArray()),
-        1 => Concat(BlockTag, Le(version), PayloadTag, data, AlgorithmTag, Le((uint)nextKey.Algorithm), NextKeyTag, nextKey.Bytes.ToArray()),
-        _ => throw UnsupportedVersion(version),
-    };
+    internal static byte[] AuthorityPayload(byte[] data, PublicKey nextKey, uint version) =>
+        new SignedPayload(SignedPayloadKind.Block, data, nextKey, null, null, version, null).ToArray();
 
-    internal static byte[] BlockPayload(byte[] data, PublicKey nextKey, ExternalSignatureData? external, byte[] previousSignature, uint version) => version switch
-    {
-        0 => Concat(data, external?.Signature ?? [], Le((uint)nextKey.Algorithm), nextKey.Bytes.ToArray()),
-        1 => Concat(BlockTag, Le(version), PayloadTag, data, AlgorithmTag, Le((uint)nextKey.Algorithm), NextKeyTag, nextKey.Bytes.ToArray(),
-            PrevSigTag, previousSignature, external is null ? [] : ExternalSigTag, external?.Signature ?? []),
-        _ => throw UnsupportedVersion(version),
-    };
+    internal static byte[] BlockPayload(byte[] data, PublicKey nextKey, ExternalSignatureData? external, byte[] previousSignature, uint version) =>
+        new SignedPayload(SignedPayloadKind.Block, data, nextKey, external, previousSignature, version, null).ToArray();
 
     internal static byte[] ExternalPayload(byte[] data, byte[] previousSignature, uint version) =>
-        Concat(ExternalTag, Le(version), PayloadTag, data, PrevSigTag, previousSignature);
+        new SignedPayload(SignedPayloadKind.External, data, null, null, previousSignature, version, null).ToArray();
 
-    private static byte[] SealPayload(SignedBlockData block) =>
-        Concat(block.Data, Le((uint)block.NextKey.Algorithm), block.NextKey.Bytes.ToArray(), block.Signature);
+    private static byte[] SealPayload(SignedBlockData block) => new SignedPayload(SignedPayloadKind.Seal, block, null).ToArray();
+
+    /// <summary>Kinds of signed messages.</summary>
+    internal enum SignedPayloadKind
+    {
+        /// <summary>A block signature (the authority block when there is no previous signature).</summary>
+        Block,
+        /// <summary>A third-party signature over a block.</summary>
+        External,
+        /// <summary>The sealing signature over the last block.</summary>
+        Seal,
+    }
+
+    /// <summary>
+    /// The bytes a signature covers (payload v0 or the tagged v1), written into a caller's buffer so
+    /// verification needs no allocation: stack memory for small blocks, a pooled array otherwise.
+    /// </summary>
+    internal readonly ref struct SignedPayload
+    {
+        private const int StackLimit = 2048;
+        private readonly SignedPayloadKind _kind;
+        private readonly ReadOnlySpan<byte> _data;
+        private readonly PublicKey? _nextKey;
+        private readonly ExternalSignatureData? _external;
+        private readonly ReadOnlySpan<byte> _previousSignature;
+        private readonly bool _hasPrevious;
+        private readonly uint _version;
+        private readonly ReadOnlySpan<byte> _blockSignature;
+
+        internal SignedPayload(SignedPayloadKind kind, ReadOnlySpan<byte> data, PublicKey? nextKey, ExternalSignatureData? external,
+            byte[]? previousSignature, uint version, byte[]? blockSignature)
+        {
+            _kind = kind;
+            _data = data;
+            _nextKey = nextKey;
+            _external = external;
+            _previousSignature = previousSignature;
+            _hasPrevious = previousSignature is not null;
+            _version = version;
+            _blockSignature = blockSignature;
+        }
+
+        /// <summary>The payload of <paramref name="block"/>'s signature (block or seal) or third-party signature.</summary>
+        internal SignedPayload(SignedPayloadKind kind, SignedBlockData block, byte[]? previousSignature)
+            : this(kind, block.Data, block.NextKey, block.External, previousSignature, block.SignatureVersion, block.Signature)
+        {
+        }
+
+        /// <summary>Verifies <paramref name="signature"/> over the payload.</summary>
+        /// <exception cref="BiscuitFormatException">Unsupported signature version, malformed or invalid signature.</exception>
+        internal void Verify(PublicKey key, ReadOnlySpan<byte> signature)
+        {
+            var length = Write([]);
+            byte[]? rented = null;
+            var buffer = length <= StackLimit ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+            try
+            {
+                Write(buffer);
+                key.Verify(buffer, signature);
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        internal byte[] ToArray()
+        {
+            var result = new byte[Write([])];
+            Write(result);
+            return result;
+        }
+
+        /// <summary>Writes the payload into <paramref name="destination"/>, or only measures it when that is empty.</summary>
+        /// <returns>The payload length.</returns>
+        private int Write(Span<byte> destination)
+        {
+            var w = new Writer(destination);
+            switch (_kind)
+            {
+                case SignedPayloadKind.Seal:
+                    w.Append(_data);
+                    w.AppendLe((uint)_nextKey!.Algorithm);
+                    w.Append(_nextKey.Bytes);
+                    w.Append(_blockSignature);
+                    break;
+                case SignedPayloadKind.External:
+                    w.Append(ExternalTag);
+                    w.AppendLe(_version);
+                    w.Append(PayloadTag);
+                    w.Append(_data);
+                    w.Append(PrevSigTag);
+                    w.Append(_previousSignature);
+                    break;
+                case SignedPayloadKind.Block when _version == 0:
+                    w.Append(_data);
+                    if (_external is not null) w.Append(_external.Signature);
+                    w.AppendLe((uint)_nextKey!.Algorithm);
+                    w.Append(_nextKey.Bytes);
+                    break;
+                case SignedPayloadKind.Block when _version == 1:
+                    w.Append(BlockTag);
+                    w.AppendLe(_version);
+                    w.Append(PayloadTag);
+                    w.Append(_data);
+                    w.Append(AlgorithmTag);
+                    w.AppendLe((uint)_nextKey!.Algorithm);
+                    w.Append(NextKeyTag);
+                    w.Append(_nextKey.Bytes);
+                    if (_hasPrevious)
+                    {
+                        w.Append(PrevSigTag);
+                        w.Append(_previousSignature);
+                        if (_external is not null)
+                        {
+                            w.Append(ExternalSigTag);
+                            w.Append(_external.Signature);
+                        }
+                    }
+                    break;
+                default:
+                    throw UnsupportedVersion(_version);
+            }
+            return w.Length;
+        }
+
+        private ref struct Writer(Span<byte> destination)
+        {
+            private readonly Span<byte> _destination = destination;
+            private readonly bool _measureOnly = destination.IsEmpty;
+
+            internal int Length { get; private set; }
+
+            internal void Append(ReadOnlySpan<byte> bytes)
+            {
+                if (!_measureOnly) bytes.CopyTo(_destination[Length..]);
+                Length += bytes.Length;
+            }
+
+            internal void AppendLe(uint value)
+            {
+                if (!_measureOnly) BinaryPrimitives.WriteUInt32LittleEndian(_destination[Length..], value);
+                Length += sizeof(uint);
+            }
+        }
+    }
 
     private static BiscuitFormatException UnsupportedVersion(uint version) =>
         new(FormatErrorKind.DeserializationError, $"unsupported block version: {version}");
-
-    private static byte[] Le(uint value)
-    {
-        var b = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, value);
-        return b;
-    }
-
-    private static byte[] Concat(params byte[][] parts)
-    {
-        var result = new byte[parts.Sum(p => p.Length)];
-        var offset = 0;
-        foreach (var p in parts)
-        {
-            p.CopyTo(result, offset);
-            offset += p.Length;
-        }
-        return result;
-    }
 }
