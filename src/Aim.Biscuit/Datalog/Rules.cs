@@ -9,15 +9,23 @@ public sealed class Predicate : IEquatable<Predicate>
     private readonly int _hash;
 
     /// <summary>Creates a predicate.</summary>
-    public Predicate(string name, IEnumerable<Term> terms)
+    public Predicate(string name, IEnumerable<Term> terms) : this(name, terms.ToArray(), owned: true)
     {
+    }
+
+    private Predicate(string name, Term[] terms, bool owned)
+    {
+        _ = owned;
         Name = name;
-        _terms = terms.ToArray();
+        _terms = terms;
         var h = new HashCode();
         h.Add(name);
         foreach (var t in _terms) h.Add(t);
         _hash = h.ToHashCode();
     }
+
+    /// <summary>A predicate over <paramref name="terms"/>, which the caller hands over (no copy).</summary>
+    internal static Predicate Owning(string name, Term[] terms) => new(name, terms, owned: true);
 
     /// <summary>The predicate name.</summary>
     public string Name { get; }
@@ -116,12 +124,21 @@ public sealed class Rule
 {
     /// <summary>Creates a rule.</summary>
     public Rule(Predicate head, IEnumerable<Predicate> body, IEnumerable<Expression> expressions, IEnumerable<Scope> scopes)
+        : this(head, body.ToArray(), expressions.ToArray(), scopes.ToArray())
+    {
+    }
+
+    private Rule(Predicate head, Predicate[] body, Expression[] expressions, Scope[] scopes)
     {
         Head = head;
-        Body = body.ToArray();
-        Expressions = expressions.ToArray();
-        Scopes = scopes.ToArray();
+        Body = body;
+        Expressions = expressions;
+        Scopes = scopes;
     }
+
+    /// <summary>A rule over arrays the caller hands over (no copy).</summary>
+    internal static Rule Owning(Predicate head, Predicate[] body, Expression[] expressions, Scope[] scopes) =>
+        new(head, body, expressions, scopes);
 
     /// <summary>The head, produced for every match.</summary>
     public Predicate Head { get; }

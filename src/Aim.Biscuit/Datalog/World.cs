@@ -8,6 +8,9 @@ internal sealed class FactSet
 
     internal int Count => _all.Count;
 
+    /// <summary>Sizes the set for <paramref name="count"/> facts up front (no rehashing while a world is loaded).</summary>
+    internal void EnsureCapacity(int count) => _all.EnsureCapacity(count);
+
     internal bool Add(Origin origin, Fact fact)
     {
         if (!_all.Add((origin, fact))) return false;
@@ -52,6 +55,7 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
     {
         Iterations = 0;
         if (Facts.Count > limits.MaxFacts) throw new BiscuitRunLimitException(RunLimitKind.TooManyFacts);
+        if (Rules.Count == 0) return;
         while (true)
         {
             var newFacts = new HashSet<(Origin, Fact)>();
@@ -126,14 +130,15 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
     private IEnumerable<(Origin? Origin, Dictionary<string, Term> Bindings)> MatchBody(Rule rule, TrustedOrigins trusted, Deadline deadline)
     {
         var body = rule.Body;
-        var candidates = new List<(Origin Origin, Fact Fact)>[body.Count];
+        if (body.Count == 0)
+        {
+            yield return (null, new Dictionary<string, Term>(StringComparer.Ordinal));
+            yield break;
+        }
+        var candidates = new IReadOnlyList<(Origin Origin, Fact Fact)>[body.Count];
         for (var i = 0; i < body.Count; i++)
         {
-            var p = body[i];
-            var list = new List<(Origin, Fact)>();
-            foreach (var entry in Facts.ByName(p.Name))
-                if (entry.Fact.Predicate.RawTerms.Length == p.RawTerms.Length && entry.Origin.IsSubsetOf(trusted) && CouldMatch(p, entry.Fact))
-                    list.Add(entry);
+            var list = Candidates(body[i], trusted);
             if (list.Count == 0) yield break;
             candidates[i] = list;
         }
@@ -141,22 +146,18 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
         var bindings = new Dictionary<string, Term>(StringComparer.Ordinal);
         var origins = new Origin?[body.Count + 1];
         var positions = new int[body.Count];
-        var boundAt = new List<string>[body.Count];
-        for (var i = 0; i < body.Count; i++) boundAt[i] = [];
+        // Names bound so far, in binding order; boundFrom[level] is where that level's bindings start.
+        var bound = new List<string>();
+        var boundFrom = new int[body.Count];
         var level = 0;
         var steps = 0;
-        if (body.Count == 0)
-        {
-            yield return (null, bindings);
-            yield break;
-        }
 
         positions[0] = -1;
         while (level >= 0)
         {
             // Undo bindings made at this level by the previous candidate.
-            foreach (var name in boundAt[level]) bindings.Remove(name);
-            boundAt[level].Clear();
+            for (var b = bound.Count - 1; b >= boundFrom[level]; b--) bindings.Remove(bound[b]);
+            bound.RemoveRange(boundFrom[level], bound.Count - boundFrom[level]);
             positions[level]++;
             if (positions[level] >= candidates[level].Count)
             {
@@ -165,7 +166,7 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
             }
             if (++steps % TimeCheckInterval == 0) deadline.Check();
             var (origin, fact) = candidates[level][positions[level]];
-            if (!Unify(body[level], fact, bindings, boundAt[level])) continue;
+            if (!Unify(body[level], fact, bindings, bound)) continue;
             origins[level + 1] = origins[level] is null ? origin : origins[level]!.Union(origin);
             if (level == body.Count - 1)
             {
@@ -174,7 +175,33 @@ internal sealed class World(IReadOnlyDictionary<string, ExternFunction>? externs
             }
             level++;
             positions[level] = -1;
+            boundFrom[level] = bound.Count;
         }
+    }
+
+    /// <summary>
+    /// Facts that may match <paramref name="pattern"/> and that <paramref name="trusted"/> allows. The
+    /// predicate's own list is returned as is when nothing is filtered out (no copy in the common case).
+    /// </summary>
+    private IReadOnlyList<(Origin Origin, Fact Fact)> Candidates(Predicate pattern, TrustedOrigins trusted)
+    {
+        var all = Facts.ByName(pattern.Name);
+        List<(Origin, Fact)>? filtered = null;
+        for (var i = 0; i < all.Count; i++)
+        {
+            var entry = all[i];
+            var keep = entry.Fact.Predicate.RawTerms.Length == pattern.RawTerms.Length && entry.Origin.IsSubsetOf(trusted) && CouldMatch(pattern, entry.Fact);
+            if (keep)
+            {
+                filtered?.Add(entry);
+            }
+            else if (filtered is null)
+            {
+                filtered = [];
+                for (var j = 0; j < i; j++) filtered.Add(all[j]);
+            }
+        }
+        return filtered ?? all;
     }
 
     private static bool CouldMatch(Predicate pattern, Fact fact)

@@ -40,16 +40,29 @@ internal static class ProtoConverter
             throw new BiscuitFormatException(FormatErrorKind.Version,
                 $"format version error: block version {version} is outside the supported range {MinVersion}..{MaxVersion}");
 
-        var facts = block.FactsV2.Select(f => DecodeFact(f, symbols)).ToList();
-        var rules = block.RulesV2.Select(r => DecodeRule(r, symbols, keys)).ToList();
-        var checks = block.ChecksV2.Select(c => DecodeCheck(c, symbols, keys)).ToList();
-        var scopes = block.Scope.Select(s => DecodeScope(s, keys)).ToList();
+        var facts = new Fact[block.FactsV2.Count];
+        for (var i = 0; i < facts.Length; i++) facts[i] = DecodeFact(block.FactsV2[i], symbols);
+        var rules = new Rule[block.RulesV2.Count];
+        for (var i = 0; i < rules.Length; i++) rules[i] = DecodeRule(block.RulesV2[i], symbols, keys);
+        var checks = new Check[block.ChecksV2.Count];
+        for (var i = 0; i < checks.Length; i++) checks[i] = DecodeCheck(block.ChecksV2[i], symbols, keys);
+        var scopes = DecodeScopes(block.Scope, keys);
         var required = Block.RequiredVersion(facts, rules, checks, scopes, externalKey is not null);
         if (required > version && !(externalKey is not null && required == 5))
             throw new BiscuitFormatException(FormatErrorKind.InvalidBlock, $"block declares version {version} but uses features of version {required}");
 
+        var blockKeys = new PublicKey[block.PublicKeys.Count];
+        for (var i = 0; i < blockKeys.Length; i++) blockKeys[i] = DecodeKey(block.PublicKeys[i]);
         return new Block(facts, rules, checks, scopes, block.HasContext ? block.Context : null, version, externalKey,
-            [.. block.Symbols], block.PublicKeys.Select(DecodeKey).ToList());
+            [.. block.Symbols], blockKeys);
+    }
+
+    private static Scope[] DecodeScopes(Google.Protobuf.Collections.RepeatedField<Proto.Scope> scopes, PublicKeyTable keys)
+    {
+        if (scopes.Count == 0) return [];
+        var result = new Scope[scopes.Count];
+        for (var i = 0; i < result.Length; i++) result[i] = DecodeScope(scopes[i], keys);
+        return result;
     }
 
     /// <summary>
@@ -84,23 +97,29 @@ internal static class ProtoConverter
     internal static Fact DecodeFact(Proto.FactV2 fact, SymbolTable symbols)
     {
         var predicate = DecodePredicate(fact.Predicate, symbols);
-        if (predicate.Terms.Any(t => t.HasVariables))
-            throw new BiscuitFormatException(FormatErrorKind.InvalidBlock, "a fact contains a variable");
+        foreach (var t in predicate.RawTerms)
+            if (t.HasVariables) throw new BiscuitFormatException(FormatErrorKind.InvalidBlock, "a fact contains a variable");
         return new Fact(predicate);
     }
 
-    internal static Rule DecodeRule(Proto.RuleV2 rule, SymbolTable symbols, PublicKeyTable keys) =>
-        new(DecodePredicate(rule.Head, symbols),
-            rule.Body.Select(p => DecodePredicate(p, symbols)).ToList(),
-            rule.Expressions.Select(e => new Expression(DecodeOps(e.Ops, symbols))).ToList(),
-            rule.Scope.Select(s => DecodeScope(s, keys)).ToList());
+    internal static Rule DecodeRule(Proto.RuleV2 rule, SymbolTable symbols, PublicKeyTable keys)
+    {
+        var head = DecodePredicate(rule.Head, symbols);
+        var body = new Predicate[rule.Body.Count];
+        for (var i = 0; i < body.Length; i++) body[i] = DecodePredicate(rule.Body[i], symbols);
+        var expressions = rule.Expressions.Count == 0 ? [] : new Expression[rule.Expressions.Count];
+        for (var i = 0; i < expressions.Length; i++) expressions[i] = new Expression(DecodeOps(rule.Expressions[i].Ops, symbols));
+        return Rule.Owning(head, body, expressions, DecodeScopes(rule.Scope, keys));
+    }
 
     internal static Check DecodeCheck(Proto.CheckV2 check, SymbolTable symbols, PublicKeyTable keys)
     {
         var kind = check.HasKind ? check.Kind : Proto.CheckV2.Types.Kind.One;
         if (kind is not (Proto.CheckV2.Types.Kind.One or Proto.CheckV2.Types.Kind.All or Proto.CheckV2.Types.Kind.Reject))
             throw new BiscuitFormatException(FormatErrorKind.DeserializationError, "deserialization error: unknown check kind");
-        return new Check((CheckKind)(int)kind, check.Queries.Select(q => DecodeRule(q, symbols, keys)).ToList());
+        var queries = new Rule[check.Queries.Count];
+        for (var i = 0; i < queries.Length; i++) queries[i] = DecodeRule(check.Queries[i], symbols, keys);
+        return new Check((CheckKind)(int)kind, queries);
     }
 
     internal static Proto.RuleV2 EncodeRule(Rule rule, SymbolTable symbols, PublicKeyTable keys)
@@ -138,7 +157,10 @@ internal static class ProtoConverter
     {
         if (predicate is null || !predicate.HasName)
             throw new BiscuitFormatException(FormatErrorKind.DeserializationError, "deserialization error: missing predicate");
-        return new Predicate(symbols.Get(predicate.Name), predicate.Terms.Select(t => DecodeTerm(t, symbols, 0)).ToList());
+        var name = symbols.Get(predicate.Name);
+        var terms = new Term[predicate.Terms.Count];
+        for (var i = 0; i < terms.Length; i++) terms[i] = DecodeTerm(predicate.Terms[i], symbols, 0);
+        return Predicate.Owning(name, terms);
     }
 
     internal static Proto.PredicateV2 EncodePredicate(Predicate predicate, SymbolTable symbols)

@@ -96,7 +96,9 @@ public sealed class Authorizer
     /// <summary>Adds a fact.</summary>
     public Authorizer AddFact(Fact fact)
     {
-        if (fact.Predicate.Terms.Any(t => t.HasVariables)) throw new BiscuitLanguageException("facts cannot contain variables");
+        ArgumentNullException.ThrowIfNull(fact);
+        foreach (var t in fact.Predicate.RawTerms)
+            if (t.HasVariables) throw new BiscuitLanguageException("facts cannot contain variables");
         _facts.Add(fact);
         Invalidate();
         return this;
@@ -188,6 +190,9 @@ public sealed class Authorizer
         }
         var world = new World(_externs, TimeProvider);
         var authorizerOrigin = Origin.Of(Origin.Authorizer);
+        var factCount = _facts.Count;
+        if (_token is not null) foreach (var b in _token.Blocks) factCount += b.Facts.Count;
+        world.Facts.EnsureCapacity(factCount);
         foreach (var f in _facts) world.Facts.Add(authorizerOrigin, f);
         var authorizerTrust = AuthorizerTrust();
         foreach (var r in _rules)

@@ -71,7 +71,8 @@ public sealed class Block
         void VisitRule(Rule r)
         {
             v4 |= r.Scopes.Count > 0;
-            v6 |= UsesV6Terms(r.Head.Terms) || r.Body.Any(p => UsesV6Terms(p.Terms));
+            v6 |= UsesV6Terms(r.Head.Terms);
+            foreach (var p in r.Body) v6 |= UsesV6Terms(p.Terms);
             foreach (var e in r.Expressions) VisitOps(e.Ops);
         }
         void VisitOps(IReadOnlyList<Op> ops)
@@ -80,7 +81,7 @@ public sealed class Block
             {
                 switch (op)
                 {
-                    case ValueOp v: v6 |= UsesV6Terms([v.Value]); break;
+                    case ValueOp v: v6 |= UsesV6Term(v.Value); break;
                     case ClosureOp c: v6 = true; VisitOps(c.Ops); break;
                     case UnaryOp { Kind: UnaryKind.TypeOf or UnaryKind.Ffi }: v6 = true; break;
                     case BinaryOp b:
@@ -109,10 +110,17 @@ public sealed class Block
         return v4 ? 4u : 3u;
     }
 
-    private static bool UsesV6Terms(IEnumerable<Term> terms) => terms.Any(t => t switch
+    private static bool UsesV6Terms(IReadOnlyList<Term> terms)
+    {
+        for (var i = 0; i < terms.Count; i++)
+            if (UsesV6Term(terms[i])) return true;
+        return false;
+    }
+
+    private static bool UsesV6Term(Term term) => term switch
     {
         NullTerm or ArrayTerm or MapTerm => true,
         SetTerm s => UsesV6Terms(s.Items),
         _ => false,
-    });
+    };
 }
