@@ -60,6 +60,7 @@ public static class AimServerHost
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(new ServerAuditLog(db, logKey, options.TimeProvider));
+        builder.Services.AddSingleton(new AgentAccessCache(store));
         builder.Services.AddSingleton<RequestAuth>();
         builder.Services.AddSingleton<DecisionSignals>();
         Dashboard.DashboardEndpoints.AddServices(builder.Services); Reports.ReportEndpoints.AddServices(builder.Services); Siem.SiemRegistration.Add(builder.Services, builder.Configuration, options);

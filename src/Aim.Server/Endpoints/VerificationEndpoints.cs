@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Aim.Capabilities;
-using Aim.Policy;
 using Aim.Server.AuditLog;
 using Aim.Server.Security;
 using Aim.Server.Storage;
@@ -33,12 +32,15 @@ internal static class VerificationEndpoints
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
+    // Each redecision follows a committed change to some agent; more than this many in a row means churn, not a race.
+    private const int MaxRedecisions = 8;
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/verifications", async (HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, ServerMetrics metrics) =>
         {
             var started = Stopwatch.GetTimestamp();
-            var caller = await auth.AgentAsync(http, deferNonce: true);
+            var caller = await auth.CachedAgentAsync(http);
             var body = RequestJson.Object(caller.Body);
             string actionId = RequestJson.String(body, "action_id", 128, required: true)!;
             string capabilityText = RequestJson.String(body, "capability", 200, required: true)!;
@@ -61,47 +63,49 @@ internal static class VerificationEndpoints
             bool jit = RequestJson.Bool(body, "jit");
             double timeoutSeconds = RequestJson.Number(body, "jit_timeout_seconds", 1, options.MaxApprovalTimeout.TotalSeconds) ?? 300;
             string? delegation = RequestJson.String(body, "delegation_token", 16384);
+            string? method = RequestJson.String(body, "method", 512);
 
-            var grants = await store.ListGrantsAsync(caller.OrgId, caller.Agent.Id);
-            var policy = new AgentPolicy.Builder(caller.Agent.Name);
-            foreach (var g in grants)
+            // Decided on cached agent data; the write commits only if that data is still current, else it is reloaded and decided again.
+            for (int attempt = 0; ; attempt++)
             {
-                if (CapabilityGrant.TryParse(g.Pattern, out var grant))
+                var decision = caller.Access!.Policy.CheckCapability(capability, resource);
+                string status;
+                string? code = null;
+                string? reason = null;
+                if (!decision.Allowed)
                 {
-                    policy.Grant(grant);
+                    (status, code, reason) = (DecisionStatus.Denied, decision.ReasonCode ?? "capability_not_granted", decision.Reason ?? "Not granted.");
+                }
+                else if (delegation is not null)
+                {
+                    // Fail closed: this server does not verify delegation chains yet.
+                    (status, code, reason) = (DecisionStatus.Denied, "chain_unverifiable", "The server cannot verify delegation tokens; the action is denied.");
+                }
+                else
+                {
+                    status = jit ? DecisionStatus.Pending : DecisionStatus.Approved;
+                }
+
+                long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+                var row = new VerificationRow(ServerStore.NewId(), caller.OrgId, caller.Agent.Id, actionId, capability.Value, resource, risk.ToString().ToLowerInvariant(),
+                    method, status, code, reason, null, null, now, now + (long)(timeoutSeconds * 1000),
+                    status == DecisionStatus.Pending ? null : now, null, null);
+                switch (await store.InsertVerificationAsync(row, caller.Nonce, caller.Access.Generation))
+                {
+                    case VerificationWrite.Stored:
+                        metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
+                        metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        return Results.Json(Views.Verification(row, now), statusCode: 201);
+                    case VerificationWrite.NonceReplayed:
+                        throw await auth.ReplayedAsync(caller.Agent);
+                    case VerificationWrite.AgentChanged when attempt < MaxRedecisions:
+                        // Suspension, revocation, rotation or a grant change landed meanwhile: check the request again on current data.
+                        caller = await auth.ReadmitAsync(http, caller);
+                        break;
+                    default:
+                        throw new ApiException(503, "agent_changing", "The agent's data kept changing while deciding; try again.");
                 }
             }
-
-            var decision = policy.Build().CheckCapability(capability, resource);
-            string status;
-            string? code = null;
-            string? reason = null;
-            if (!decision.Allowed)
-            {
-                (status, code, reason) = (DecisionStatus.Denied, decision.ReasonCode ?? "capability_not_granted", decision.Reason ?? "Not granted.");
-            }
-            else if (delegation is not null)
-            {
-                // Fail closed: this server does not verify delegation chains yet.
-                (status, code, reason) = (DecisionStatus.Denied, "chain_unverifiable", "The server cannot verify delegation tokens; the action is denied.");
-            }
-            else
-            {
-                status = jit ? DecisionStatus.Pending : DecisionStatus.Approved;
-            }
-
-            long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-            var row = new VerificationRow(ServerStore.NewId(), caller.OrgId, caller.Agent.Id, actionId, capability.Value, resource, risk.ToString().ToLowerInvariant(),
-                RequestJson.String(body, "method", 512), status, code, reason, null, null, now, now + (long)(timeoutSeconds * 1000),
-                status == DecisionStatus.Pending ? null : now, null, null);
-            if (!await store.InsertVerificationAsync(row, caller.Nonce))
-            {
-                throw await auth.ReplayedAsync(caller.Agent);
-            }
-
-            metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
-            metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return Results.Json(Views.Verification(row, now), statusCode: 201);
         });
 
         api.MapGet("/verifications/{id}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, DecisionSignals signals) =>

@@ -28,4 +28,10 @@ internal sealed record AgentCaller(AgentRow Agent, AgentKeyRow Key, byte[] Body)
 
     /// <summary>The request's nonce (key id, nonce, expiry in Unix ms), for callers that store it with their own write.</summary>
     public (string KeyId, string Nonce, long Expires) Nonce { get; init; }
+
+    /// <summary>The parsed signature the request was admitted with.</summary>
+    public Aim.Remote.ParsedSignature Signature { get; init; }
+
+    /// <summary>The agent data the request was admitted on when it came from <see cref="AgentAccessCache"/> (null: read from the database now).</summary>
+    public AgentAccess? Access { get; init; }
 }

@@ -11,7 +11,7 @@ namespace Aim.Server.Security;
 /// <c>created</c> is within the allowed skew, the nonce was never used with that key, and the key belongs to an
 /// active agent (a rotated-out key only until its overlap ends).
 /// </summary>
-internal sealed class RequestAuth(ServerStore store, AimServerOptions options, ServerMetrics metrics)
+internal sealed class RequestAuth(ServerStore store, AgentAccessCache cache, AimServerOptions options, ServerMetrics metrics)
 {
     private readonly TimeProvider _time = options.TimeProvider;
 
@@ -48,7 +48,7 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
         return new ApiCaller(key);
     }
 
-    /// <summary>Reads the body and checks the agent's signature over it.</summary>
+    /// <summary>Reads the body and checks the agent's signature over it, against the agent as stored now.</summary>
     /// <param name="context">The request.</param>
     /// <param name="deferNonce">When true the caller stores <see cref="AgentCaller.Nonce"/> itself, in the same transaction as its own write
     /// (one commit instead of two); it must refuse the request when the nonce was used.</param>
@@ -62,7 +62,45 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
             throw Fail(ErrorCodes.UnknownKey, "The signing key belongs to no registered agent.");
         }
 
-        var (agent, key) = f;
+        return await AdmitAsync(context, parsed, body, f.Agent, f.Key, null, deferNonce).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Like <see cref="AgentAsync"/> with a deferred nonce, but the agent, key and grants may come from <see cref="AgentAccessCache"/>:
+    /// the caller must commit its write only if <see cref="AgentAccess.Generation"/> is still current, and otherwise call
+    /// <see cref="ReadmitAsync"/> and decide again.
+    /// </summary>
+    public async Task<AgentCaller> CachedAgentAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context, options.MaxBodyBytes).ConfigureAwait(false);
+        var (parsed, _) = await CheckSignatureAsync(context, body, null).ConfigureAwait(false);
+        var access = await cache.FindAsync(parsed.KeyId).ConfigureAwait(false);
+        if (access is not null && (access.Agent.Status != AgentStatus.Active || access.Key.NotAfter is not null))
+        {
+            // The write's generation check only catches an admission that became stale; a refusal must be confirmed on current
+            // data (the agent may have been reactivated), and an overlap end is checked on current data too.
+            access = await cache.LoadAsync(parsed.KeyId).ConfigureAwait(false);
+        }
+
+        if (access is null)
+        {
+            throw Fail(ErrorCodes.UnknownKey, "The signing key belongs to no registered agent.");
+        }
+
+        return await AdmitAsync(context, parsed, body, access.Agent, access.Key, access, deferNonce: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks a request admitted on cached data again, on data read from the database now (the agent changed meanwhile).</summary>
+    public async Task<AgentCaller> ReadmitAsync(HttpContext context, AgentCaller stale)
+    {
+        var parsed = stale.Signature;
+        var access = await cache.LoadAsync(parsed.KeyId).ConfigureAwait(false)
+            ?? throw Fail(ErrorCodes.UnknownKey, "The signing key belongs to no registered agent.");
+        return await AdmitAsync(context, parsed, stale.Body, access.Agent, access.Key, access, deferNonce: true).ConfigureAwait(false);
+    }
+
+    private async Task<AgentCaller> AdmitAsync(HttpContext context, ParsedSignature parsed, byte[] body, AgentRow agent, AgentKeyRow key, AgentAccess? access, bool deferNonce)
+    {
         if (!HttpMessageSignature.Verify(parsed, context.Request.Method, TargetUri(context), Header(context, "Content-Digest")!, key.PublicKey))
         {
             await store.AddSecurityEventAsync(agent.OrgId, agent.Id, ErrorCodes.SignatureInvalid).ConfigureAwait(false);
@@ -91,7 +129,7 @@ internal sealed class RequestAuth(ServerStore store, AimServerOptions options, S
             await UseNonceAsync(parsed, agent).ConfigureAwait(false);
         }
 
-        return new AgentCaller(agent, key, body) { Nonce = (parsed.KeyId, parsed.Nonce, NonceExpiry(parsed)) };
+        return new AgentCaller(agent, key, body) { Nonce = (parsed.KeyId, parsed.Nonce, NonceExpiry(parsed)), Signature = parsed, Access = access };
     }
 
     /// <summary>Checks a signature made by a key the request itself introduces (agent registration, proof of possession).</summary>

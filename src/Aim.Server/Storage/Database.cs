@@ -121,7 +121,12 @@ internal sealed class Database : IAsyncDisposable
 
             try
             {
-                _writerConnection ??= await OpenAsync().ConfigureAwait(false);
+                if (_writerConnection is null)
+                {
+                    _writerConnection = await OpenAsync().ConfigureAwait(false);
+                    Sql.ReuseStatements(_writerConnection);
+                }
+
                 await using var tx = await _writerConnection.BeginTransactionAsync().ConfigureAwait(false);
                 foreach (var item in batch)
                 {
@@ -153,6 +158,7 @@ internal sealed class Database : IAsyncDisposable
 
                 if (_writerConnection is not null)
                 {
+                    Sql.DisposeStatements(_writerConnection);
                     await _writerConnection.DisposeAsync().ConfigureAwait(false);
                     _writerConnection = null;
                 }
@@ -237,6 +243,7 @@ internal sealed class Database : IAsyncDisposable
 
         if (_writerConnection is not null)
         {
+            Sql.DisposeStatements(_writerConnection);
             await _writerConnection.DisposeAsync().ConfigureAwait(false);
         }
     }
@@ -245,7 +252,64 @@ internal sealed class Database : IAsyncDisposable
 /// <summary>Small helpers over ADO.NET commands.</summary>
 internal static class Sql
 {
+    // Prepared statements kept per connection (only the SQLite group-commit writer, which runs one statement at a time):
+    // the same few INSERTs run for every request, and preparing them again each time costs the writer more than running them.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DbConnection, Dictionary<string, DbCommand>> Statements = new();
+
+    /// <summary>Keeps the commands this connection runs prepared for reuse; the connection must run one command at a time.</summary>
+    public static void ReuseStatements(DbConnection connection) => Statements.AddOrUpdate(connection, new Dictionary<string, DbCommand>(StringComparer.Ordinal));
+
+    /// <summary>Disposes the commands kept by <see cref="ReuseStatements"/> (before the connection is disposed).</summary>
+    public static void DisposeStatements(DbConnection connection)
+    {
+        if (Statements.TryGetValue(connection, out var commands))
+        {
+            foreach (var command in commands.Values)
+            {
+                command.Dispose();
+            }
+
+            Statements.Remove(connection);
+        }
+    }
+
+    /// <summary>A command for <paramref name="sql"/>; dispose it through <see cref="Release"/> (kept commands stay open).</summary>
     public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        if (Statements.TryGetValue(connection, out var kept) && kept.TryGetValue(sql, out var reused) && reused.Parameters.Count == parameters.Length)
+        {
+            reused.Transaction = tx;
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                var p = reused.Parameters[i];
+                if (p.ParameterName != parameters[i].Name)
+                {
+                    return Fresh(connection, sql, tx, parameters);
+                }
+
+                p.ResetDbType();
+                Bind(p, parameters[i].Value);
+            }
+
+            return reused;
+        }
+
+        var command = Fresh(connection, sql, tx, parameters);
+        if (kept is not null && kept.Count < 256)
+        {
+            kept.TryAdd(sql, command);
+        }
+
+        return command;
+    }
+
+    /// <summary>Disposes a command from <see cref="Command"/> unless its connection keeps it for reuse.</summary>
+    public static ValueTask Release(this DbCommand command) =>
+        command.Connection is { } c && Statements.TryGetValue(c, out var kept) && kept.TryGetValue(command.CommandText, out var k) && ReferenceEquals(k, command)
+            ? ValueTask.CompletedTask
+            : command.DisposeAsync();
+
+    private static DbCommand Fresh(DbConnection connection, string sql, DbTransaction? tx, (string Name, object? Value)[] parameters)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -254,52 +318,77 @@ internal static class Sql
         {
             var p = command.CreateParameter();
             p.ParameterName = name;
-            if (value is NullOf typed)
-            {
-                p.DbType = typed.Type;
-                p.Value = DBNull.Value;
-            }
-            else if (value is null)
-            {
-                // Typed so PostgreSQL can infer "@x IS NULL" parameters.
-                p.DbType = System.Data.DbType.String;
-                p.Value = DBNull.Value;
-            }
-            else
-            {
-                p.Value = value;
-            }
-
+            Bind(p, value);
             command.Parameters.Add(p);
         }
 
         return command;
     }
 
+    private static void Bind(DbParameter p, object? value)
+    {
+        if (value is NullOf typed)
+        {
+            p.DbType = typed.Type;
+            p.Value = DBNull.Value;
+        }
+        else if (value is null)
+        {
+            // Typed so PostgreSQL can infer "@x IS NULL" parameters.
+            p.DbType = System.Data.DbType.String;
+            p.Value = DBNull.Value;
+        }
+        else
+        {
+            p.Value = value;
+        }
+    }
+
     public static async Task<int> ExecAsync(this DbConnection connection, string sql, DbTransaction? tx, params (string, object?)[] parameters)
     {
-        await using var command = connection.Command(sql, tx, parameters);
-        return await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        var command = connection.Command(sql, tx, parameters);
+        try
+        {
+            return await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            await command.Release().ConfigureAwait(false);
+        }
     }
 
     public static async Task<object?> ScalarAsync(this DbConnection connection, string sql, DbTransaction? tx, params (string, object?)[] parameters)
     {
-        await using var command = connection.Command(sql, tx, parameters);
-        var value = await command.ExecuteScalarAsync().ConfigureAwait(false);
-        return value is DBNull ? null : value;
+        var command = connection.Command(sql, tx, parameters);
+        try
+        {
+            var value = await command.ExecuteScalarAsync().ConfigureAwait(false);
+            return value is DBNull ? null : value;
+        }
+        finally
+        {
+            await command.Release().ConfigureAwait(false);
+        }
     }
 
     public static async Task<List<T>> QueryAsync<T>(this DbConnection connection, string sql, DbTransaction? tx, Func<DbDataReader, T> map, params (string, object?)[] parameters)
     {
-        await using var command = connection.Command(sql, tx, parameters);
-        await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
-        var list = new List<T>();
-        while (await reader.ReadAsync().ConfigureAwait(false))
+        var command = connection.Command(sql, tx, parameters);
+        try
         {
-            list.Add(map(reader));
-        }
+            await using var reader = await command.ExecuteReaderAsync().ConfigureAwait(false);
+            var list = new List<T>();
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                list.Add(map(reader));
+            }
 
-        return list;
+            return list;
+        }
+        finally
+        {
+            await command.Release().ConfigureAwait(false);
+        }
     }
 
     public static async Task<T?> SingleAsync<T>(this DbConnection connection, string sql, DbTransaction? tx, Func<DbDataReader, T> map, params (string, object?)[] parameters)

@@ -45,6 +45,14 @@ internal static class Migrations
             CREATE TABLE mcp_servers (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, name TEXT NOT NULL, url TEXT NOT NULL, public_key {blob} NOT NULL,
                 challenge {blob} NOT NULL, attested {int64}, created {int64} NOT NULL, UNIQUE (org_id, name));
             """),
+        // Verifications cache agents, keys and grants; every write that changes them bumps this one counter in the same
+        // transaction, and a cached decision commits only if the counter is unchanged (exact across replicas).
+        // Nonces are pruned by expiry, which needs an index to stay cheap under load.
+        (2, """
+            CREATE TABLE agent_generation (id {int64} PRIMARY KEY, value {int64} NOT NULL);
+            INSERT INTO agent_generation (id, value) VALUES (1, 0);
+            CREATE INDEX nonces_expires ON nonces (expires);
+            """),
     ];
 
     public static async Task ApplyAsync(Database db, TimeProvider time, CancellationToken ct = default)

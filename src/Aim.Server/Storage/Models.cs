@@ -49,3 +49,16 @@ internal sealed record VerificationRow(
 internal sealed record McpServerRow(string Id, string OrgId, string Name, string Url, byte[] PublicKey, byte[] Challenge, long? Attested, long Created);
 
 internal sealed record AuditEntryRow(string OrgId, long Index, long Time, string? AgentId, string Kind, string? Capability, string? Decision, string? ActionId, byte[] Body, byte[] Leaf);
+
+/// <summary>What storing a verification did.</summary>
+internal enum VerificationWrite
+{
+    /// <summary>The nonce and the verification are committed.</summary>
+    Stored,
+
+    /// <summary>The nonce was used before: nothing was stored.</summary>
+    NonceReplayed,
+
+    /// <summary>An agent, key or grant changed after the decision's data was read: nothing was stored; decide again.</summary>
+    AgentChanged,
+}

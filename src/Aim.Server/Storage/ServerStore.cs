@@ -105,6 +105,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
             ("@i", agent.Id), ("@o", orgId), ("@n", name), ("@s", agent.Status), ("@d", description), ("@iso", isolation), ("@t", now)).ConfigureAwait(false);
         await c.ExecAsync("INSERT INTO agent_keys (key_id, agent_id, org_id, public_key, created) VALUES (@k, @a, @o, @p, @t)", tx,
             ("@k", keyId), ("@a", agent.Id), ("@o", orgId), ("@p", publicKey), ("@t", now)).ConfigureAwait(false);
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return (agent, true);
     });
 
@@ -112,13 +113,18 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     {
         await c.ExecAsync("UPDATE agents SET description = COALESCE(@d, description), isolation = COALESCE(@iso, isolation), updated = @t WHERE id = @i AND org_id = @o", tx,
             ("@d", description), ("@iso", isolation), ("@t", Now), ("@i", agentId), ("@o", orgId)).ConfigureAwait(false);
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return await c.SingleAsync($"SELECT {AgentColumns} FROM agents WHERE id = @i AND org_id = @o", tx, MapAgent, ("@i", agentId), ("@o", orgId)).ConfigureAwait(false);
     });
 
     /// <summary>Changes an agent's status; a revoked agent never changes again.</summary>
     public Task<bool> SetAgentStatusAsync(string orgId, string agentId, string status) => Db.WriteAsync(async (c, tx) =>
-        await c.ExecAsync("UPDATE agents SET status = @s, updated = @t WHERE id = @i AND org_id = @o AND status <> 'revoked'", tx,
-            ("@s", status), ("@t", Now), ("@i", agentId), ("@o", orgId)).ConfigureAwait(false) == 1);
+    {
+        bool changed = await c.ExecAsync("UPDATE agents SET status = @s, updated = @t WHERE id = @i AND org_id = @o AND status <> 'revoked'", tx,
+            ("@s", status), ("@t", Now), ("@i", agentId), ("@o", orgId)).ConfigureAwait(false) == 1;
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
+        return changed;
+    });
 
     public Task<(AgentRow Agent, AgentKeyRow Key)?> FindAgentByKeyAsync(string keyId) => Db.ReadAsync(async c =>
     {
@@ -145,6 +151,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
             ("@u", oldKeysUntil), ("@a", agentId), ("@o", orgId)).ConfigureAwait(false);
         await c.ExecAsync("INSERT INTO agent_keys (key_id, agent_id, org_id, public_key, created) VALUES (@k, @a, @o, @p, @t)", tx,
             ("@k", newKeyId), ("@a", agentId), ("@o", orgId), ("@p", publicKey), ("@t", Now)).ConfigureAwait(false);
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
     });
 
     // ---- grants and capability requests ----
@@ -160,10 +167,16 @@ internal sealed class ServerStore(Database db, TimeProvider time)
             await c.ExecAsync("INSERT INTO grants (id, org_id, agent_id, pattern, created, created_by) VALUES (@i, @o, @a, @p, @t, @b) ON CONFLICT DO NOTHING", tx,
                 ("@i", NewId()), ("@o", orgId), ("@a", agentId), ("@p", pattern), ("@t", Now), ("@b", by)).ConfigureAwait(false);
         }
+
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
     });
 
-    public Task<int> RemoveGrantAsync(string orgId, string agentId, string pattern) => Db.WriteAsync((c, tx) =>
-        c.ExecAsync("DELETE FROM grants WHERE agent_id = @a AND org_id = @o AND pattern = @p", tx, ("@a", agentId), ("@o", orgId), ("@p", pattern)));
+    public Task<int> RemoveGrantAsync(string orgId, string agentId, string pattern) => Db.WriteAsync(async (c, tx) =>
+    {
+        int removed = await c.ExecAsync("DELETE FROM grants WHERE agent_id = @a AND org_id = @o AND pattern = @p", tx, ("@a", agentId), ("@o", orgId), ("@p", pattern)).ConfigureAwait(false);
+        await AgentsChangedAsync(c, tx).ConfigureAwait(false);
+        return removed;
+    });
 
     private const string RequestColumns = "id, org_id, agent_id, capability, reason, status, created, decided_by, decided, decision_reason";
 
@@ -200,6 +213,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         {
             await c.ExecAsync("INSERT INTO grants (id, org_id, agent_id, pattern, created, created_by) VALUES (@i, @o, @a, @p, @t, @b) ON CONFLICT DO NOTHING", tx,
                 ("@i", NewId()), ("@o", orgId), ("@a", row.AgentId), ("@p", row.Capability), ("@t", now), ("@b", by)).ConfigureAwait(false);
+            await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         }
 
         return row with { Status = status, DecidedBy = by, Decided = now, DecisionReason = reason };
@@ -209,23 +223,53 @@ internal sealed class ServerStore(Database db, TimeProvider time)
 
     private const string VerificationColumns = "id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, decided_by, decision_reason, created, expires, decided, outcome, outcome_at";
 
-    /// <summary>Stores the request's nonce and the verification in one transaction; false (nothing stored) when the nonce was used.</summary>
-    public Task<bool> InsertVerificationAsync(VerificationRow v, (string KeyId, string Nonce, long Expires) nonce) => Db.WriteAsync(async (c, tx) =>
+    /// <summary>
+    /// Stores the request's nonce and the verification in one transaction, but only if no agent, key or grant changed since
+    /// <paramref name="agentGeneration"/> was read (the decision was made on current data); nothing is stored otherwise.
+    /// </summary>
+    public Task<VerificationWrite> InsertVerificationAsync(VerificationRow v, (string KeyId, string Nonce, long Expires) nonce, long agentGeneration) => Db.WriteAsync(async (c, tx) =>
     {
-        if (Random.Shared.Next(256) == 0)
+        if (await CurrentAgentGenerationAsync(c, tx).ConfigureAwait(false) != agentGeneration)
         {
-            await c.ExecAsync("DELETE FROM nonces WHERE expires < @t", tx, ("@t", Now)).ConfigureAwait(false);
+            return VerificationWrite.AgentChanged;
         }
 
+        await PruneNoncesAsync(c, tx).ConfigureAwait(false);
         if (await c.ExecAsync("INSERT INTO nonces (key_id, nonce, expires) VALUES (@k, @n, @e) ON CONFLICT DO NOTHING", tx,
                 ("@k", nonce.KeyId), ("@n", nonce.Nonce), ("@e", nonce.Expires)).ConfigureAwait(false) == 0)
         {
-            return false;
+            return VerificationWrite.NonceReplayed;
         }
 
         await InsertVerificationAsync(c, tx, v).ConfigureAwait(false);
-        return true;
+        return VerificationWrite.Stored;
     });
+
+    // ---- agent generation (what cached agent data is checked against) ----
+
+    /// <summary>The counter every write to agents, keys or grants bumps; read it before reading the data it guards.</summary>
+    public Task<long> AgentGenerationAsync() => Db.ReadAsync(c => CurrentAgentGenerationAsync(c, null));
+
+    private static async Task<long> CurrentAgentGenerationAsync(DbConnection c, DbTransaction? tx) =>
+        Convert.ToInt64(await c.ScalarAsync("SELECT value FROM agent_generation WHERE id = 1", tx).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+
+    // In the writer's transaction, so a cached decision racing with this change fails its generation check and is remade.
+    private static Task<int> AgentsChangedAsync(DbConnection c, DbTransaction tx) =>
+        c.ExecAsync("UPDATE agent_generation SET value = value + 1 WHERE id = 1", tx);
+
+    private long _nextNoncePrune;
+
+    // Expired nonces go at most once a second (an indexed range delete), not on a random request: a table scan under the
+    // writer would stall every request queued behind it.
+    private async Task PruneNoncesAsync(DbConnection c, DbTransaction tx)
+    {
+        long now = Now;
+        long due = Volatile.Read(ref _nextNoncePrune);
+        if (now >= due && Interlocked.CompareExchange(ref _nextNoncePrune, now + 1000, due) == due)
+        {
+            await c.ExecAsync("DELETE FROM nonces WHERE expires < @t", tx, ("@t", now)).ConfigureAwait(false);
+        }
+    }
 
     private static Task<int> InsertVerificationAsync(DbConnection c, DbTransaction tx, VerificationRow v) =>
         c.ExecAsync("INSERT INTO verifications (id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, created, expires, decided) " +
@@ -263,11 +307,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     /// <summary>Stores a nonce; false when it was seen before (a replay). Expired nonces are pruned now and then.</summary>
     public Task<bool> TryUseNonceAsync(string keyId, string nonce, long expires) => Db.WriteAsync(async (c, tx) =>
     {
-        if (Random.Shared.Next(256) == 0)
-        {
-            await c.ExecAsync("DELETE FROM nonces WHERE expires < @t", tx, ("@t", Now)).ConfigureAwait(false);
-        }
-
+        await PruneNoncesAsync(c, tx).ConfigureAwait(false);
         return await c.ExecAsync("INSERT INTO nonces (key_id, nonce, expires) VALUES (@k, @n, @e) ON CONFLICT DO NOTHING", tx, ("@k", keyId), ("@n", nonce), ("@e", expires)).ConfigureAwait(false) == 1;
     });
 
