@@ -49,9 +49,24 @@ public sealed class GatewayConfig
     [JsonPropertyName("home")]
     public string? Home { get; set; }
 
+    /// <summary>The highest <see cref="MaxBodyBytes"/> accepted: 64 MiB (JSON-RPC bodies are held in memory to be inspected).</summary>
+    public const int MaxBodyLimit = 64 * 1024 * 1024;
+
     /// <summary>Largest JSON-RPC request body the gateway inspects, in bytes (larger JSON bodies are refused with 413).</summary>
     [JsonPropertyName("maxBodyBytes")]
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most keep-alive connections the gateway opens to the upstream at once (requests beyond wait for one); default 256.</summary>
+    [JsonPropertyName("maxUpstreamConnections")]
+    public int MaxUpstreamConnections { get; set; } = 256;
+
+    /// <summary>
+    /// How long the audit writer gathers decisions before handing them to the log as one batch, in milliseconds
+    /// (0..1000, default 2). Longer windows mean fewer disk syncs; a decision is durable at most about this much plus one
+    /// commit after it was answered.
+    /// </summary>
+    [JsonPropertyName("auditWindowMilliseconds")]
+    public int AuditWindowMilliseconds { get; set; } = 2;
 
     /// <summary>Reads and validates a config file.</summary>
     /// <exception cref="AimConfigurationException">The file is missing, not JSON, or invalid (the message says which member).</exception>
@@ -120,9 +135,9 @@ public sealed class GatewayConfig
             }
         }
 
-        if (MaxDepth is < 0 || MaxBudgetUsd is < 0 || MaxTtlSeconds is <= 0 || MaxBodyBytes <= 0)
+        if (MaxDepth is < 0 || MaxBudgetUsd is < 0 || MaxTtlSeconds is <= 0 || MaxBodyBytes is <= 0 or > MaxBodyLimit || MaxUpstreamConnections <= 0 || AuditWindowMilliseconds is < 0 or > 1000)
         {
-            throw new AimConfigurationException("'maxDepth' and 'maxBudgetUsd' must not be negative; 'maxTtlSeconds' and 'maxBodyBytes' must be positive.");
+            throw new AimConfigurationException("'maxDepth' and 'maxBudgetUsd' must not be negative; 'maxTtlSeconds', 'maxBodyBytes' and 'maxUpstreamConnections' must be positive ('maxBodyBytes' at most 64 MiB); 'auditWindowMilliseconds' is 0..1000.");
         }
 
         if (string.IsNullOrWhiteSpace(AgentName))

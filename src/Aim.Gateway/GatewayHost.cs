@@ -8,7 +8,10 @@ namespace Aim.Gateway;
 /// <summary>Builds the gateway web application from a config (used by <c>Program</c> and by tests).</summary>
 public static class GatewayHost
 {
-    /// <summary>Builds (does not start) the gateway: Kestrel on <see cref="GatewayConfig.Listen"/>, every path proxied.</summary>
+    /// <summary>
+    /// Builds (does not start) the gateway: Kestrel on <see cref="GatewayConfig.Listen"/>, every path proxied. Logging
+    /// defaults to warnings and errors only (nothing per request); <paramref name="logging"/> may change that.
+    /// </summary>
     /// <exception cref="AimConfigurationException">The config is invalid.</exception>
     public static WebApplication Build(GatewayConfig config, Action<ILoggingBuilder>? logging = null)
     {
@@ -16,10 +19,15 @@ public static class GatewayHost
         config.Validate();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(config.Listen);
-        if (logging is not null)
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            logging(builder.Logging);
-        }
+            // The gateway does not advertise itself; the upstream's own Server header (if any) is forwarded.
+            kestrel.AddServerHeader = false;
+        });
+
+        // No per-request Information logs (hosting's "Request starting/finished" would cost more than the proxying).
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
 
         builder.Services.AddAim(o =>
         {

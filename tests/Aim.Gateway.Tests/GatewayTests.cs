@@ -80,8 +80,13 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public EmbeddedEngine Engine => (EmbeddedEngine)_gateway.Services.GetRequiredService<IAimEngine>();
 
+    public GatewayProxy Proxy => _gateway.Services.GetRequiredService<GatewayProxy>();
+
+    public string UpstreamUrl => _upstream.Urls.First();
+
     public async Task<IReadOnlyList<AuditRecord>> AuditAsync()
     {
+        await Proxy.FlushAuditAsync();
         await Engine.AuditLog.FlushAsync();
         return Engine.AuditLog.Read(0, (int)Engine.AuditLog.Count).Select(e => e.Record).ToList();
     }
@@ -225,6 +230,68 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
         string once = ChainedToken.Delegate(root, middle, new AipDelegation(gw.AgentId, ["tool:*"], "sub-task"));
         using var third = Ed25519KeyPair.Generate();
         return ChainedToken.Delegate(once, gw.Agent, new AipDelegation(AipIdentifier.ForKey(third.PublicKey), ["tool:*"], "sub-sub-task"));
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","name":"delete_everything"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"delete_everything"}}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\ud800"}}""")]
+    [InlineData("""[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}, nonsense]""")]
+    public async Task Json_the_gateway_cannot_read_unambiguously_is_refused_and_never_reaches_the_upstream(string json)
+    {
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:*"]), new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request_malformed", code);
+        Assert.False(reached);
+        Assert.Contains(await gw.AuditAsync(), r => r.Decision == "deny" && r.ReasonCode == "request_malformed");
+    }
+
+    [Fact]
+    public async Task Tool_call_inside_a_batch_is_checked()
+    {
+        string batch = """[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_everything"}}]""";
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), new StringContent(batch, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("aip_scope_insufficient", code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1,2]}""", "aip_scope_insufficient")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}""", "aip_scope_insufficient")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"metadata":{"aip_token":5}}}""", "aip_token_malformed")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"metadata":"x"}}""", "aip_token_missing")]
+    public async Task Odd_json_rpc_shapes_are_refused_with_an_AIP_code(string json, string expected)
+    {
+        // No X-AIP-Token for the A2A shapes; a valid one (without the empty tool name) for the tools/call shapes.
+        string? token = expected == "aip_scope_insufficient" ? gw.Token(["tool:search"]) : null;
+        var (status, code, reached) = await SendAsync(token, new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(expected, code);
+        Assert.NotEqual(HttpStatusCode.InternalServerError, status);
+        Assert.False(reached);
+    }
+
+    [Fact]
+    public async Task Response_headers_and_body_of_the_upstream_come_back_unchanged()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp?x=1") { Content = ToolCall("search") };
+        request.Headers.Add("X-AIP-Token", gw.Token(["tool:*"]));
+        using var response = await gw.Gateway.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Repeated_token_is_verified_once_and_served_from_the_cache()
+    {
+        string token = gw.Token(["tool:search"], ttlMinutes: 19);
+        int before = gw.Proxy.CachedTokens;
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(token)).Status);
+        Assert.Equal(before + 1, gw.Proxy.CachedTokens);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(token)).Status);
+        Assert.Equal(before + 1, gw.Proxy.CachedTokens);
     }
 
     [Fact]

@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Aim.Crypto;
+using Aim.Gateway;
+using Aim.Tokens.Compact;
+using Aim.Tokens.Identity;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+// The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
+//
+//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--concurrency 1]
+//
+// One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
+// (GatewayHost.Build: token verification with the verifier's cache, policy, a signed audit record per request, streamed
+// forwarding) and a bare forwarder (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP
+// hop. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
+// isolates the per-request cost; more concurrency measures queueing too). Requests to the three targets are interleaved
+// (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
+int requests = Option("--requests", 5000);
+int warmup = Option("--warmup", 1000);
+int concurrency = Option("--concurrency", 1);
+
+string home = Directory.CreateTempSubdirectory("aim-gw-load-").FullName;
+using var issuer = Ed25519KeyPair.Generate();
+using var agent = Ed25519KeyPair.Generate();
+string agentId = AipIdentifier.ForKey(agent.PublicKey);
+const string Body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"order 1234"}}}""";
+var answer = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"found"}]}}""");
+
+var upstream = WebApplication.CreateSlimBuilder();
+upstream.WebHost.UseUrls("http://127.0.0.1:0");
+upstream.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+upstream.Logging.ClearProviders();
+await using var upstreamApp = upstream.Build();
+upstreamApp.Run(async context =>
+{
+    // Drain the request body, answer a small JSON-RPC result with a Content-Length.
+    var sink = new byte[1024];
+    while (await context.Request.Body.ReadAsync(sink) > 0)
+    {
+    }
+
+    context.Response.ContentType = "application/json";
+    context.Response.ContentLength = answer.Length;
+    await context.Response.Body.WriteAsync(answer);
+});
+await upstreamApp.StartAsync();
+string upstreamUrl = upstreamApp.Urls.First();
+
+var config = GatewayConfig.Parse($$"""
+{
+  "listen": "http://127.0.0.1:0",
+  "upstream": "{{upstreamUrl}}",
+  "trustedKeys": ["{{AipIdentifier.ForKey(issuer.PublicKey)}}"],
+  "allowedTools": { "{{agentId}}": ["search"] },
+  "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600,
+  "home": "{{home}}"
+}
+""");
+await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
+await gateway.StartAsync();
+
+// The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
+var bare = WebApplication.CreateSlimBuilder();
+bare.WebHost.UseUrls("http://127.0.0.1:0");
+bare.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+bare.Logging.ClearProviders();
+await using var bareApp = bare.Build();
+using var bareInvoker = new HttpMessageInvoker(GatewayProxy.CreateUpstreamHandler(config));
+bareApp.Run(async context =>
+{
+    var buffer = new byte[(int)(context.Request.ContentLength ?? 0)];
+    await context.Request.Body.ReadExactlyAsync(buffer);
+    using var outgoing = new HttpRequestMessage(HttpMethod.Post, upstreamUrl.TrimEnd('/') + context.Request.Path.Value) { Content = new ByteArrayContent(buffer), Version = HttpVersion.Version11 };
+    outgoing.Content.Headers.TryAddWithoutValidation("Content-Type", context.Request.ContentType);
+    using var response = await bareInvoker.SendAsync(outgoing, context.RequestAborted);
+    context.Response.StatusCode = (int)response.StatusCode;
+    context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+    context.Response.ContentLength = response.Content.Headers.ContentLength;
+    await response.Content.CopyToAsync(context.Response.Body);
+});
+await bareApp.StartAsync();
+
+var iat = DateTimeOffset.UtcNow;
+string token = CompactToken.Create(issuer, new AipTokenClaims(AipIdentifier.ForKey(issuer.PublicKey), agentId, ["tool:search"], 5m, 1, iat, iat.AddMinutes(50)));
+
+using var client = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, UseCookies = false, AutomaticDecompression = DecompressionMethods.None, ActivityHeadersPropagator = null });
+var targets = new (string Name, Uri Url, bool WithToken)[]
+{
+    ("direct", new Uri(upstreamUrl.TrimEnd('/') + "/mcp"), false),
+    ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
+    ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
+};
+
+async Task<long> SendAsync((string Name, Uri Url, bool WithToken) target)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new StringContent(Body, Encoding.UTF8, "application/json"), Version = HttpVersion.Version11 };
+    if (target.WithToken)
+    {
+        request.Headers.TryAddWithoutValidation("X-AIP-Token", token);
+    }
+
+    long start = Stopwatch.GetTimestamp();
+    using var response = await client.SendAsync(request, CancellationToken.None);
+    await response.Content.ReadAsByteArrayAsync();
+    long elapsed = Stopwatch.GetTimestamp() - start;
+    if (response.StatusCode != HttpStatusCode.OK)
+    {
+        throw new InvalidOperationException($"{target.Name} answered {(int)response.StatusCode}");
+    }
+
+    return elapsed;
+}
+
+async Task<List<long>[]> RunAsync(int count)
+{
+    var samples = targets.Select(_ => new List<long>(count)).ToArray();
+    int next = -1;
+    async Task Worker()
+    {
+        while (Interlocked.Increment(ref next) < count)
+        {
+            for (int t = 0; t < targets.Length; t++)
+            {
+                long elapsed = await SendAsync(targets[t]);
+                lock (samples[t])
+                {
+                    samples[t].Add(elapsed);
+                }
+            }
+        }
+    }
+
+    await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(Worker)));
+    return samples;
+}
+
+Console.WriteLine($"gateway load: {requests} requests per target after {warmup} warm-up, concurrency {concurrency}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"load average before: {LoadAverage()}");
+await RunAsync(warmup);
+var results = await RunAsync(requests);
+string loadAfter = LoadAverage();
+
+double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
+double Pct(List<long> sorted, double p) => Us(sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))]);
+var sorted = results.Select(r => r.Order().ToList()).ToArray();
+Console.WriteLine();
+Console.WriteLine("| target | p50 (us) | p90 (us) | p99 (us) |");
+Console.WriteLine("|---|---:|---:|---:|");
+for (int t = 0; t < targets.Length; t++)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {Pct(sorted[t], 0.50):F0} | {Pct(sorted[t], 0.90):F0} | {Pct(sorted[t], 0.99):F0} |"));
+}
+
+Console.WriteLine();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
+Console.WriteLine($"load average after: {loadAfter}");
+
+// CPU time per request (all threads of the process: client, servers, audit writer), each target alone. Less sensitive
+// to other processes than wall time, so it tells a loaded run's figures apart from the machine's load.
+Console.WriteLine();
+Console.WriteLine("| target alone | process CPU per request (us) |");
+Console.WriteLine("|---|---:|");
+var cpu = new double[targets.Length];
+for (int t = 0; t < targets.Length; t++)
+{
+    var process = Process.GetCurrentProcess();
+    var before = process.TotalProcessorTime;
+    for (int i = 0; i < requests; i++)
+    {
+        await SendAsync(targets[t]);
+    }
+
+    if (t == 1)
+    {
+        await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync(); // the audit work belongs to these requests
+    }
+
+    process.Refresh();
+    cpu[t] = (process.TotalProcessorTime - before).TotalMicroseconds / requests;
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {cpu[t]:F0} |"));
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
+
+await gateway.StopAsync();
+await bareApp.StopAsync();
+await upstreamApp.StopAsync();
+try
+{
+    Directory.Delete(home, recursive: true);
+}
+catch (IOException)
+{
+}
+
+return 0;
+
+int Option(string name, int fallback)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && value > 0 ? value : fallback;
+}
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "n/a";
+    }
+}
