@@ -131,12 +131,94 @@ public sealed class ChainedTokenTests
     }
 
     [Fact]
-    public void Describe_prints_blocks()
+    public void Describe_prints_blocks_and_says_which_are_attested()
     {
         var text = ChainedToken.Describe(TwoHops());
         Assert.Contains("block 0 (authority):", text, StringComparison.Ordinal);
         Assert.Contains("find flights", text, StringComparison.Ordinal);
-        Assert.Contains($"signed by {Id(_orchestrator)}", text, StringComparison.Ordinal);
+        Assert.Contains("block 2 (appended):", text, StringComparison.Ordinal);
+        Assert.Contains($"attested: signed by {Id(_orchestrator)}", ChainedToken.Describe(AttestedTwoHops()), StringComparison.Ordinal);
+    }
+
+    private string AttestedTwoHops() =>
+        ChainedToken.Delegate(
+            ChainedToken.Delegate(Root(), _user, new AipDelegation(Id(_orchestrator), ["tool:search", "tool:fetch"], "plan the trip", 5m), AipBlockForm.Attested),
+            _orchestrator, new AipDelegation(Id(_specialist), ["tool:search"], "find flights", 1m, T0.AddMinutes(20)), AipBlockForm.Attested);
+
+    private AipVerifier RequiringAttestation() =>
+        new(new AipVerifierOptions { TimeProvider = _clock, TrustStore = new InMemoryTrustStore(Id(_user)), RequireAttestation = true, CacheCapacity = 0 });
+
+    [Fact]
+    public void Standard_form_appends_ordinary_blocks_and_attested_form_third_party_blocks()
+    {
+        var standard = ChainedToken.ParseUnverified(TwoHops());
+        Assert.All(standard.Blocks, b => Assert.Null(b.ExternalKey));
+        var attested = ChainedToken.ParseUnverified(AttestedTwoHops());
+        Assert.Equal(Id(_user), Identity.AipIdentifier.ForKey(attested.Blocks[1].ExternalKey!.Bytes));
+        Assert.Equal(Id(_orchestrator), Identity.AipIdentifier.ForKey(attested.Blocks[2].ExternalKey!.Bytes));
+    }
+
+    [Fact]
+    public async Task Both_forms_verify_to_the_same_effective_authority()
+    {
+        var verifier = Verifier(_clock, _user);
+        var standard = await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:search", 0.5m));
+        var attested = await verifier.VerifyAsync(AttestedTwoHops(), new AipAccessRequest("tool:search", 0.5m));
+        Assert.Equal(standard.Subject, attested.Subject);
+        Assert.Equal(standard.Scopes, attested.Scopes);
+        Assert.Equal(standard.BudgetUsd, attested.BudgetUsd);
+        Assert.Equal(standard.ExpiresAt, attested.ExpiresAt);
+        Assert.Equal(Describe(standard.Hops), Describe(attested.Hops));
+    }
+
+    private static List<string> Describe(IReadOnlyList<AipDelegationHop> hops) =>
+        hops.Select(h => $"{h.Delegator}>{h.Delegate} [{string.Join(",", h.Scopes)}] {h.Context} {h.BudgetUsd} {h.ExpiresAt:O}").ToList();
+
+
+    [Fact]
+    public async Task Required_attestation_refuses_appended_blocks_and_accepts_attested_ones()
+    {
+        var verifier = RequiringAttestation();
+        Assert.Equal(Id(_specialist), (await verifier.VerifyAsync(AttestedTwoHops(), new AipAccessRequest("tool:search"))).Subject);
+        Assert.Equal(AipErrorCodes.SignatureInvalid, await CodeOf(async () => await verifier.VerifyAsync(TwoHops())));
+
+        // A chain that mixes forms is refused at its first appended block.
+        var mixed = ChainedToken.Delegate(
+            ChainedToken.Delegate(Root(), _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "attested hop"), AipBlockForm.Attested),
+            _orchestrator, new AipDelegation(Id(_specialist), ["tool:search"], "appended hop"));
+        Assert.Equal(Id(_specialist), (await Verifier(_clock, _user).VerifyAsync(mixed)).Subject);
+        Assert.Equal(AipErrorCodes.SignatureInvalid, await CodeOf(async () => await verifier.VerifyAsync(mixed)));
+
+        var completed = ChainedToken.Complete(AttestedTwoHops(), _specialist, new AipCompletion("success", null, 0.1m, null, null));
+        Assert.Equal(AipErrorCodes.SignatureInvalid, await CodeOf(async () => await verifier.VerifyAsync(completed)));
+        var attestedCompletion = ChainedToken.Complete(AttestedTwoHops(), _specialist, new AipCompletion("success", null, 0.1m, null, null), AipBlockForm.Attested);
+        Assert.Equal("success", (await verifier.VerifyAsync(attestedCompletion)).Completion!.Status);
+    }
+
+    [Fact]
+    public void Unknown_block_form_is_refused()
+    {
+        Assert.Throws<ArgumentException>(() => ChainedToken.Delegate(Root(), _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "x"), (AipBlockForm)7));
+        Assert.Throws<ArgumentException>(() => ChainedToken.Complete(Root(), _user, new AipCompletion("ok", null, null, null, null), (AipBlockForm)7));
+    }
+
+    [Fact]
+    public async Task Verifier_reads_the_root_from_a_full_decode_when_the_identity_hint_does_not_hold()
+    {
+        // The authority block names the trusted root, but another key signs it: the hinted key fails, the full path answers.
+        using var other = FromByte(9);
+        var forged = Aim.Tokens.Tests.Adversarial.RawBiscuit.Text(Aim.Tokens.Tests.Adversarial.RawBiscuit.Authority(other,
+            Aim.Tokens.Tests.Adversarial.ChainedAttacks.AuthorityCode(Id(_user), ["tool:search"])));
+        Assert.Equal(AipErrorCodes.SignatureInvalid, await CodeOf(async () => await Verifier(_clock, _user).VerifyAsync(forged)));
+        Assert.Null(AuthorityIdentityHint.TryRead([0x12, 0xFF]));
+        Assert.Null(AuthorityIdentityHint.TryRead([]));
+        Assert.Equal(Id(_user), AuthorityIdentityHint.TryRead(Convert.FromBase64String(Pad(Root()))));
+    }
+
+    private static string Pad(string base64Url)
+    {
+        var s = base64Url.Replace('-', '+').Replace('_', '/');
+        return s.PadRight(s.Length + ((4 - (s.Length % 4)) % 4), '=');
     }
 }
 

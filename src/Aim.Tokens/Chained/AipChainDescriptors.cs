@@ -16,3 +16,20 @@ public sealed record AipAuthority(string Issuer, IReadOnlyList<string> Scopes, i
 /// <param name="BudgetUsd">A budget no higher than the current one, or null to keep it.</param>
 /// <param name="ExpiresAt">An expiry no later than the current one, or null to keep it.</param>
 public sealed record AipDelegation(string Delegate, IReadOnlyList<string> Scopes, string Context, decimal? BudgetUsd = null, DateTimeOffset? ExpiresAt = null);
+
+/// <summary>How a delegation or completion block is written into a chained token.</summary>
+public enum AipBlockForm
+{
+    /// <summary>
+    /// An ordinary appended (attenuation) block, as AIP specifies and other AIP implementations write: it costs the
+    /// verifier one Biscuit block signature. Whoever holds a non-sealed chained token can append such a block, so the
+    /// <c>delegator</c> it names is a claim the chain must be consistent with, not a proof.
+    /// </summary>
+    Standard = 0,
+
+    /// <summary>
+    /// A Biscuit third-party block signed by the delegating agent's own key ("attested delegation"): it proves who delegated
+    /// (or completed), at the cost of one more signature verification per block.
+    /// </summary>
+    Attested = 1,
+}

@@ -1,5 +1,6 @@
 using Aim.Biscuit.Datalog;
 using BiscuitBlock = Aim.Biscuit.Block;
+using BiscuitPublicKey = Aim.Biscuit.PublicKey;
 using BiscuitToken = Aim.Biscuit.BiscuitToken;
 using T = Aim.Tokens.Chained.AipBlockTemplates;
 
@@ -8,15 +9,23 @@ namespace Aim.Tokens.Chained;
 /// <summary>The facts of the authority block.</summary>
 internal sealed record AuthorityFacts(string Identity, string? Subject, IReadOnlyList<string> Scopes, int MaxDepth, long? BudgetCents, DateTimeOffset ExpiresAt, DateTimeOffset? IssuedAt);
 
-/// <summary>The facts of one delegation block, and the key that signed it.</summary>
-internal sealed record DelegationFacts(int BlockIndex, string Delegator, string Delegate, string Context, IReadOnlyList<string> Scopes, long? BudgetCents, DateTimeOffset? ExpiresAt, byte[]? ExternalKey);
+/// <summary>The facts of one delegation block, and the third-party key that signed it (null for an ordinary appended block).</summary>
+internal sealed record DelegationFacts(int BlockIndex, string Delegator, string Delegate, string Context, IReadOnlyList<string> Scopes, long? BudgetCents, DateTimeOffset? ExpiresAt, BiscuitPublicKey? ExternalKey)
+{
+    /// <summary>True when the block is a third-party block (signed by a key named in the token), not an ordinary appended block.</summary>
+    public bool IsAttested => ExternalKey is not null;
+}
 
-/// <summary>The facts of a completion block, and the key that signed it.</summary>
-internal sealed record CompletionFacts(int BlockIndex, string CompletedBy, string Status, string? ResultHash, long? CostCents, long? Tokens, long? DurationMs, byte[]? ExternalKey);
+/// <summary>The facts of a completion block, and the third-party key that signed it (null for an ordinary appended block).</summary>
+internal sealed record CompletionFacts(int BlockIndex, string CompletedBy, string Status, string? ResultHash, long? CostCents, long? Tokens, long? DurationMs, BiscuitPublicKey? ExternalKey)
+{
+    /// <summary>True when the block is a third-party block.</summary>
+    public bool IsAttested => ExternalKey is not null;
+}
 
 /// <summary>
-/// A chained token read block by block from its own facts (no Datalog evaluation): what each block says, in the strict
-/// AIP shape. Reading never trusts the token; <see cref="Read"/> only checks form.
+/// A chained token read block by block from its own facts (no Datalog evaluation, no Datalog text): what each block says,
+/// in the strict AIP shape. Reading never trusts the token; <see cref="Read"/> only checks form.
 /// </summary>
 internal sealed class AipChainModel
 {
@@ -34,41 +43,52 @@ internal sealed class AipChainModel
     public CompletionFacts? Completion { get; }
 
     /// <summary>Reads the identity fact of the authority block only (to find the root key before verifying).</summary>
-    public static string ReadIdentity(BiscuitToken token)
+    /// <exception cref="AipException"><see cref="AipErrorCodes.TokenMalformed"/> unless there is exactly one <c>identity("…")</c>.</exception>
+    public static string ReadIdentity(BiscuitToken token) =>
+        TryReadIdentity(token) ?? throw AipException.Malformed("The authority block must hold exactly one identity(\"aip:…\") fact.");
+
+    /// <summary>The single <c>identity("…")</c> of the authority block, or null when there is not exactly one string identity.</summary>
+    public static string? TryReadIdentity(BiscuitToken token)
     {
-        var facts = token.Blocks[0].Facts.Where(f => f.Predicate.Name == T.Identity).ToList();
-        if (facts.Count != 1 || facts[0].Predicate.Terms is not [StringTerm id])
+        string? identity = null;
+        var count = 0;
+        foreach (var fact in token.Blocks[0].Facts)
         {
-            throw AipException.Malformed("The authority block must hold exactly one identity(\"aip:…\") fact.");
+            if (string.Equals(fact.Predicate.Name, T.Identity, StringComparison.Ordinal))
+            {
+                count++;
+                identity = fact.Predicate.Terms is [StringTerm id] ? id.Value : null;
+            }
         }
 
-        return id.Value;
+        return count == 1 ? identity : null;
     }
 
     /// <exception cref="AipException"><see cref="AipErrorCodes.TokenMalformed"/> when a block is not in the AIP shape.</exception>
     public static AipChainModel Read(BiscuitToken token)
     {
-        if (token.Blocks.Count == 0)
+        var blocks = token.Blocks;
+        if (blocks.Count == 0)
         {
             throw AipException.Malformed("The token has no authority block.");
         }
 
-        var authority = ReadAuthority(token.Blocks[0]);
-        var delegations = new List<DelegationFacts>();
+        var authority = ReadAuthority(blocks[0]);
+        var delegations = new List<DelegationFacts>(blocks.Count - 1);
         CompletionFacts? completion = null;
-        for (var i = 1; i < token.Blocks.Count; i++)
+        for (var i = 1; i < blocks.Count; i++)
         {
-            var block = token.Blocks[i];
+            var block = blocks[i];
             if (completion is not null)
             {
                 throw AipException.Malformed("No block may follow the completion block.");
             }
 
-            if (block.Facts.Any(f => f.Predicate.Name == T.Delegator))
+            if (HasFact(block, T.Delegator))
             {
                 delegations.Add(ReadDelegation(block, i));
             }
-            else if (block.Facts.Any(f => f.Predicate.Name == T.Status))
+            else if (HasFact(block, T.Status))
             {
                 completion = ReadCompletion(block, i);
             }
@@ -81,136 +101,203 @@ internal sealed class AipChainModel
         return new AipChainModel(authority, delegations, completion);
     }
 
+    private static bool HasFact(BiscuitBlock block, string name)
+    {
+        foreach (var fact in block.Facts)
+        {
+            if (string.Equals(fact.Predicate.Name, name, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static AuthorityFacts ReadAuthority(BiscuitBlock block)
     {
-        var facts = new BlockFacts(block, 0, [T.Identity, T.Subject, T.Right, T.MaxDepth, T.Budget, T.Expires, T.IssuedAt]);
-        var scopes = facts.Scopes();
-        var expires = facts.Date(T.Expires, required: true)!.Value;
-        var maxDepth = facts.Integer(T.MaxDepth, required: true)!.Value;
+        var facts = BlockFacts.Read(block, 0, BlockKind.Authority);
+        var scopes = facts.RequireScopes();
+        var expires = facts.RequireDate(facts.Expires, T.Expires);
+        var maxDepth = facts.RequireInteger(facts.MaxDepth, T.MaxDepth);
         if (maxDepth is < 0 or > 64)
         {
             throw AipException.Malformed("max_depth must be 0 to 64.");
         }
 
-        var budget = facts.Integer(T.Budget, required: false);
-        RequireChecks(block, 0, [T.ToolCheck(scopes), T.TimeCheck(expires)]);
-        return new AuthorityFacts(facts.String(T.Identity, required: true)!, facts.String(T.Subject, required: false), scopes, (int)maxDepth,
-            budget, expires, facts.Date(T.IssuedAt, required: false));
+        RequireNoRulesOrScopes(block, 0);
+        if (block.Checks.Count != 2 || !T.IsToolCheck(block.Checks[0], scopes) || !T.IsTimeCheck(block.Checks[1], expires))
+        {
+            throw ChecksMismatch(0);
+        }
+
+        return new AuthorityFacts(facts.RequireString(facts.Identity, T.Identity), facts.OptionalString(facts.Subject, T.Subject), scopes,
+            (int)maxDepth, facts.OptionalInteger(facts.Budget, T.Budget), expires, facts.OptionalDate(facts.IssuedAt, T.IssuedAt));
     }
 
     private static DelegationFacts ReadDelegation(BiscuitBlock block, int index)
     {
-        var facts = new BlockFacts(block, index, [T.Delegator, T.Delegate, T.Context, T.Right, T.Budget, T.Expires]);
-        var scopes = facts.Scopes();
-        var expires = facts.Date(T.Expires, required: false);
-        RequireChecks(block, index, expires is { } e ? [T.ToolCheck(scopes), T.TimeCheck(e)] : [T.ToolCheck(scopes)]);
-        return new DelegationFacts(index, facts.String(T.Delegator, required: true)!, facts.String(T.Delegate, required: true)!,
-            facts.String(T.Context, required: true)!, scopes, facts.Integer(T.Budget, required: false), expires, block.ExternalKey?.ToBytes());
+        var facts = BlockFacts.Read(block, index, BlockKind.Delegation);
+        var scopes = facts.RequireScopes();
+        var expires = facts.OptionalDate(facts.Expires, T.Expires);
+        RequireNoRulesOrScopes(block, index);
+        var checksMatch = expires is { } e
+            ? block.Checks.Count == 2 && T.IsToolCheck(block.Checks[0], scopes) && T.IsTimeCheck(block.Checks[1], e)
+            : block.Checks.Count == 1 && T.IsToolCheck(block.Checks[0], scopes);
+        if (!checksMatch)
+        {
+            throw ChecksMismatch(index);
+        }
+
+        return new DelegationFacts(index, facts.RequireString(facts.Delegator, T.Delegator), facts.RequireString(facts.Delegate, T.Delegate),
+            facts.RequireString(facts.Context, T.Context), scopes, facts.OptionalInteger(facts.Budget, T.Budget), expires, block.ExternalKey);
     }
 
     private static CompletionFacts ReadCompletion(BiscuitBlock block, int index)
     {
-        var facts = new BlockFacts(block, index, [T.CompletedBy, T.Status, T.ResultHash, T.Cost, T.Tokens, T.DurationMs]);
-        RequireChecks(block, index, []);
-        var status = facts.String(T.Status, required: true)!;
+        var facts = BlockFacts.Read(block, index, BlockKind.Completion);
+        RequireNoRulesOrScopes(block, index);
+        if (block.Checks.Count != 0)
+        {
+            throw ChecksMismatch(index);
+        }
+
+        var status = facts.RequireString(facts.Status, T.Status);
         if (string.IsNullOrWhiteSpace(status))
         {
             throw AipException.Malformed("The completion status is empty.");
         }
 
-        return new CompletionFacts(index, facts.String(T.CompletedBy, required: true)!, status, facts.String(T.ResultHash, required: false),
-            facts.Integer(T.Cost, required: false), facts.Integer(T.Tokens, required: false), facts.Integer(T.DurationMs, required: false), block.ExternalKey?.ToBytes());
+        return new CompletionFacts(index, facts.RequireString(facts.CompletedBy, T.CompletedBy), status, facts.OptionalString(facts.ResultHash, T.ResultHash),
+            facts.OptionalInteger(facts.Cost, T.Cost), facts.OptionalInteger(facts.Tokens, T.Tokens), facts.OptionalInteger(facts.DurationMs, T.DurationMs),
+            block.ExternalKey);
     }
 
-    // The block's checks must be exactly the canonical checks of its facts: no extra, none missing, no rules, no scopes.
-    private static void RequireChecks(BiscuitBlock block, int index, IReadOnlyList<Check> expected)
+    private static void RequireNoRulesOrScopes(BiscuitBlock block, int index)
     {
         if (block.Rules.Count != 0 || block.Scopes.Count != 0)
         {
             throw AipException.Malformed($"Block {index} holds rules or trust scopes, which AIP blocks never do.");
         }
-
-        var actual = block.Checks.Select(c => c.ToString()).ToList();
-        var wanted = expected.Select(c => c.ToString()).ToList();
-        if (!actual.SequenceEqual(wanted, StringComparer.Ordinal))
-        {
-            throw AipException.Malformed($"Block {index}'s checks do not match its facts.");
-        }
     }
 
-    private sealed class BlockFacts
-    {
-        private readonly Dictionary<string, List<IReadOnlyList<Term>>> _byName = new(StringComparer.Ordinal);
-        private readonly int _index;
+    // The block's checks must be exactly the canonical checks of its facts: no extra, none missing.
+    private static AipException ChecksMismatch(int index) => AipException.Malformed($"Block {index}'s checks do not match its facts.");
 
-        public BlockFacts(BiscuitBlock block, int index, string[] allowed)
+    private enum BlockKind
+    {
+        Authority,
+        Delegation,
+        Completion,
+    }
+
+    /// <summary>
+    /// One pass over a block's facts: each allowed predicate takes one term and appears at most once (<c>right</c> any
+    /// number of times); any other predicate is refused. Values are typed later, by the caller that knows which are required.
+    /// </summary>
+    private struct BlockFacts
+    {
+        private const int MaxTextLength = 4096;
+
+        private int _index;
+        private List<string>? _scopes;
+
+        public Term? Identity;
+        public Term? Subject;
+        public Term? MaxDepth;
+        public Term? Budget;
+        public Term? Expires;
+        public Term? IssuedAt;
+        public Term? Delegator;
+        public Term? Delegate;
+        public Term? Context;
+        public Term? CompletedBy;
+        public Term? Status;
+        public Term? ResultHash;
+        public Term? Cost;
+        public Term? Tokens;
+        public Term? DurationMs;
+
+        public static BlockFacts Read(BiscuitBlock block, int index, BlockKind kind)
         {
-            _index = index;
+            var facts = new BlockFacts { _index = index };
             foreach (var fact in block.Facts)
             {
-                var name = fact.Predicate.Name;
-                if (Array.IndexOf(allowed, name) < 0)
+                switch (kind, fact.Predicate.Name)
                 {
-                    throw AipException.Malformed($"Block {index} holds an unexpected fact '{name}'.");
+                    case (BlockKind.Authority or BlockKind.Delegation, T.Right):
+                        var right = facts.One(fact);
+                        facts._scopes ??= new List<string>(4);
+                        facts._scopes.Add(right is StringTerm s && AipScope.IsValid(s.Value) ? s.Value : throw AipException.Malformed($"Block {index}: an invalid right."));
+                        break;
+                    case (BlockKind.Authority, T.Identity): facts.Set(ref facts.Identity, fact); break;
+                    case (BlockKind.Authority, T.Subject): facts.Set(ref facts.Subject, fact); break;
+                    case (BlockKind.Authority, T.MaxDepth): facts.Set(ref facts.MaxDepth, fact); break;
+                    case (BlockKind.Authority or BlockKind.Delegation, T.Budget): facts.Set(ref facts.Budget, fact); break;
+                    case (BlockKind.Authority or BlockKind.Delegation, T.Expires): facts.Set(ref facts.Expires, fact); break;
+                    case (BlockKind.Authority, T.IssuedAt): facts.Set(ref facts.IssuedAt, fact); break;
+                    case (BlockKind.Delegation, T.Delegator): facts.Set(ref facts.Delegator, fact); break;
+                    case (BlockKind.Delegation, T.Delegate): facts.Set(ref facts.Delegate, fact); break;
+                    case (BlockKind.Delegation, T.Context): facts.Set(ref facts.Context, fact); break;
+                    case (BlockKind.Completion, T.CompletedBy): facts.Set(ref facts.CompletedBy, fact); break;
+                    case (BlockKind.Completion, T.Status): facts.Set(ref facts.Status, fact); break;
+                    case (BlockKind.Completion, T.ResultHash): facts.Set(ref facts.ResultHash, fact); break;
+                    case (BlockKind.Completion, T.Cost): facts.Set(ref facts.Cost, fact); break;
+                    case (BlockKind.Completion, T.Tokens): facts.Set(ref facts.Tokens, fact); break;
+                    case (BlockKind.Completion, T.DurationMs): facts.Set(ref facts.DurationMs, fact); break;
+                    default: throw AipException.Malformed($"Block {index} holds an unexpected fact '{fact.Predicate.Name}'.");
                 }
-
-                if (fact.Predicate.Terms.Count != 1)
-                {
-                    throw AipException.Malformed($"Block {index}: '{name}' takes one term.");
-                }
-
-                if (!_byName.TryGetValue(name, out var list))
-                {
-                    _byName[name] = list = [];
-                }
-
-                list.Add(fact.Predicate.Terms);
-            }
-        }
-
-        public IReadOnlyList<string> Scopes()
-        {
-            var scopes = All(T.Right).Select(t => t is StringTerm s && AipScope.IsValid(s.Value) ? s.Value : throw AipException.Malformed($"Block {_index}: an invalid right.")).ToList();
-            if (scopes.Count is 0 or > Compact.CompactToken.MaxScopes)
-            {
-                throw AipException.Malformed($"Block {_index} must grant 1 to {Compact.CompactToken.MaxScopes} rights.");
             }
 
-            return scopes;
+            return facts;
         }
 
-        public string? String(string name, bool required) => One(name, required) switch
+        public readonly IReadOnlyList<string> RequireScopes() =>
+            _scopes is { Count: > 0 and <= Compact.CompactToken.MaxScopes } scopes
+                ? scopes
+                : throw AipException.Malformed($"Block {_index} must grant 1 to {Compact.CompactToken.MaxScopes} rights.");
+
+        public readonly string RequireString(Term? term, string name) => OptionalString(term, name) ?? throw Missing(name);
+
+        public readonly string? OptionalString(Term? term, string name) => term switch
         {
             null => null,
-            StringTerm s when s.Value.Length <= 4096 => s.Value,
+            StringTerm s when s.Value.Length <= MaxTextLength => s.Value,
             _ => throw AipException.Malformed($"Block {_index}: '{name}' must be a string."),
         };
 
-        public long? Integer(string name, bool required) => One(name, required) switch
+        public readonly long RequireInteger(Term? term, string name) => OptionalInteger(term, name) ?? throw Missing(name);
+
+        public readonly long? OptionalInteger(Term? term, string name) => term switch
         {
             null => null,
             IntegerTerm i when i.Value >= 0 => i.Value,
             _ => throw AipException.Malformed($"Block {_index}: '{name}' must be a non-negative integer."),
         };
 
-        public DateTimeOffset? Date(string name, bool required) => One(name, required) switch
+        public readonly DateTimeOffset RequireDate(Term? term, string name) => OptionalDate(term, name) ?? throw Missing(name);
+
+        public readonly DateTimeOffset? OptionalDate(Term? term, string name) => term switch
         {
             null => null,
             DateTerm d when d.Seconds <= 253402300799 => DateTimeOffset.FromUnixTimeSeconds((long)d.Seconds),
             _ => throw AipException.Malformed($"Block {_index}: '{name}' must be a date."),
         };
 
-        private IEnumerable<Term> All(string name) => _byName.TryGetValue(name, out var list) ? list.Select(t => t[0]) : [];
+        private readonly AipException Missing(string name) => AipException.Malformed($"Block {_index} must hold exactly one '{name}' fact.");
 
-        private Term? One(string name, bool required)
+        private readonly Term One(Fact fact) =>
+            fact.Predicate.Terms is [var term] ? term : throw AipException.Malformed($"Block {_index}: '{fact.Predicate.Name}' takes one term.");
+
+        private readonly void Set(ref Term? slot, Fact fact)
         {
-            var all = All(name).ToList();
-            if (all.Count > 1 || (required && all.Count == 0))
+            var term = One(fact);
+            if (slot is not null)
             {
-                throw AipException.Malformed($"Block {_index} must hold {(required ? "exactly" : "at most")} one '{name}' fact.");
+                throw AipException.Malformed($"Block {_index} must hold at most one '{fact.Predicate.Name}' fact.");
             }
 
-            return all.Count == 1 ? all[0] : null;
+            slot = term;
         }
     }
 }

@@ -10,9 +10,12 @@ namespace Aim.Tokens.Chained;
 
 /// <summary>
 /// Chained AIP tokens on Biscuit v3: <see cref="Create"/> signs the authority block with the root's key;
-/// <see cref="Delegate"/> appends a delegation block signed by the current holder (a third-party block, so the
-/// verifier knows who delegated); <see cref="Complete"/> closes the chain with a completion block. These honest
-/// operations refuse to widen anything, but the verifier never relies on that: it re-checks every rule on the bytes.
+/// <see cref="Delegate(string, Ed25519KeyPair, AipDelegation, AipBlockForm)"/> appends a delegation block for the current
+/// holder; <see cref="Complete(string, Ed25519KeyPair, AipCompletion, AipBlockForm)"/> closes the chain with a completion
+/// block. Blocks are ordinary appended Biscuit blocks by default (<see cref="AipBlockForm.Standard"/>, what other AIP
+/// implementations write and read); <see cref="AipBlockForm.Attested"/> writes them as third-party blocks signed by the
+/// delegating agent's key, which proves who delegated at the cost of one more signature per hop. These honest operations
+/// refuse to widen anything, but the verifier never relies on that: it re-checks every rule on the bytes.
 /// </summary>
 public static class ChainedToken
 {
@@ -69,16 +72,33 @@ public static class ChainedToken
         return builder.Build(rootKey).ToBase64();
     }
 
-    /// <summary>Appends a delegation block signed by <paramref name="delegator"/>, the current holder.</summary>
+    /// <summary>
+    /// Appends a delegation block from <paramref name="delegator"/>, the current holder, as an ordinary appended block
+    /// (<see cref="AipBlockForm.Standard"/>).
+    /// </summary>
     /// <returns>The longer token.</returns>
     /// <exception cref="AipException">The token is malformed, completed, the delegator is not its holder
     /// (<see cref="AipErrorCodes.SignatureInvalid"/>), or the delegation widens scope, budget or expiry, exceeds the depth,
     /// or has an empty context (the verifier's codes).</exception>
     /// <exception cref="ArgumentException">Invalid identifiers or scopes, or a budget in fractions of a cent.</exception>
-    public static string Delegate(string token, Ed25519KeyPair delegator, AipDelegation delegation)
+    public static string Delegate(string token, Ed25519KeyPair delegator, AipDelegation delegation) =>
+        Delegate(token, delegator, delegation, AipBlockForm.Standard);
+
+    /// <summary>
+    /// Appends a delegation block from <paramref name="delegator"/>, the current holder: an ordinary appended block
+    /// (<see cref="AipBlockForm.Standard"/>), or a third-party block signed with the delegator's key
+    /// (<see cref="AipBlockForm.Attested"/>).
+    /// </summary>
+    /// <returns>The longer token.</returns>
+    /// <exception cref="AipException">The token is malformed, completed, the delegator is not its holder
+    /// (<see cref="AipErrorCodes.SignatureInvalid"/>), or the delegation widens scope, budget or expiry, exceeds the depth,
+    /// or has an empty context (the verifier's codes).</exception>
+    /// <exception cref="ArgumentException">Invalid identifiers or scopes, a budget in fractions of a cent, or an unknown form.</exception>
+    public static string Delegate(string token, Ed25519KeyPair delegator, AipDelegation delegation, AipBlockForm form)
     {
         ArgumentNullException.ThrowIfNull(delegator);
         ArgumentNullException.ThrowIfNull(delegation);
+        RequireForm(form);
         var (biscuit, model) = Read(token);
         var state = ChainState.Walk(model);
         if (model.Completion is not null)
@@ -146,16 +166,26 @@ public static class ChainedToken
             block.AddCheck(T.TimeCheck(exp2));
         }
 
-        return AppendSigned(biscuit, delegator, block);
+        return Append(biscuit, delegator, block, form);
     }
 
-    /// <summary>Closes the chain with a completion block signed by the holder.</summary>
+    /// <summary>Closes the chain with a completion block from the holder, as an ordinary appended block.</summary>
     /// <exception cref="AipException">The token is malformed or completed, or <paramref name="holder"/> is not its holder.</exception>
     /// <exception cref="ArgumentException">An empty status, negative numbers, or a cost in fractions of a cent.</exception>
-    public static string Complete(string token, Ed25519KeyPair holder, AipCompletion completion)
+    public static string Complete(string token, Ed25519KeyPair holder, AipCompletion completion) =>
+        Complete(token, holder, completion, AipBlockForm.Standard);
+
+    /// <summary>
+    /// Closes the chain with a completion block from the holder: appended (<see cref="AipBlockForm.Standard"/>) or signed
+    /// with the holder's key (<see cref="AipBlockForm.Attested"/>).
+    /// </summary>
+    /// <exception cref="AipException">The token is malformed or completed, or <paramref name="holder"/> is not its holder.</exception>
+    /// <exception cref="ArgumentException">An empty status, negative numbers, a cost in fractions of a cent, or an unknown form.</exception>
+    public static string Complete(string token, Ed25519KeyPair holder, AipCompletion completion, AipBlockForm form)
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(completion);
+        RequireForm(form);
         ArgumentException.ThrowIfNullOrWhiteSpace(completion.Status);
         var (biscuit, model) = Read(token);
         var state = ChainState.Walk(model);
@@ -198,7 +228,7 @@ public static class ChainedToken
             block.AddFact(new Fact(T.DurationMs, Term.Integer(ms)));
         }
 
-        return AppendSigned(biscuit, holder, block);
+        return Append(biscuit, holder, block, form);
     }
 
     /// <summary>True when the text looks like a chained token (no dots; a compact token has two).</summary>
@@ -213,7 +243,7 @@ public static class ChainedToken
         for (var i = 0; i < biscuit.Blocks.Count; i++)
         {
             var block = biscuit.Blocks[i];
-            lines.Add(i == 0 ? "block 0 (authority):" : $"block {i}{(block.ExternalKey is { } k ? $" (signed by {AipIdentifier.ForKey(k.Bytes)})" : string.Empty)}:");
+            lines.Add(i == 0 ? "block 0 (authority):" : $"block {i} ({(block.ExternalKey is { } k ? $"attested: signed by {(k.Algorithm == Algorithm.Ed25519 ? AipIdentifier.ForKey(k.Bytes) : k.ToString())}" : "appended")}):");
             lines.AddRange(block.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => "  " + l.TrimEnd()));
         }
 
@@ -243,11 +273,24 @@ public static class ChainedToken
         return (biscuit, AipChainModel.Read(biscuit));
     }
 
-    private static string AppendSigned(BiscuitToken biscuit, Ed25519KeyPair signer, BlockBuilder block)
+    private static string Append(BiscuitToken biscuit, Ed25519KeyPair signer, BlockBuilder block, AipBlockForm form)
     {
+        if (form == AipBlockForm.Standard)
+        {
+            return biscuit.Attenuate(block).ToBase64();
+        }
+
         using var key = KeyPair.FromPrivateKey(signer.ExportSeed(), Algorithm.Ed25519);
         var contents = biscuit.CreateThirdPartyRequest().CreateBlock(key, block);
         return biscuit.AppendThirdPartyBlock(contents).ToBase64();
+    }
+
+    private static void RequireForm(AipBlockForm form)
+    {
+        if (form is not (AipBlockForm.Standard or AipBlockForm.Attested))
+        {
+            throw new ArgumentException($"Unknown block form {form}.", nameof(form));
+        }
     }
 
     private static AipIdentifier RequireIdentifier(string id, string parameter) =>

@@ -20,71 +20,29 @@ public sealed partial class AipVerifier
             throw AipException.Malformed("The token is neither a compact token nor base64url Biscuit.", ex);
         }
 
-        var parseOptions = new BiscuitParseOptions { MaxBlocks = _options.MaxChainBlocks + 2 };
-        BiscuitToken unverified;
-        try
-        {
-            unverified = BiscuitToken.FromBytesUnverified(bytes, parseOptions);
-        }
-        catch (BiscuitException ex)
-        {
-            throw AipException.Malformed("The chained token cannot be decoded.", ex);
-        }
-
-        if (unverified.Blocks.Count - 1 > _options.MaxChainBlocks + 1)
-        {
-            throw new AipException(AipErrorCodes.DepthExceeded, "The chain holds more blocks than the verifier accepts.");
-        }
-
-        // V1: the Biscuit signature chain under the root identity's key.
-        var rootId = AipChainModel.ReadIdentity(unverified);
-        if (!AipIdentifier.TryParse(rootId, out var root))
-        {
-            throw new AipException(AipErrorCodes.IdentityUnresolvable, "The authority identity is not an AIP identifier.");
-        }
-
-        var rootKeys = root.Kind == AipIdentifierKind.Key
-            ? [root.PublicKey.ToArray()]
-            : (await _resolver.ResolveAsync(root, ct).ConfigureAwait(false)).Where(k => k.IsValidAt(now)).Select(k => k.Key.ToArray()).ToArray();
-        BiscuitToken? verified = null;
-        string? rootSigner = null;
-        foreach (var key in rootKeys)
-        {
-            try
-            {
-                verified = BiscuitToken.FromBytes(bytes, PublicKey.FromBytes(key, Algorithm.Ed25519), parseOptions);
-                rootSigner = AipIdentifier.ForKey(key);
-                break;
-            }
-            catch (BiscuitException)
-            {
-                // try the next key of a rotating identity
-            }
-        }
-
-        if (verified is null)
-        {
-            throw new AipException(AipErrorCodes.SignatureInvalid, "The chain's signatures do not verify under the root identity's key.");
-        }
+        // V1: the Biscuit signature chain under the root identity's key. An aip:key root is found from the bytes (a hint
+        // that must be confirmed by the verified token, see AuthorityIdentityHint), so the token is decoded once; any
+        // other case reads the identity from a full unverified decode first.
+        var parseOptions = ParseOptions();
+        var (verified, root, rootSigner) = TryVerifyWithIdentityHint(bytes, parseOptions)
+            ?? await VerifySignaturesAsync(bytes, parseOptions, now, ct).ConfigureAwait(false);
 
         var model = AipChainModel.Read(verified);
 
-        // V1 (blocks): each delegation is signed by its delegator, who must be the current holder; a completion by the holder.
+        // V1 (blocks): the chain of holders. Each delegation comes from the current holder and each completion from the
+        // last one. An attested (third-party) block must be signed by the agent it names; an ordinary appended block
+        // proves nothing about its author, so it must at least be consistent with the chain, and is refused outright
+        // when the verifier requires attestation.
         var holder = model.Authority.Subject ?? model.Authority.Identity;
-        var signers = new List<string> { root.Value };
+        var signers = new List<string>(model.Delegations.Count + verified.Blocks.Count + 2) { root.Value };
         if (rootSigner != root.Value)
         {
-            signers.Add(rootSigner!);
+            signers.Add(rootSigner);
         }
 
         foreach (var d in model.Delegations)
         {
-            RequireSignedBy(d.ExternalKey, d.Delegator, d.BlockIndex);
-            if (!string.Equals(d.Delegator, holder, StringComparison.Ordinal))
-            {
-                throw new AipException(AipErrorCodes.SignatureInvalid, $"Block {d.BlockIndex} is delegated by {d.Delegator}, who does not hold the token.");
-            }
-
+            RequireFromHolder(d.ExternalKey, d.Delegator, holder, d.BlockIndex, "delegated");
             if (!AipIdentifier.TryParse(d.Delegate, out _))
             {
                 throw AipException.Malformed($"Block {d.BlockIndex}: the delegate is not an AIP identifier.");
@@ -96,11 +54,7 @@ public sealed partial class AipVerifier
 
         if (model.Completion is { } c)
         {
-            RequireSignedBy(c.ExternalKey, c.CompletedBy, c.BlockIndex);
-            if (!string.Equals(c.CompletedBy, holder, StringComparison.Ordinal))
-            {
-                throw new AipException(AipErrorCodes.SignatureInvalid, "The completion block is not signed by the holder.");
-            }
+            RequireFromHolder(c.ExternalKey, c.CompletedBy, holder, c.BlockIndex, "completed");
         }
 
         // V2: the root must be trusted.
@@ -189,24 +143,112 @@ public sealed partial class AipVerifier
         };
     }
 
-    private static void RequireSignedBy(byte[]? externalKey, string claimedId, int blockIndex)
+    private BiscuitParseOptions ParseOptions()
+    {
+        // Room for the authority block, the delegations and a completion block; rebuilt only when the option changes.
+        var maxBlocks = _options.MaxChainBlocks + 2;
+        var cached = _parseOptions;
+        if (cached?.MaxBlocks != maxBlocks)
+        {
+            _parseOptions = cached = new BiscuitParseOptions { MaxBlocks = maxBlocks };
+        }
+
+        return cached;
+    }
+
+    // The fast path: decode and verify once under the key of the aip:key identity the bytes claim, and keep the result only
+    // when the verified authority block names exactly that identity. Null sends the caller down the full path.
+    private static (BiscuitToken Verified, AipIdentifier Root, string RootSigner)? TryVerifyWithIdentityHint(byte[] bytes, BiscuitParseOptions options)
+    {
+        if (AuthorityIdentityHint.TryRead(bytes) is not { } hinted || !AipIdentifier.TryParse(hinted, out var root) || root.Kind != AipIdentifierKind.Key)
+        {
+            return null;
+        }
+
+        try
+        {
+            var verified = BiscuitToken.FromBytes(bytes, PublicKey.FromBytes(root.PublicKey, Algorithm.Ed25519), options);
+            return string.Equals(AipChainModel.TryReadIdentity(verified), root.Value, StringComparison.Ordinal) ? (verified, root, root.Value) : null;
+        }
+        catch (BiscuitException)
+        {
+            return null;
+        }
+    }
+
+    private async ValueTask<(BiscuitToken Verified, AipIdentifier Root, string RootSigner)> VerifySignaturesAsync(byte[] bytes, BiscuitParseOptions parseOptions,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        BiscuitToken unverified;
+        try
+        {
+            unverified = BiscuitToken.FromBytesUnverified(bytes, parseOptions);
+        }
+        catch (BiscuitException ex)
+        {
+            throw AipException.Malformed("The chained token cannot be decoded.", ex);
+        }
+
+        var rootId = AipChainModel.ReadIdentity(unverified);
+        if (!AipIdentifier.TryParse(rootId, out var root))
+        {
+            throw new AipException(AipErrorCodes.IdentityUnresolvable, "The authority identity is not an AIP identifier.");
+        }
+
+        var rootKeys = root.Kind == AipIdentifierKind.Key
+            ? [root.PublicKey.ToArray()]
+            : (await _resolver.ResolveAsync(root, ct).ConfigureAwait(false)).Where(k => k.IsValidAt(now)).Select(k => k.Key.ToArray()).ToArray();
+        foreach (var key in rootKeys)
+        {
+            try
+            {
+                var verified = BiscuitToken.FromBytes(bytes, PublicKey.FromBytes(key, Algorithm.Ed25519), parseOptions);
+                return (verified, root, root.Kind == AipIdentifierKind.Key ? root.Value : AipIdentifier.ForKey(key));
+            }
+            catch (BiscuitException)
+            {
+                // try the next key of a rotating identity
+            }
+        }
+
+        throw new AipException(AipErrorCodes.SignatureInvalid, "The chain's signatures do not verify under the root identity's key.");
+    }
+
+    private void RequireFromHolder(Aim.Biscuit.PublicKey? externalKey, string claimedId, string holder, int blockIndex, string verb)
     {
         if (externalKey is null)
         {
-            throw new AipException(AipErrorCodes.SignatureInvalid, $"Block {blockIndex} is not signed by an agent key (a third-party block is required).");
+            if (_options.RequireAttestation)
+            {
+                throw new AipException(AipErrorCodes.SignatureInvalid, $"Block {blockIndex} is not attested (signed by the agent that {verb} it), and this verifier requires attestation.");
+            }
+
+            // Anyone holding the bytes can append a block; its author claim must still follow the chain of holders.
+            if (!string.Equals(claimedId, holder, StringComparison.Ordinal))
+            {
+                throw AipException.Malformed($"Block {blockIndex} is {verb} by {claimedId}, but the token is held by {holder}.");
+            }
+
+            return;
         }
 
-        if (!AipIdentifier.TryParse(claimedId, out var claimed) || claimed.Kind != AipIdentifierKind.Key ||
-            !claimed.PublicKey.SequenceEqual(externalKey))
+        if (externalKey.Algorithm != Algorithm.Ed25519 || !AipIdentifier.TryParse(claimedId, out var claimed) || claimed.Kind != AipIdentifierKind.Key ||
+            !claimed.PublicKey.SequenceEqual(externalKey.Bytes))
         {
             throw new AipException(AipErrorCodes.SignatureInvalid, $"Block {blockIndex} is not signed by the agent it names.");
+        }
+
+        if (!string.Equals(claimedId, holder, StringComparison.Ordinal))
+        {
+            throw new AipException(AipErrorCodes.SignatureInvalid, $"Block {blockIndex} is {verb} by {claimedId}, who does not hold the token.");
         }
     }
 
     private void RunPolicy(BiscuitToken token, string tool, DateTimeOffset now, int depth)
     {
+        var profile = _options.PolicyProfile;
         var authorizer = token.CreateAuthorizer();
-        authorizer.Limits = _options.PolicyProfile == AipPolicyProfile.Advanced
+        authorizer.Limits = profile == AipPolicyProfile.Advanced
             ? RunLimits.Default with { MaxIterations = _options.AdvancedIterationCap, MaxTime = _options.PolicyTimeLimit }
             : RunLimits.Default with { MaxTime = _options.PolicyTimeLimit };
         try
@@ -214,18 +256,17 @@ public sealed partial class AipVerifier
             authorizer.AddFact(new Fact("tool", Term.String(tool)));
             authorizer.AddFact(new Fact("time", Term.Date(now)));
             authorizer.AddFact(new Fact("depth", Term.Integer(depth)));
-            if (_options.PolicyProfile != AipPolicyProfile.Simple)
+            if (profile != AipPolicyProfile.Simple)
             {
-                // Standard: the tool must also be named by some right of the authority (literal) or covered by a pattern.
-                authorizer.AddCode("check if tool($t), right($r), $r == $t or tool($t), right($r), $r.ends_with(\":*\")");
+                authorizer.AddCheck(AipPolicies.ToolIsARight);
             }
 
-            if (_options.PolicyProfile == AipPolicyProfile.Advanced && !string.IsNullOrWhiteSpace(_options.AdvancedPolicy))
+            if (profile == AipPolicyProfile.Advanced && !string.IsNullOrWhiteSpace(_options.AdvancedPolicy))
             {
-                authorizer.AddCode(_options.AdvancedPolicy);
+                AipPolicies.AddAdvanced(authorizer, _advancedPolicy.Get(_options.AdvancedPolicy));
             }
 
-            authorizer.AddCode("allow if true");
+            authorizer.AddPolicy(AipPolicies.AllowIfTrue);
             authorizer.Authorize();
         }
         catch (BiscuitLogicException ex)

@@ -15,6 +15,8 @@ public sealed partial class AipVerifier
     private readonly AipVerifierOptions _options;
     private readonly IAipIdentityResolver _resolver;
     private readonly VerifiedTokenCache _cache;
+    private readonly AipPolicies.Cache _advancedPolicy = new();
+    private Aim.Biscuit.BiscuitParseOptions? _parseOptions;
 
     /// <summary>Creates a verifier.</summary>
     /// <exception cref="ArgumentNullException">The options or their trust store is null.</exception>

@@ -33,6 +33,14 @@ public sealed class AipVerifierOptions
     /// <summary>Most delegation blocks a chain may hold, whatever its <c>max_depth</c> says. Default 16.</summary>
     public int MaxChainBlocks { get; set; } = 16;
 
+    /// <summary>
+    /// When true, every delegation and completion block of a chained token must be attested: a Biscuit third-party block
+    /// signed by the agent it names (<see cref="Chained.AipBlockForm.Attested"/>); an ordinary appended block is refused
+    /// with <see cref="AipErrorCodes.SignatureInvalid"/>. Default false: both forms are accepted, appended blocks being
+    /// what AIP specifies. Every V1-V7 rule is enforced on both forms either way; attestation adds proof of who delegated.
+    /// </summary>
+    public bool RequireAttestation { get; set; }
+
     /// <summary>How many verified tokens are remembered (re-verifying a seen token skips the signature work). 0 disables. Default 10,000.</summary>
     public int CacheCapacity { get; set; } = 10_000;
 

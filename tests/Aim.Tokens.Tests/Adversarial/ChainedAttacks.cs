@@ -211,7 +211,9 @@ internal static class ChainedAttacks
                 2 => RawBiscuit.ThirdParty(root, other, DelegationCode(Id(other), Id(Orchestrator), "not the holder", ["tool:search"])),
                 _ => RawBiscuit.ThirdParty(hop1, User, DelegationCode(Id(User), Id(Specialist), "former holder", ["tool:search"])),
             };
-            yield return new Attack("wrong key (delegation)", $"variant {i % 4}", RawBiscuit.Text(token), AipErrorCodes.SignatureInvalid);
+            // Variant 1 is an ordinary appended block: the AIP-standard form, valid by default; refused only where
+            // attestation is required.
+            yield return new Attack("wrong key (delegation)", $"variant {i % 4}", RawBiscuit.Text(token), AipErrorCodes.SignatureInvalid) { RequireAttestation = i % 4 == 1 };
         }
 
         // 8. tampered bytes: protobuf surgery on signatures, keys and block payloads.
@@ -342,7 +344,7 @@ internal static class ChainedAttacks
                 1 => RawBiscuit.FirstParty(twoHops, code),
                 _ => RawBiscuit.ThirdParty(twoHops, Orchestrator, $"completed_by(\"{Id(Orchestrator)}\");status(\"success\");"),
             };
-            yield return new Attack("forged completion", $"variant {i % 3}", RawBiscuit.Text(token), AipErrorCodes.SignatureInvalid);
+            yield return new Attack("forged completion", $"variant {i % 3}", RawBiscuit.Text(token), AipErrorCodes.SignatureInvalid) { RequireAttestation = i % 3 == 1 };
         }
     }
 
