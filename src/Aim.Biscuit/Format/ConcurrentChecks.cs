@@ -4,8 +4,9 @@ namespace Aim.Biscuit.Format;
 
 /// <summary>
 /// Runs the independent checks of a token's signature chain on the calling thread and one thread-pool
-/// worker at once. Both pull the next unclaimed check from a shared counter, so a worker that starts late
-/// (a busy pool) only takes what is left and the caller never waits for work it could do itself.
+/// worker at once. The caller claims checks from the front (block signatures, the costly ones) and the
+/// worker from the back (the proof and block decoding), so a worker that starts late (a busy pool) only
+/// takes what is left, and the caller never waits for work it could do itself.
 /// Every check runs; the failure reported is the lowest-indexed one, which is what a sequential run meets first.
 /// An optional last item (block decoding) runs alongside; its failure counts only when every check passed.
 /// </summary>
@@ -18,7 +19,9 @@ internal sealed class ConcurrentChecks : IThreadPoolWorkItem
     private readonly int _count;
     private readonly ExceptionDispatchInfo?[] _errors;
     private readonly ManualResetEventSlim _done = new(false);
-    private int _next = -1;
+    private readonly Lock _claim = new();
+    private int _front;
+    private int _back;
     private int _remaining;
 
     private ConcurrentChecks(SerializedBiscuit token, PublicKey root, SerializedBiscuit.ChainCheck[] checks, Action? last)
@@ -30,6 +33,7 @@ internal sealed class ConcurrentChecks : IThreadPoolWorkItem
         _count = checks.Length + (last is null ? 0 : 1);
         _errors = new ExceptionDispatchInfo?[_count];
         _remaining = _count;
+        _back = _count;
     }
 
     /// <exception cref="BiscuitFormatException">A check failed (the first in sequential order).</exception>
@@ -37,18 +41,27 @@ internal sealed class ConcurrentChecks : IThreadPoolWorkItem
     {
         var batch = new ConcurrentChecks(token, root, checks, last);
         ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: false);
-        batch.Drain();
+        batch.Drain(fromFront: true);
         // The worker may still be finishing the check it claimed last.
         batch._done.Wait();
         foreach (var error in batch._errors) error?.Throw();
     }
 
-    void IThreadPoolWorkItem.Execute() => Drain();
+    void IThreadPoolWorkItem.Execute() => Drain(fromFront: false);
 
-    private void Drain()
+    private int Claim(bool fromFront)
+    {
+        lock (_claim)
+        {
+            if (_front >= _back) return -1;
+            return fromFront ? _front++ : --_back;
+        }
+    }
+
+    private void Drain(bool fromFront)
     {
         int i;
-        while ((i = Interlocked.Increment(ref _next)) < _count)
+        while ((i = Claim(fromFront)) >= 0)
         {
             try
             {

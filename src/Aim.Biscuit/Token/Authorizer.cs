@@ -82,8 +82,10 @@ public sealed class Authorizer
     /// <exception cref="BiscuitLanguageException">Syntax error, missing parameter or invalid rule.</exception>
     public Authorizer AddCode(string code, IReadOnlyDictionary<string, Term>? parameters = null, IReadOnlyDictionary<string, PublicKey>? scopeParameters = null)
     {
-        var source = DatalogParser.Parse(code, allowPolicies: true, parameters, scopeParameters);
-        foreach (var r in source.Rules) BlockBuilder.ValidateRule(r);
+        ArgumentNullException.ThrowIfNull(code);
+        var source = parameters is null or { Count: 0 } && scopeParameters is null or { Count: 0 }
+            ? ParsedCode.Get(code)
+            : ParsedCode.Parse(code, parameters, scopeParameters);
         _facts.AddRange(source.Facts);
         _rules.AddRange(source.Rules);
         _checks.AddRange(source.Checks);
@@ -140,6 +142,39 @@ public sealed class Authorizer
         _token = token;
         Invalidate();
         return this;
+    }
+
+    /// <summary>
+    /// Authorizer source, parsed and validated. Every element is immutable, so one parse serves every
+    /// authorizer built from the same text (a server adds the same policy code to each request).
+    /// </summary>
+    private sealed record ParsedCode(Fact[] Facts, Rule[] Rules, Check[] Checks, Policy[] Policies, Scope[] Scopes)
+    {
+        private const int CacheLimit = 256;
+        private const int MaxCachedLength = 16 * 1024;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ParsedCode> Cache = new(StringComparer.Ordinal);
+
+        /// <summary>The parse of <paramref name="code"/> without parameters, remembered (bounded).</summary>
+        internal static ParsedCode Get(string code)
+        {
+            if (Cache.TryGetValue(code, out var cached)) return cached;
+            var parsed = Parse(code, null, null);
+            if (code.Length <= MaxCachedLength)
+            {
+                // Crude bound: start over when full (hostile callers cannot grow it without limit).
+                if (Cache.Count >= CacheLimit) Cache.Clear();
+                Cache.TryAdd(code, parsed);
+            }
+            return parsed;
+        }
+
+        /// <exception cref="BiscuitLanguageException">Syntax error, missing parameter or invalid rule.</exception>
+        internal static ParsedCode Parse(string code, IReadOnlyDictionary<string, Term>? parameters, IReadOnlyDictionary<string, PublicKey>? scopeParameters)
+        {
+            var source = DatalogParser.Parse(code, allowPolicies: true, parameters, scopeParameters);
+            foreach (var r in source.Rules) BlockBuilder.ValidateRule(r);
+            return new ParsedCode([.. source.Facts], [.. source.Rules], [.. source.Checks], [.. source.Policies], [.. source.Scopes]);
+        }
     }
 
     private static int _warmedUp;
