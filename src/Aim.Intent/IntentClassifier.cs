@@ -83,7 +83,8 @@ public sealed class IntentClassifier : IIntentClassifier
         var probabilities = s.Probabilities.AsSpan(0, IntentLabels.Count);
         TensorPrimitives.SoftMax(logits, probabilities);
         var best = TensorPrimitives.IndexOfMax(probabilities);
-        var prediction = new IntentPrediction((IntentClass)best, probabilities[best], 1f - probabilities[(int)IntentClass.Benign]);
+        var attack = 1 + TensorPrimitives.IndexOfMax(probabilities[1..]);
+        var prediction = new IntentPrediction((IntentClass)best, probabilities[best], 1f - probabilities[(int)IntentClass.Benign], (IntentClass)attack);
 
         evidenceCount = 0;
         if (evidence.Length > 0 && featureCount > 0)
@@ -112,7 +113,7 @@ public sealed class IntentClassifier : IIntentClassifier
             }
         }
 
-        return new IntentVerdict(prediction.Label, prediction.Confidence, prediction.MaliciousProbability, evidence);
+        return new IntentVerdict(prediction.Label, prediction.Confidence, prediction.MaliciousProbability, evidence) { AttackClass = prediction.AttackClass };
     }
 
     // Weighs each chunk by how much its features pushed the verdict over the runner-up class:

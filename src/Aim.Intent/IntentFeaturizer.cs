@@ -3,7 +3,10 @@ namespace Aim.Intent;
 /// <summary>
 /// Turns text into hashed feature buckets, fastText style: word unigrams, word bigrams and character
 /// n-grams of each word (padded with <c>&lt;</c> and <c>&gt;</c>). Span-based and allocation-free:
-/// the caller supplies every buffer (see <see cref="IntentScratch"/>).
+/// the caller supplies every buffer (see <see cref="IntentScratch"/>). Word unigrams and bigrams are
+/// emitted <see cref="FeaturizerSettings.WordWeight"/> times each, so in the averaged hidden vector a
+/// word counts that many times a character n-gram (a word has about three n-grams per char, which
+/// otherwise drown the words that carry the meaning).
 /// </summary>
 /// <remarks>
 /// Normalization is one char in, one char out (letters lower-cased invariantly, digits folded to
@@ -34,7 +37,7 @@ internal static class IntentFeaturizer
 
     /// <summary>An upper bound on the features of a normalized text of <paramref name="normalizedLength"/> chars.</summary>
     public static int MaxFeatures(int normalizedLength, in FeaturizerSettings settings)
-        => (normalizedLength * (2 + (3 * (settings.MaxN - settings.MinN + 1)))) + 8;
+        => (normalizedLength * ((2 * settings.WordWeight) + (3 * (settings.MaxN - settings.MinN + 1)))) + 8;
 
     /// <summary>Maps a position in the normalized text back to the input.</summary>
     public static int OriginalIndex(int normalizedIndex, int textLength)
@@ -65,6 +68,7 @@ internal static class IntentFeaturizer
         var length = Normalize(text, norm);
         var normalized = norm[..length];
         var mask = (1 << settings.BucketBits) - 1;
+        var wordWeight = settings.WordWeight;
         var count = 0;
         chunkCount = 0;
         var previousHash = 0u;
@@ -122,8 +126,7 @@ internal static class IntentFeaturizer
                     wordHash = Hash(word, UnigramSeed);
                 }
 
-                buckets[count] = (int)(wordHash & (uint)mask);
-                featureChunk[count++] = chunk;
+                count = Repeat(buckets, featureChunk, count, (int)(wordHash & (uint)mask), chunk, wordWeight);
                 for (var n = settings.MinN; n <= settings.MaxN; n++)
                 {
                     for (var start = -1; start <= word.Length + 1 - n; start++)
@@ -138,19 +141,28 @@ internal static class IntentFeaturizer
             else
             {
                 wordHash = Hash(normalized.Slice(i, 1), UnigramSeed);
-                buckets[count] = (int)(wordHash & (uint)mask);
-                featureChunk[count++] = chunk;
+                count = Repeat(buckets, featureChunk, count, (int)(wordHash & (uint)mask), chunk, wordWeight);
                 i++;
             }
 
             if (hasPrevious)
             {
-                buckets[count] = (int)(Mix(((previousHash * 31u) ^ wordHash) + BigramSeed) & (uint)mask);
-                featureChunk[count++] = chunk;
+                count = Repeat(buckets, featureChunk, count, (int)(Mix(((previousHash * 31u) ^ wordHash) + BigramSeed) & (uint)mask), chunk, wordWeight);
             }
 
             previousHash = wordHash;
             hasPrevious = true;
+        }
+
+        return count;
+    }
+
+    private static int Repeat(Span<int> buckets, Span<int> featureChunk, int count, int bucket, int chunk, int times)
+    {
+        for (var k = 0; k < times; k++)
+        {
+            buckets[count] = bucket;
+            featureChunk[count++] = chunk;
         }
 
         return count;
@@ -242,7 +254,14 @@ internal static class IntentFeaturizer
 }
 
 /// <summary>How a model featurizes text; stored in the model file so training and inference agree.</summary>
-internal readonly record struct FeaturizerSettings(int BucketBits, int MinN, int MaxN)
+/// <param name="BucketBits">log2 of the number of hashed buckets.</param>
+/// <param name="MinN">The shortest character n-gram.</param>
+/// <param name="MaxN">The longest character n-gram.</param>
+/// <param name="WordWeight">How many times each word unigram and bigram is counted (1 in format version 1 and 2 files).</param>
+internal readonly record struct FeaturizerSettings(int BucketBits, int MinN, int MaxN, int WordWeight = 1)
 {
+    /// <summary>The largest word weight a model may carry.</summary>
+    public const int MaxWordWeight = 8;
+
     public int BucketCount => 1 << BucketBits;
 }

@@ -11,7 +11,8 @@ namespace Aim.Intent;
 /// <remarks>
 /// File format (little-endian): magic <c>AIMINTNT</c>, version, bucket bits, dimension, class count,
 /// min and max n-gram length, the number of non-zero rows, the softmax temperature (float, version 2;
-/// version 1 files have none and use 1), the rows' ascending bucket indices, those rows, the output
+/// version 1 files have none and use 1), the word weight (int, version 3; older files use 1, see
+/// <c>FeaturizerSettings.WordWeight</c>), the rows' ascending bucket indices, those rows, the output
 /// matrix and bias, then the SHA-256 of everything before it. Rows no training example touched are
 /// zero and not stored.
 /// </remarks>
@@ -23,9 +24,10 @@ public sealed class IntentModel
     /// <summary>The largest temperature a model may carry.</summary>
     public const float MaxTemperature = 100f;
 
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
     private const int HeaderBytesV1 = 8 + (7 * 4);
-    private const int HeaderBytes = HeaderBytesV1 + 4;
+    private const int HeaderBytesV2 = HeaderBytesV1 + 4;
+    private const int HeaderBytes = HeaderBytesV2 + 4;
     private const int MaxFileBytes = 64 << 20;
     private static readonly byte[] Magic = "AIMINTNT"u8.ToArray();
     private static readonly Lazy<IntentModel> DefaultModel = new(LoadEmbedded, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -51,6 +53,9 @@ public sealed class IntentModel
 
     /// <summary>The size of the hidden (embedding) vector.</summary>
     public int Dimension { get; }
+
+    /// <summary>How many times a word unigram or bigram counts relative to one character n-gram (1 in format version 1 and 2 files).</summary>
+    public int WordWeight => Settings.WordWeight;
 
     /// <summary>The number of parameters, zero rows included.</summary>
     public long ParameterCount => (long)Embeddings.Length + Output.Length + Bias.Length;
@@ -100,12 +105,12 @@ public sealed class IntentModel
         var minN = ReadInt(body, 24);
         var maxN = ReadInt(body, 28);
         var rows = ReadInt(body, 32);
-        if (version is not (1 or FormatVersion))
+        if (version is < 1 or > FormatVersion)
         {
-            throw IntentModelException.Model($"Intent model format version {version} is not supported (expected 1 or {FormatVersion}).");
+            throw IntentModelException.Model($"Intent model format version {version} is not supported (expected 1 to {FormatVersion}).");
         }
 
-        var headerBytes = version == 1 ? HeaderBytesV1 : HeaderBytes;
+        var headerBytes = version switch { 1 => HeaderBytesV1, 2 => HeaderBytesV2, _ => HeaderBytes };
         if (body.Length < headerBytes)
         {
             throw IntentModelException.Model("The intent model's header is truncated.");
@@ -117,13 +122,15 @@ public sealed class IntentModel
             throw IntentModelException.Model("The intent model's temperature is out of range.");
         }
 
+        var wordWeight = version < 3 ? 1 : ReadInt(body, HeaderBytesV2);
         if (bucketBits is < 8 or > 24 || dimension is < 1 or > 512 || classes != IntentLabels.Count
+            || wordWeight is < 1 or > FeaturizerSettings.MaxWordWeight
             || minN is < 1 or > 8 || maxN < minN || maxN > 8 || rows < 0 || rows > (1 << bucketBits))
         {
             throw IntentModelException.Model("The intent model's header is out of range.");
         }
 
-        var settings = new FeaturizerSettings(bucketBits, minN, maxN);
+        var settings = new FeaturizerSettings(bucketBits, minN, maxN, wordWeight);
         long expected = headerBytes + (rows * 4L) + (((long)rows * dimension) + (classes * dimension) + classes) * 4L;
         if (body.Length != expected)
         {
@@ -195,6 +202,7 @@ public sealed class IntentModel
         WriteInt(span, 28, Settings.MaxN);
         WriteInt(span, 32, rows.Count);
         BinaryPrimitives.WriteSingleLittleEndian(span[HeaderBytesV1..], Temperature);
+        WriteInt(span, HeaderBytesV2, Settings.WordWeight);
         var offset = HeaderBytes;
         foreach (var row in rows)
         {

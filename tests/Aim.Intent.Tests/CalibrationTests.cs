@@ -62,12 +62,13 @@ public class CalibrationTests
     [Fact]
     public void A_version_1_file_without_a_temperature_still_loads_with_temperature_1()
     {
-        var model = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0 });
-        var v2 = model.ToBytes();
-        // Version 1: the same layout without the 4-byte temperature after the header.
-        var body = new byte[v2.Length - 32 - 4];
-        v2.AsSpan(0, 36).CopyTo(body);
-        v2.AsSpan(40, v2.Length - 32 - 40).CopyTo(body.AsSpan(36));
+        // Version 1 files predate the word weight, so they featurize with weight 1.
+        var model = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0, WordWeight = 1 });
+        var v3 = model.ToBytes();
+        // Version 1: the same layout without the 4-byte temperature and the 4-byte word weight after the header.
+        var body = new byte[v3.Length - 32 - 8];
+        v3.AsSpan(0, 36).CopyTo(body);
+        v3.AsSpan(44, v3.Length - 32 - 44).CopyTo(body.AsSpan(36));
         BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(8), 1);
         var v1 = new byte[body.Length + 32];
         body.CopyTo(v1, 0);

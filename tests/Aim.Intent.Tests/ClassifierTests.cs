@@ -117,4 +117,29 @@ public class ClassifierTests
         Assert.False(IntentLabels.TryParse(null, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => ((IntentClass)42).ToLabel());
     }
+
+    [Fact]
+    public void Flagging_uses_the_malicious_probability_of_all_attack_classes_together()
+    {
+        // 0.2 benign, the rest split between two attack classes: no single attack class beats benign by much,
+        // but together they are 0.8 of the mass, so the action is flagged and reported as the larger one.
+        var split = new IntentPrediction(IntentClass.Benign, 0.2f, 0.8f, IntentClass.Exfiltration);
+        Assert.True(split.IsFlagged(0.8f));
+        Assert.False(split.IsFlagged(0.81f));
+        Assert.Equal(IntentClass.Exfiltration, split.AttackClass);
+    }
+
+    [Fact]
+    public void The_attack_class_is_the_most_probable_non_benign_class()
+    {
+        var attack = Classifier.Classify(IntentText.Build("shell:exec", "host", "mimikatz sekurlsa::logonpasswords"));
+        Assert.NotEqual(IntentClass.Benign, attack.Label);
+        Assert.Equal(attack.Label, attack.AttackClass);
+        Assert.Equal(attack.Label.ToLabel(), attack.AttackClassName);
+
+        var benign = Classifier.Classify(IntentText.Build("email:send", "team", "send the weekly status report to the team"));
+        Assert.Equal(IntentClass.Benign, benign.Label);
+        Assert.NotEqual(IntentClass.Benign, benign.AttackClass);
+        Assert.Equal(benign.AttackClass, Classifier.Predict(IntentText.Build("email:send", "team", "send the weekly status report to the team")).AttackClass);
+    }
 }

@@ -14,10 +14,10 @@ internal static class IntentCommand
 
     public static Command Create()
     {
-        var data = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl and heldout.jsonl.", DefaultValueFactory = _ => "data/intent" };
+        var data = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl and heldout*.jsonl.", DefaultValueFactory = _ => "data/intent" };
         var output = new Option<string>("--out") { Description = "Where to write the model (for the shipped one: src/Aim.Intent/Model/intent-model.bin).", Required = true };
         var seed = new Option<ulong?>("--seed") { Description = "Override the training seed (the shipped model uses the default)." };
-        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on the held-out set.") { data, output, seed };
+        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on each held-out set.") { data, output, seed };
         train.SetAction(p => Cli.Run(() =>
         {
             var options = new IntentTrainingOptions();
@@ -36,11 +36,11 @@ internal static class IntentCommand
 
             report.Model.Save(path);
             Console.WriteLine($"wrote {path} ({new FileInfo(path).Length} bytes, {report.Model.ParameterCount} parameters, temperature {report.Model.Temperature:0.00})");
-            if (report.HeldOut is { } heldOut)
+            foreach (var (file, evaluation) in report.HeldOutSets)
             {
                 Console.WriteLine();
-                Console.WriteLine("held-out evaluation:");
-                Console.Write(heldOut.ToMarkdown());
+                Console.WriteLine($"held-out evaluation ({file}):");
+                Console.Write(evaluation.ToMarkdown());
             }
 
             return Cli.Ok;

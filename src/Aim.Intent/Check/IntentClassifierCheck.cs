@@ -166,7 +166,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
         }
 
         verdict = Redact(verdict, text, ranges);
-        var label = verdict.LabelName;
+        var label = verdict.AttackClassName;
         Raise(new SecurityAlert(time.GetUtcNow(), SecurityAlertKind.IntentFlagged, request.Agent.Id.ToString(), request.Agent.Name, request.ActionId,
             request.Capability.Value, request.Risk, Blocked: true, verdict,
             $"'{request.Capability.Value}' read like {label} ({verdict.MaliciousProbability:0.00}) and was blocked."));
@@ -239,7 +239,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
             verdict = Redact(verdict, text, ranges);
             Raise(new SecurityAlert(time.GetUtcNow(), SecurityAlertKind.IntentFlagged, request.Agent.Id.ToString(), request.Agent.Name, request.ActionId,
                 request.Capability.Value, request.Risk, Blocked: false, verdict,
-                $"Medium-risk '{request.Capability.Value}' read like {verdict.LabelName} ({verdict.MaliciousProbability:0.00}); it was allowed and is reported."));
+                $"Medium-risk '{request.Capability.Value}' read like {verdict.AttackClassName} ({verdict.MaliciousProbability:0.00}); it was allowed and is reported."));
         }
     }
 
@@ -288,7 +288,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
 
         return new JsonObject
         {
-            ["class"] = verdict.LabelName,
+            ["class"] = verdict.AttackClassName,
             ["confidence"] = Math.Round(verdict.Confidence, 4),
             ["malicious_probability"] = Math.Round(verdict.MaliciousProbability, 4),
             ["evidence"] = evidence,

@@ -11,6 +11,9 @@ public static class IntentCorpus
     /// <summary>The held-out evaluation file inside a data directory.</summary>
     public const string HeldOutFileName = "heldout.jsonl";
 
+    /// <summary>Held-out files inside a data directory: every <c>heldout*.jsonl</c>; never read for training.</summary>
+    public const string HeldOutFilePattern = "heldout*.jsonl";
+
     /// <summary>Training files inside a data directory: every <c>train*.jsonl</c>, read in ordinal name order.</summary>
     public const string TrainingFilePattern = "train*.jsonl";
 
@@ -48,6 +51,15 @@ public static class IntentCorpus
         }
 
         return files.SelectMany(ReadFile).ToArray();
+    }
+
+    /// <summary>The held-out files of a data directory (see <see cref="HeldOutFilePattern"/>), in ordinal name order.</summary>
+    /// <exception cref="IOException">The directory cannot be read.</exception>
+    public static IReadOnlyList<string> HeldOutFiles(string directory)
+    {
+        var files = Directory.GetFiles(directory, HeldOutFilePattern);
+        Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
+        return files;
     }
 
     /// <summary>Reads the held-out file of a data directory.</summary>

@@ -24,12 +24,12 @@ public static class IntentTrainer
 
         if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
             || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0)
-            || !(options.CalibrationFraction is >= 0 and < 1))
+            || !(options.CalibrationFraction is >= 0 and < 1) || options.WordWeight is < 1 or > FeaturizerSettings.MaxWordWeight)
         {
             throw new ArgumentException("Training options are out of range.", nameof(options));
         }
 
-        var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN);
+        var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN, options.WordWeight);
         var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
         var labels = examples.Select(e => (int)e.Label).ToArray();
 

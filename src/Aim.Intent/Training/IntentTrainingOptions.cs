@@ -18,6 +18,12 @@ public sealed record IntentTrainingOptions
     /// <summary>log2 of the number of hashed feature buckets.</summary>
     public int BucketBits { get; init; } = 16;
 
+    /// <summary>
+    /// How many times each word unigram and bigram counts in the averaged hidden vector, relative to one
+    /// character n-gram (1 to 8). Stored in the model file (format version 3).
+    /// </summary>
+    public int WordWeight { get; init; } = 4;
+
     /// <summary>The shortest character n-gram.</summary>
     public int MinN { get; init; } = 3;
 

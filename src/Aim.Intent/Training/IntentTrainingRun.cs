@@ -5,14 +5,21 @@ namespace Aim.Intent.Training;
 /// <summary>The outcome of <see cref="IntentTrainingRun.FromDirectory"/>.</summary>
 /// <param name="Model">The trained model.</param>
 /// <param name="TrainingExamples">How many examples it was trained on.</param>
-/// <param name="HeldOut">The evaluation on the held-out file, or <see langword="null"/> when the directory has none.</param>
+/// <param name="HeldOut">The evaluation on <c>heldout.jsonl</c>, or <see langword="null"/> when the directory has none.</param>
 /// <param name="Elapsed">Training time (featurization included, evaluation excluded).</param>
-public sealed record IntentTrainingReport(IntentModel Model, int TrainingExamples, IntentEvaluation? HeldOut, TimeSpan Elapsed);
+public sealed record IntentTrainingReport(IntentModel Model, int TrainingExamples, IntentEvaluation? HeldOut, TimeSpan Elapsed)
+{
+    /// <summary>
+    /// One evaluation per held-out file of the directory (<c>heldout*.jsonl</c>: <c>heldout.jsonl</c>,
+    /// <c>heldout-2.jsonl</c>, ...), keyed by file name in ordinal order; each set is reported on its own, never pooled.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, IntentEvaluation>> HeldOutSets { get; init; } = [];
+}
 
 /// <summary>What <c>aim intent train</c> runs: train on a data directory's training files, evaluate on its held-out file.</summary>
 public static class IntentTrainingRun
 {
-    /// <summary>Trains on <c>train*.jsonl</c> in <paramref name="dataDirectory"/> and evaluates on <c>heldout.jsonl</c> when present.</summary>
+    /// <summary>Trains on <c>train*.jsonl</c> in <paramref name="dataDirectory"/> and evaluates on each <c>heldout*.jsonl</c> present.</summary>
     /// <param name="dataDirectory">For example <c>data/intent</c>.</param>
     /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults (the shipped model).</param>
     /// <param name="log">Receives progress lines; may be <see langword="null"/>.</param>
@@ -28,19 +35,18 @@ public static class IntentTrainingRun
 
         options ??= new IntentTrainingOptions();
         var training = IntentCorpus.ReadTraining(dataDirectory);
-        log?.WriteLine($"training on {training.Count} examples (seed {options.Seed}, {options.Epochs} epochs, dim {options.Dimension}, 2^{options.BucketBits} buckets)");
+        log?.WriteLine($"training on {training.Count} examples (seed {options.Seed}, {options.Epochs} epochs, dim {options.Dimension}, 2^{options.BucketBits} buckets, word weight {options.WordWeight})");
         var clock = Stopwatch.StartNew();
         var model = IntentTrainer.Train(training, options, log);
         var elapsed = clock.Elapsed;
         log?.WriteLine($"trained in {elapsed.TotalSeconds:0.0} s");
 
-        IntentEvaluation? heldOut = null;
-        var heldOutPath = Path.Combine(dataDirectory, IntentCorpus.HeldOutFileName);
-        if (File.Exists(heldOutPath))
-        {
-            heldOut = IntentEvaluation.Evaluate(new IntentClassifier(model), IntentCorpus.ReadFile(heldOutPath), options.Threshold);
-        }
-
-        return new IntentTrainingReport(model, training.Count, heldOut, elapsed);
+        // Held-out files only ever measure: the trainer reads them after the model is final.
+        var classifier = new IntentClassifier(model);
+        var sets = IntentCorpus.HeldOutFiles(dataDirectory)
+            .Select(path => KeyValuePair.Create(Path.GetFileName(path), IntentEvaluation.Evaluate(classifier, IntentCorpus.ReadFile(path), options.Threshold)))
+            .ToArray();
+        var heldOut = sets.FirstOrDefault(s => s.Key == IntentCorpus.HeldOutFileName).Value;
+        return new IntentTrainingReport(model, training.Count, heldOut, elapsed) { HeldOutSets = sets };
     }
 }
