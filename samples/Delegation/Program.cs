@@ -42,15 +42,15 @@ var at = bytes.AsSpan().IndexOf("find flights"u8);
 failures += await Expect("tampered block", Encode(bytes), "tool:search_flights", AipErrorCodes.SignatureInvalid);
 
 // Attack 2: the specialist appends a raw Biscuit block (bypassing ChainedToken.Delegate, which would refuse) that
-// re-grants tool:book_flight to itself. The verifier's attenuation walk reads the block's own facts and refuses it.
+// re-grants tool:book_flight to itself. Delegation blocks are ordinary appended blocks (the AIP-standard form), so any
+// holder of the bytes can append one; the verifier's attenuation walk reads the block's own facts and refuses it.
 var raw = BiscuitToken.FromBase64Unverified(toSpecialist);
-using var specialistBiscuitKey = KeyPair.FromPrivateKey(specialist.KeyPair.ExportSeed(), Algorithm.Ed25519);
 var widened = new BlockBuilder().AddCode($$"""
     delegator("{{specialist.Identity.AipId}}"); delegate("{{specialist.Identity.AipId}}"); context("more power");
     right("tool:search_flights"); right("tool:book_flight");
     check if tool($t), {"tool:book_flight", "tool:search_flights"}.contains($t);
     """);
-var attacked = raw.AppendThirdPartyBlock(raw.CreateThirdPartyRequest().CreateBlock(specialistBiscuitKey, widened)).ToBase64();
+var attacked = raw.Attenuate(widened).ToBase64();
 failures += await Expect("widened scope", attacked, "tool:book_flight", AipErrorCodes.ScopeInsufficient);
 
 Console.WriteLine(failures == 0 ? "all outcomes as expected" : $"{failures} unexpected outcome(s)");

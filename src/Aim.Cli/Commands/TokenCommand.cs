@@ -40,6 +40,11 @@ internal static class TokenCommand
 
     private static Option<decimal?> BudgetOption() => new("--budget") { Description = "Budget in USD." };
 
+    private static Option<bool> AttestedOption(string what) => new("--attested")
+    {
+        Description = $"Write the {what} block as a third-party block signed by --agent (proves who wrote it; one more signature to verify). Default: an ordinary appended block, the AIP-standard form.",
+    };
+
     private static Option<string> TtlOption(string fallback) => new("--ttl") { Description = $"Lifetime, e.g. 90s, 15m, 1h (default {fallback}).", DefaultValueFactory = _ => fallback };
 
     private static Command Mint()
@@ -78,8 +83,9 @@ internal static class TokenCommand
         var budget = BudgetOption();
         var ttl = new Option<string?>("--ttl") { Description = "Lifetime of the delegation (capped by the parent's expiry)." };
         var context = new Option<string>("--context") { Description = "Why the authority is handed on (required, non-empty).", Required = true };
+        var attested = AttestedOption("delegation");
         var token = TokenArgument();
-        var command = new Command("delegate", "Append a delegation block (chained tokens) signed by --agent, the current holder.") { agent, to, scope, budget, ttl, context, token };
+        var command = new Command("delegate", "Append a delegation block (chained tokens) from --agent, the current holder.") { agent, to, scope, budget, ttl, context, attested, token };
         command.SetAction(p => Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
@@ -90,7 +96,8 @@ internal static class TokenCommand
 
             using var key = LoadKey(p.GetValue(agent)!);
             DateTimeOffset? expires = p.GetValue(ttl) is { } t ? DateTimeOffset.UtcNow + ParseDuration(t) : null;
-            Console.WriteLine(ChainedToken.Delegate(parent, key.KeyPair, new AipDelegation(p.GetValue(to)!, p.GetValue(scope)!, p.GetValue(context)!, p.GetValue(budget), expires)));
+            Console.WriteLine(ChainedToken.Delegate(parent, key.KeyPair, new AipDelegation(p.GetValue(to)!, p.GetValue(scope)!, p.GetValue(context)!, p.GetValue(budget), expires),
+                p.GetValue(attested) ? AipBlockForm.Attested : AipBlockForm.Standard));
             return Cli.Ok;
         }));
         return command;
@@ -104,14 +111,16 @@ internal static class TokenCommand
         var tokens = new Option<long?>("--tokens") { Description = "Model tokens used." };
         var resultHash = new Option<string?>("--result-hash") { Description = "A hash of the result." };
         var duration = new Option<long?>("--duration-ms") { Description = "Duration in milliseconds." };
+        var attested = AttestedOption("completion");
         var token = TokenArgument();
-        var command = new Command("complete", "Close a chained token with a completion block signed by --agent, the holder.") { agent, status, cost, tokens, resultHash, duration, token };
+        var command = new Command("complete", "Close a chained token with a completion block from --agent, the holder.") { agent, status, cost, tokens, resultHash, duration, attested, token };
         command.SetAction(p => Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
             using var key = LoadKey(p.GetValue(agent)!);
             Console.WriteLine(ChainedToken.Complete(parent, key.KeyPair,
-                new AipCompletion(p.GetValue(status)!, p.GetValue(resultHash), p.GetValue(cost), p.GetValue(tokens), p.GetValue(duration))));
+                new AipCompletion(p.GetValue(status)!, p.GetValue(resultHash), p.GetValue(cost), p.GetValue(tokens), p.GetValue(duration)),
+                p.GetValue(attested) ? AipBlockForm.Attested : AipBlockForm.Standard));
             return Cli.Ok;
         }));
         return command;
@@ -122,12 +131,13 @@ internal static class TokenCommand
         var trusted = new Option<string[]>("--trusted-key") { Description = "A trusted root (aip:key:ed25519:z...); repeat for several.", Required = true, AllowMultipleArgumentsPerToken = true };
         var tool = new Option<string?>("--tool") { Description = "Also require this tool or capability to be in scope." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var requireAttestation = new Option<bool>("--require-attestation") { Description = "Refuse chained tokens whose delegation or completion blocks are not signed by the agent they name." };
         var token = TokenArgument();
-        var command = new Command("verify", "Verify a token (V1-V7); exit 0 when valid (and the tool in scope), 1 otherwise with the AIP error code.") { trusted, tool, json, token };
+        var command = new Command("verify", "Verify a token (V1-V7); exit 0 when valid (and the tool in scope), 1 otherwise with the AIP error code.") { trusted, tool, json, requireAttestation, token };
         command.SetAction(p => Run(() =>
         {
             var text = ReadToken(p.GetValue(token), allowMissing: true);
-            var verifier = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(p.GetValue(trusted)!) });
+            var verifier = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(p.GetValue(trusted)!), RequireAttestation = p.GetValue(requireAttestation) });
             var (verified, error) = verifier.TryVerifyAsync(text, new AipAccessRequest(p.GetValue(tool))).AsTask().GetAwaiter().GetResult();
             if (verified is null)
             {
