@@ -65,9 +65,9 @@ internal sealed class SymbolTable
     {
         foreach (var s in symbols)
         {
-            if (DefaultIndex.ContainsKey(s) || _index.ContainsKey(s))
+            if (DefaultIndex.ContainsKey(s) || !_index.TryAdd(s, Offset + (ulong)_symbols.Count))
                 throw new BiscuitFormatException(FormatErrorKind.SymbolTableOverlap, $"symbol '{s}' is already in the table");
-            Insert(s);
+            _symbols.Add(s);
         }
     }
 }

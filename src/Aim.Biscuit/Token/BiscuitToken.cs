@@ -154,34 +154,44 @@ public sealed class BiscuitToken
 
     internal static BiscuitToken FromContainer(SerializedBiscuit container, bool verified)
     {
-        var protos = container.AllBlocks.Select(b => ParseBlock(b.Data)).ToList();
+        var count = container.Blocks.Count + 1;
+        var signed = new SignedBlockData[count];
+        signed[0] = container.Authority;
+        for (var i = 1; i < count; i++) signed[i] = container.Blocks[i - 1];
+        var protos = new Proto.Block[count];
+        for (var i = 0; i < count; i++) protos[i] = ParseBlock(signed[i].Data);
+
         var symbols = new SymbolTable();
         var keys = new PublicKeyTable();
-        var signed = container.AllBlocks.ToList();
-        for (var i = 0; i < protos.Count; i++)
+        for (var i = 0; i < count; i++)
         {
             if (signed[i].External is not null) continue;
             symbols.Extend(protos[i].Symbols);
-            keys.Extend(protos[i].PublicKeys.Select(ProtoConverter.DecodeKey));
+            ExtendKeys(keys, protos[i]);
         }
 
-        var blocks = new List<Block>(protos.Count);
-        for (var i = 0; i < protos.Count; i++)
+        var blocks = new Block[count];
+        for (var i = 0; i < count; i++)
         {
             if (signed[i].External is { } external)
             {
                 var ownSymbols = new SymbolTable();
                 ownSymbols.Extend(protos[i].Symbols);
                 var ownKeys = new PublicKeyTable();
-                ownKeys.Extend(protos[i].PublicKeys.Select(ProtoConverter.DecodeKey));
-                blocks.Add(ProtoConverter.DecodeBlock(protos[i], ownSymbols, ownKeys, external.Key));
+                ExtendKeys(ownKeys, protos[i]);
+                blocks[i] = ProtoConverter.DecodeBlock(protos[i], ownSymbols, ownKeys, external.Key);
             }
             else
             {
-                blocks.Add(ProtoConverter.DecodeBlock(protos[i], symbols, keys, null));
+                blocks[i] = ProtoConverter.DecodeBlock(protos[i], symbols, keys, null);
             }
         }
         return new BiscuitToken(container, symbols, keys, blocks, verified);
+    }
+
+    private static void ExtendKeys(PublicKeyTable keys, Proto.Block block)
+    {
+        if (block.PublicKeys.Count > 0) keys.Extend(block.PublicKeys.Select(ProtoConverter.DecodeKey));
     }
 
     private static Proto.Block ParseBlock(byte[] data)
