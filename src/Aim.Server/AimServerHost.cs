@@ -75,7 +75,14 @@ public static class AimServerHost
             metrics.Dispose();
         });
 
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync, StatusCodeSelector = StatusOf });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = WriteErrorAsync,
+            StatusCodeSelector = StatusOf,
+            // A refusal (bad signature, replay, unknown key, 4xx) is an answer, not a server fault: logging each with a stack
+            // trace would let a flood of hostile requests turn into log I/O. They are counted in metrics instead.
+            SuppressDiagnosticsCallback = c => c.Exception is ApiException { Status: < 500 },
+        });
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapGet("/health/ready", async (Database database) =>
         {

@@ -95,7 +95,7 @@ internal static class VerificationEndpoints
                     case VerificationWrite.Stored:
                         metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
                         metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                        return Results.Json(Views.Verification(row, now), statusCode: 201);
+                        return Results.Json(Views.Verification(row, now), ViewJson.Default.VerificationView, statusCode: 201);
                     case VerificationWrite.NonceReplayed:
                         throw await auth.ReplayedAsync(caller.Agent);
                     case VerificationWrite.AgentChanged when attempt < MaxRedecisions:
@@ -113,7 +113,7 @@ internal static class VerificationEndpoints
             var caller = await auth.AgentAsync(http);
             var wait = TimeSpan.FromSeconds(RequestJson.QueryLong(http, "wait", 0, 0, (long)options.MaxLongPoll.TotalSeconds));
             var row = await WaitForDecisionAsync(store, options, signals, caller, id, wait, http.RequestAborted);
-            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()), ViewJson.Default.VerificationView);
         });
 
         // Server-sent events: one "status" event now and one when the decision arrives (or the wait ends).
@@ -174,7 +174,7 @@ internal static class VerificationEndpoints
             var caller = await auth.ApiKeyAsync(http);
             caller.Require(Roles.Approver, Roles.Auditor);
             var row = await store.FindVerificationAsync(caller.OrgId, id) ?? throw ApiException.NotFound("approval");
-            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+            return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()), ViewJson.Default.VerificationView);
         });
 
         foreach (var (verb, approve) in new[] { ("approve", true), ("deny", false) })
@@ -200,7 +200,7 @@ internal static class VerificationEndpoints
                 signals.Signal(row.Id);
                 await audit.AppendAsync(caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "approval.approved" : "approval.denied", row.AgentId, null, caller.Name,
                     $"{row.Capability} ({row.Id}){(why is null ? string.Empty : ": " + why)}"));
-                return Results.Json(Views.Verification(row, now));
+                return Results.Json(Views.Verification(row, now), ViewJson.Default.VerificationView);
             });
         }
     }
@@ -231,7 +231,7 @@ internal static class VerificationEndpoints
 
     private static async Task WriteEventAsync(HttpContext http, VerificationRow row, AimServerOptions options)
     {
-        var json = System.Text.Json.JsonSerializer.Serialize(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()));
+        var json = System.Text.Json.JsonSerializer.Serialize(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()), ViewJson.Default.VerificationView);
         await http.Response.WriteAsync($"event: status\ndata: {json}\n\n", http.RequestAborted);
         await http.Response.Body.FlushAsync(http.RequestAborted);
     }

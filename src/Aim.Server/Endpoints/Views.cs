@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Aim.Server.Storage;
 
 namespace Aim.Server.Endpoints;
@@ -35,28 +36,15 @@ internal static class Views
         decision_reason = r.DecisionReason,
     };
 
-    public static object Verification(VerificationRow v, long now)
+    /// <summary>A verification as the API shows it (typed, so the hot POST path serializes through source-generated code).</summary>
+    public static VerificationView Verification(VerificationRow v, long now)
     {
         string status = v.Status == DecisionStatus.Pending && v.Expires <= now ? DecisionStatus.Expired : v.Status;
-        return new
-        {
-            id = v.Id,
-            agent_id = v.AgentId,
-            action_id = v.ActionId,
-            capability = v.Capability,
-            resource = v.Resource,
-            risk = v.Risk,
-            method = v.Method,
-            status,
-            reason_code = status == DecisionStatus.Expired ? "approval_timeout" : v.ReasonCode,
-            reason = status == DecisionStatus.Expired ? "No approver answered in time." : v.Reason,
-            decided_by = v.DecidedBy,
-            decision_reason = v.DecisionReason,
-            created = RequestJson.Time(v.Created),
-            expires = RequestJson.Time(v.Expires),
-            decided = RequestJson.Time(v.Decided),
-            outcome = v.Outcome,
-        };
+        return new VerificationView(
+            v.Id, v.AgentId, v.ActionId, v.Capability, v.Resource, v.Risk, v.Method, status,
+            status == DecisionStatus.Expired ? "approval_timeout" : v.ReasonCode,
+            status == DecisionStatus.Expired ? "No approver answered in time." : v.Reason,
+            v.DecidedBy, v.DecisionReason, RequestJson.Time(v.Created), RequestJson.Time(v.Expires), RequestJson.Time(v.Decided), v.Outcome);
     }
 
     public static object Mcp(McpServerRow m) => new
@@ -71,3 +59,26 @@ internal static class Views
         created = RequestJson.Time(m.Created),
     };
 }
+
+/// <summary>The JSON shape of a verification (names fixed here, so reflection and source-generated serialization agree).</summary>
+internal sealed record VerificationView(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("agent_id")] string AgentId,
+    [property: JsonPropertyName("action_id")] string ActionId,
+    [property: JsonPropertyName("capability")] string Capability,
+    [property: JsonPropertyName("resource")] string? Resource,
+    [property: JsonPropertyName("risk")] string Risk,
+    [property: JsonPropertyName("method")] string? Method,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("reason_code")] string? ReasonCode,
+    [property: JsonPropertyName("reason")] string? Reason,
+    [property: JsonPropertyName("decided_by")] string? DecidedBy,
+    [property: JsonPropertyName("decision_reason")] string? DecisionReason,
+    [property: JsonPropertyName("created")] string? Created,
+    [property: JsonPropertyName("expires")] string? Expires,
+    [property: JsonPropertyName("decided")] string? Decided,
+    [property: JsonPropertyName("outcome")] string? Outcome);
+
+/// <summary>Source-generated serialization of the views on hot paths (no reflection per request).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(VerificationView))]
+internal sealed partial class ViewJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -152,34 +152,50 @@ internal sealed class RequestAuth(ServerStore store, AgentAccessCache cache, Aim
             throw new ApiException(413, ErrorCodes.BodyTooLarge, $"The body is larger than {limit} bytes.");
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        while (true)
+        try
         {
-            int n;
-            try
+            if (context.Request.ContentLength is { } length)
             {
-                n = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException)
-            {
-                throw new ApiException(413, ErrorCodes.BodyTooLarge, $"The body is larger than {limit} bytes.");
+                // The usual case: one exact allocation, no growing buffer. Kestrel refuses a body longer than declared.
+                var exact = new byte[length];
+                int read = await context.Request.Body.ReadAtLeastAsync(exact, exact.Length, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
+                return read == exact.Length ? exact : exact[..read];
             }
 
-            if (n == 0)
-            {
-                break;
-            }
-
-            if (buffer.Length + n > limit)
-            {
-                throw new ApiException(413, ErrorCodes.BodyTooLarge, $"The body is larger than {limit} bytes.");
-            }
-
-            buffer.Write(chunk, 0, n);
+            return await ReadChunkedAsync(context, limit).ConfigureAwait(false);
         }
+        catch (BadHttpRequestException)
+        {
+            throw new ApiException(413, ErrorCodes.BodyTooLarge, $"The body is larger than {limit} bytes.");
+        }
+    }
 
-        return buffer.ToArray();
+    private static async Task<byte[]> ReadChunkedAsync(HttpContext context, int limit)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(8192);
+        try
+        {
+            while (true)
+            {
+                int n = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    return buffer.ToArray();
+                }
+
+                if (buffer.Length + n > limit)
+                {
+                    throw new ApiException(413, ErrorCodes.BodyTooLarge, $"The body is larger than {limit} bytes.");
+                }
+
+                buffer.Write(chunk, 0, n);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+        }
     }
 
     public static string TargetUri(HttpContext context)

@@ -125,6 +125,11 @@ internal sealed class Database : IAsyncDisposable
                 {
                     _writerConnection = await OpenAsync().ConfigureAwait(false);
                     Sql.ReuseStatements(_writerConnection);
+
+                    // Checkpoints (copying the WAL into the database file, with an fsync) run on a timer off this path;
+                    // inside a commit they would stall every request queued behind it.
+                    await _writerConnection.ExecAsync("PRAGMA wal_autocheckpoint=0", null).ConfigureAwait(false);
+                    _checkpoints ??= new Timer(_ => _ = CheckpointAsync(), null, CheckpointInterval, CheckpointInterval);
                 }
 
                 await using var tx = await _writerConnection.BeginTransactionAsync().ConfigureAwait(false);
@@ -167,6 +172,33 @@ internal sealed class Database : IAsyncDisposable
     }
 
     private const int MaxBatch = 256;
+
+    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromSeconds(1);
+    private Timer? _checkpoints;
+    private int _checkpointing;
+
+    // PASSIVE: copies what it can without blocking the writer or readers; a busy database simply waits for the next tick.
+    private async Task CheckpointAsync()
+    {
+        if (Interlocked.Exchange(ref _checkpointing, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var connection = await OpenAsync(forWrite: false).ConfigureAwait(false);
+            await connection.ExecAsync("PRAGMA wal_checkpoint(PASSIVE)", null).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // The next tick tries again; SQLite also checkpoints when the last connection closes.
+        }
+        finally
+        {
+            Volatile.Write(ref _checkpointing, 0);
+        }
+    }
 
     private interface IWriteItem
     {
@@ -233,6 +265,11 @@ internal sealed class Database : IAsyncDisposable
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_checkpoints is not null)
+        {
+            await _checkpoints.DisposeAsync().ConfigureAwait(false);
         }
 
         _writes.Writer.TryComplete();
