@@ -20,7 +20,7 @@ public sealed record BiscuitParseOptions
 
     /// <summary>
     /// Whether signature verification may use a second thread (default <see cref="VerificationConcurrency.Auto"/>).
-    /// Concurrency lowers the latency of one verification but not its CPU cost; a server saturated with
+    /// Concurrency lowers the latency of one verification, not its CPU cost (it adds a thread-pool hand-off); a server saturated with
     /// requests gains nothing from it and may prefer <see cref="VerificationConcurrency.SingleThreaded"/>.
     /// </summary>
     public VerificationConcurrency Concurrency { get; init; } = VerificationConcurrency.Auto;
@@ -29,14 +29,18 @@ public sealed record BiscuitParseOptions
     {
         VerificationConcurrency.Concurrent => true,
         VerificationConcurrency.SingleThreaded => false,
-        _ => Environment.ProcessorCount > 1,
+        // A backlog in the pool means the cores are busy: a second thread would add CPU, not lower latency.
+        _ => Environment.ProcessorCount > 1 && ThreadPool.PendingWorkItemCount == 0,
     };
 }
 
 /// <summary>How a token's independent signature checks are scheduled.</summary>
 public enum VerificationConcurrency
 {
-    /// <summary>Concurrent when the machine has more than one processor, otherwise single-threaded.</summary>
+    /// <summary>
+    /// Concurrent when the machine has more than one processor and the thread pool has no queued work
+    /// (a backlog means the cores are busy), otherwise single-threaded.
+    /// </summary>
     Auto = 0,
 
     /// <summary>Every check on the calling thread, in chain order.</summary>
