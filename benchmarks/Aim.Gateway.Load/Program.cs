@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 
 // The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
 //
-//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--concurrency 1]
+//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--concurrency 1] [--audit-window 2]
 //
 // One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
 // (GatewayHost.Build: token verification with the verifier's cache, policy, a signed audit record per request, streamed
@@ -25,6 +25,7 @@ using Microsoft.Extensions.Logging;
 int requests = Option("--requests", 5000);
 int warmup = Option("--warmup", 1000);
 int concurrency = Option("--concurrency", 1);
+int auditWindow = Option("--audit-window", 2, allowZero: true);
 
 string home = Directory.CreateTempSubdirectory("aim-gw-load-").FullName;
 using var issuer = Ed25519KeyPair.Generate();
@@ -59,7 +60,7 @@ var config = GatewayConfig.Parse($$"""
   "upstream": "{{upstreamUrl}}",
   "trustedKeys": ["{{AipIdentifier.ForKey(issuer.PublicKey)}}"],
   "allowedTools": { "{{agentId}}": ["search"] },
-  "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600,
+  "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600, "auditWindowMilliseconds": {{auditWindow}},
   "home": "{{home}}"
 }
 """);
@@ -141,7 +142,7 @@ async Task<List<long>[]> RunAsync(int count)
     return samples;
 }
 
-Console.WriteLine($"gateway load: {requests} requests per target after {warmup} warm-up, concurrency {concurrency}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+Console.WriteLine($"gateway load: {requests} requests per target after {warmup} warm-up, concurrency {concurrency}, audit window {auditWindow} ms, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine($"load average before: {LoadAverage()}");
 await RunAsync(warmup);
 var results = await RunAsync(requests);
@@ -203,10 +204,10 @@ catch (IOException)
 
 return 0;
 
-int Option(string name, int fallback)
+int Option(string name, int fallback, bool allowZero = false)
 {
     int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && value > 0 ? value : fallback;
+    return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && (value > 0 || (allowZero && value == 0)) ? value : fallback;
 }
 
 static string LoadAverage()
