@@ -174,6 +174,50 @@ public sealed class ApiFlowTests
         Assert.Single(listed.Json["items"]!.AsArray());
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Suspension_racing_a_burst_of_verifications_refuses_every_request_sent_after_it(string backend)
+    {
+        // Verifications decide on cached agent data; this pins that the cache never outlives the admin call that changed it.
+        await using var server = await ServerHarness.StartAsync(backend);
+        using var admin = server.Admin();
+        using var agent = new AgentClient(server.Url, "bursty");
+        (await agent.RegisterAsync(admin.ApiKey)).Expect(HttpStatusCode.Created);
+        (await admin.PostAsync($"api/v1/agents/{agent.Id}/grants", new { capabilities = new[] { "db:read" } })).Expect(HttpStatusCode.OK);
+        (await agent.VerifyAsync("db:read")).Expect(HttpStatusCode.Created);
+
+        long suspendedAt = long.MaxValue;
+        using var stop = new CancellationTokenSource();
+        var results = new System.Collections.Concurrent.ConcurrentBag<(long Sent, HttpStatusCode Status, string? Code)>();
+        var burst = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                long sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                var r = await agent.VerifyAsync("db:read");
+                results.Add((sent, r.Status, r.ErrorCode));
+            }
+        })).ToList();
+
+        await Task.Delay(300);
+        (await admin.PostAsync($"api/v1/agents/{agent.Id}/suspend")).Expect(HttpStatusCode.OK);
+        Interlocked.Exchange(ref suspendedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+        await Task.Delay(300);
+        await stop.CancelAsync();
+        await Task.WhenAll(burst);
+
+        var after = results.Where(r => r.Sent > suspendedAt).ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, r => Assert.Equal((HttpStatusCode.Forbidden, "agent_suspended"), (r.Status, r.Code)));
+        Assert.Contains(results, r => r.Status == HttpStatusCode.Created); // the burst did run before the suspension
+
+        // Reactivation is seen at once as well (a cached refusal is confirmed on current data).
+        (await admin.PostAsync($"api/v1/agents/{agent.Id}/reactivate")).Expect(HttpStatusCode.OK);
+        (await agent.VerifyAsync("db:read")).Expect(HttpStatusCode.Created);
+        (await admin.DeleteAsync($"api/v1/agents/{agent.Id}/grants?capability=db:read")).Expect(HttpStatusCode.OK);
+        Assert.Equal("denied", (await agent.VerifyAsync("db:read")).Expect(HttpStatusCode.Created).Json["status"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Rotated_key_keeps_working_only_during_the_overlap()
     {
