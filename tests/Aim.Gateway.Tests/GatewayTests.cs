@@ -53,9 +53,10 @@ public sealed class GatewayFixture : IAsyncLifetime
             // Kestrel recycles the header collection after the request: keep a copy.
             LastHeaders = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             using var reader = new StreamReader(context.Request.Body);
-            LastBody = await reader.ReadToEndAsync();
+            string body = await reader.ReadToEndAsync();
+            LastBody = body;
             context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}");
+            await context.Response.WriteAsync(context.Request.Path == "/echo" ? body : "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}");
         });
         await _upstream.StartAsync();
         string upstreamUrl = _upstream.Urls.First();
@@ -281,6 +282,27 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_bodies_reach_the_upstream_intact()
+    {
+        // Request bodies travel in pooled buffers: each upstream must see exactly its own body, never another's.
+        string token = gw.Token(["tool:*"]);
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(async i =>
+        {
+            string json = "{\"jsonrpc\":\"2.0\",\"id\":" + i + ",\"method\":\"tools/call\",\"params\":{\"name\":\"search\",\"arguments\":{\"q\":\"" + new string((char)('a' + (i % 26)), 100 + (i * 37)) + "\"}}}";
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/echo") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-AIP-Token", token);
+            using var response = await gw.Gateway.SendAsync(request);
+            return (Sent: json, Status: response.StatusCode, Echoed: await response.Content.ReadAsStringAsync());
+        }));
+
+        Assert.All(results, r =>
+        {
+            Assert.Equal(HttpStatusCode.OK, r.Status);
+            Assert.Equal(r.Sent, r.Echoed);
+        });
     }
 
     [Fact]
