@@ -128,7 +128,8 @@ internal static class TokenCommand
 
     private static Command Verify()
     {
-        var trusted = new Option<string[]>("--trusted-key") { Description = "A trusted root (aip:key:ed25519:z...); repeat for several.", Required = true, AllowMultipleArgumentsPerToken = true };
+        // One value per --trusted-key (repeat the option for several), so a token given after it is not taken for a key.
+        var trusted = new Option<string[]>("--trusted-key") { Description = "A trusted root (aip:key:ed25519:z...); repeat for several.", Required = true };
         var tool = new Option<string?>("--tool") { Description = "Also require this tool or capability to be in scope." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var requireAttestation = new Option<bool>("--require-attestation") { Description = "Refuse chained tokens whose delegation or completion blocks are not signed by the agent they name." };
