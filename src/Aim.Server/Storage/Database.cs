@@ -40,8 +40,19 @@ internal sealed class Database : IAsyncDisposable
         return new Database(SqlDialect.Sqlite, builder.ToString(), null);
     }
 
-    public static Database Postgres(string connectionString) =>
-        new(SqlDialect.Postgres, connectionString, NpgsqlDataSource.Create(connectionString));
+    public static Database Postgres(string connectionString)
+    {
+        // The server runs the same few statements per request: let Npgsql prepare them on each pooled connection,
+        // unless the operator chose a setting.
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 3;
+        }
+
+        return new(SqlDialect.Postgres, builder.ConnectionString, NpgsqlDataSource.Create(builder.ConnectionString));
+    }
 
     /// <summary>Opens a connection; <paramref name="forWrite"/> applies the writer's per-connection SQLite settings.</summary>
     public async ValueTask<DbConnection> OpenAsync(CancellationToken ct = default, bool forWrite = true)
