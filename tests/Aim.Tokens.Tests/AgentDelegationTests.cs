@@ -39,6 +39,20 @@ public sealed class AgentDelegationTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Agent_can_attest_its_delegation_for_a_verifier_that_requires_it()
+    {
+        await using var orchestrator = AimAgent.Secure("orchestrator", o => { o.Home = _home; o.Grant("db:read"); });
+        await using var specialist = AimAgent.Secure("specialist", o => { o.Home = _home; o.Grant("db:read"); });
+
+        var attested = orchestrator.Delegate(specialist.AipId, ["db:read"], null, TimeSpan.FromMinutes(10), "handle ticket 43", Chained.AipBlockForm.Attested);
+        var appended = orchestrator.Delegate(specialist.AipId, ["db:read"], null, TimeSpan.FromMinutes(10), "handle ticket 43");
+        var strict = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(orchestrator.AipId), RequireAttestation = true });
+
+        Assert.Equal(specialist.AipId, (await strict.VerifyAsync(attested, new AipAccessRequest("db:read"))).Subject);
+        Assert.Equal(AipErrorCodes.SignatureInvalid, (await Assert.ThrowsAsync<AipException>(async () => await strict.VerifyAsync(appended))).Code);
+    }
+
     public void Dispose()
     {
         try

@@ -11,7 +11,7 @@ namespace Aim.Tokens.Runtime;
 /// </summary>
 public static class AimAgentDelegation
 {
-    /// <summary>How many further hops a chain minted by <see cref="Delegate"/> allows when it starts a new chain.</summary>
+    /// <summary>How many further hops a chain minted by <see cref="Delegate(AimAgent, string, IEnumerable{string}, decimal?, TimeSpan, string)"/> allows when it starts a new chain.</summary>
     public const int DefaultMaxDepth = 3;
 
     /// <summary>
@@ -30,7 +30,18 @@ public static class AimAgentDelegation
     /// <exception cref="AipException">The delegation would widen scope, budget or expiry, exceed the depth, the context is
     /// empty, or the ambient token is not held by this agent.</exception>
     /// <exception cref="KeyStoreException">The agent's key cannot be loaded.</exception>
-    public static string Delegate(this AimAgent agent, string to, IEnumerable<string> scopes, decimal? budgetUsd, TimeSpan ttl, string context)
+    public static string Delegate(this AimAgent agent, string to, IEnumerable<string> scopes, decimal? budgetUsd, TimeSpan ttl, string context) =>
+        Delegate(agent, to, scopes, budgetUsd, ttl, context, AipBlockForm.Standard);
+
+    /// <summary>
+    /// Like <see cref="Delegate(AimAgent, string, IEnumerable{string}, decimal?, TimeSpan, string)"/>, choosing how the
+    /// delegation block is written: an ordinary appended block (<see cref="AipBlockForm.Standard"/>, the AIP form) or a
+    /// third-party block signed with this agent's key (<see cref="AipBlockForm.Attested"/>, proves who delegated).
+    /// </summary>
+    /// <exception cref="AipException">As the other overload.</exception>
+    /// <exception cref="KeyStoreException">The agent's key cannot be loaded.</exception>
+    /// <exception cref="ArgumentException">An unknown <paramref name="form"/>.</exception>
+    public static string Delegate(this AimAgent agent, string to, IEnumerable<string> scopes, decimal? budgetUsd, TimeSpan ttl, string context, AipBlockForm form)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(scopes);
@@ -58,7 +69,7 @@ public static class AimAgentDelegation
             }
         }
 
-        return ChainedToken.Delegate(parent, key.KeyPair, new AipDelegation(to, scopeList, context, budgetUsd, expires));
+        return ChainedToken.Delegate(parent, key.KeyPair, new AipDelegation(to, scopeList, context, budgetUsd, expires), form);
     }
 
     /// <summary>Sets step 4 of the call path to AIP verification with the given verifier.</summary>
