@@ -25,6 +25,9 @@ public static class HttpMessageSignature
 
     private const int MaxHeaderLength = 1024;
 
+    // The inner list every signature of this profile starts with (built once, not per request).
+    private static readonly string ExpectedComponents = "(" + string.Join(' ', Components.Select(c => "\"" + c + "\"")) + ")";
+
     /// <summary>The RFC 9530 <c>Content-Digest</c> value of a body: <c>sha-256=:&lt;base64&gt;:</c>.</summary>
     public static string ContentDigest(ReadOnlySpan<byte> body) => "sha-256=:" + Convert.ToBase64String(SHA256.HashData(body)) + ":";
 
@@ -103,7 +106,7 @@ public static class HttpMessageSignature
             return false;
         }
 
-        string expectedComponents = "(" + string.Join(' ', Components.Select(c => "\"" + c + "\"")) + ")";
+        string expectedComponents = ExpectedComponents;
         if (!parameters.StartsWith(expectedComponents, StringComparison.Ordinal))
         {
             return false;
