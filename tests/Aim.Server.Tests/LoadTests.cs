@@ -9,10 +9,11 @@ namespace Aim.Server.Tests;
 /// latency percentiles. It asserts correctness only (every request decided and stored); speed figures are reported, not
 /// asserted (see docs/server.md for the latest numbers). AIM_LOAD_REQUESTS overrides the count (default 20,000),
 /// AIM_LOAD_CLIENTS the number of concurrent agents (default 16: a fleet of agents each with one request in flight, the
-/// upper end of what one server process on 2 cores is sized for). The clients (Ed25519 signing, HttpClient) share the
+/// upper end of what one server process on 2 cores is sized for), AIM_LOAD_WARMUP the untimed warm-up (default 4,000,
+/// so the JIT's tiered recompilation is done before timing starts). The clients (Ed25519 signing, HttpClient) share the
 /// machine's cores with the server, as the target asks. The process CPU time per verification is reported too:
-/// it is what the machine spends per request (client and server), and unlike wall-clock figures it barely moves when
-/// other work shares the machine.
+/// it is what the machine spends per request (client and server); it moves less than wall-clock figures when
+/// other work shares the machine (but still moves: caches and hyperthreads are shared too).
 /// Run: AIM_LOAD_REQUESTS=20000 dotnet test tests/Aim.Server.Tests -c Release --filter LoadTests --logger "console;verbosity=detailed"
 /// </summary>
 public sealed class LoadTests(ITestOutputHelper output)
