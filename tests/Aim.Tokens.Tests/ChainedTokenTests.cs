@@ -195,6 +195,24 @@ public sealed class ChainedTokenTests
         Assert.Equal("success", (await verifier.VerifyAsync(attestedCompletion)).Completion!.Status);
     }
 
+    [Theory]
+    [InlineData(Aim.Biscuit.VerificationConcurrency.SingleThreaded)]
+    [InlineData(Aim.Biscuit.VerificationConcurrency.Concurrent)]
+    public async Task Both_verification_schedules_accept_honest_chains_and_refuse_tampered_ones(Aim.Biscuit.VerificationConcurrency concurrency)
+    {
+        var verifier = new AipVerifier(new AipVerifierOptions
+        {
+            TimeProvider = _clock, TrustStore = new InMemoryTrustStore(Id(_user)), CacheCapacity = 0, ChainVerificationConcurrency = concurrency,
+        });
+        Assert.Equal(Id(_specialist), (await verifier.VerifyAsync(AttestedTwoHops(), new AipAccessRequest("tool:search"))).Subject);
+        Assert.Equal(Id(_specialist), (await verifier.VerifyAsync(TwoHops(), new AipAccessRequest("tool:search"))).Subject);
+        var bytes = Convert.FromBase64String(Pad(TwoHops()));
+        var at = bytes.AsSpan().IndexOf("find flights"u8);
+        "find flighTs"u8.CopyTo(bytes.AsSpan(at));
+        var tampered = Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        Assert.Equal(AipErrorCodes.SignatureInvalid, await CodeOf(async () => await verifier.VerifyAsync(tampered)));
+    }
+
     [Fact]
     public void Unknown_block_form_is_refused()
     {

@@ -145,12 +145,13 @@ public sealed partial class AipVerifier
 
     private BiscuitParseOptions ParseOptions()
     {
-        // Room for the authority block, the delegations and a completion block; rebuilt only when the option changes.
+        // Room for the authority block, the delegations and a completion block; rebuilt only when an option changes.
         var maxBlocks = _options.MaxChainBlocks + 2;
+        var concurrency = _options.ChainVerificationConcurrency;
         var cached = _parseOptions;
-        if (cached?.MaxBlocks != maxBlocks)
+        if (cached is null || cached.MaxBlocks != maxBlocks || cached.Concurrency != concurrency)
         {
-            _parseOptions = cached = new BiscuitParseOptions { MaxBlocks = maxBlocks };
+            _parseOptions = cached = new BiscuitParseOptions { MaxBlocks = maxBlocks, Concurrency = concurrency };
         }
 
         return cached;

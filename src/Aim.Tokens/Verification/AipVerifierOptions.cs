@@ -41,6 +41,14 @@ public sealed class AipVerifierOptions
     /// </summary>
     public bool RequireAttestation { get; set; }
 
+    /// <summary>
+    /// Whether a chained token's signature checks may share the work with a thread-pool worker (Aim.Biscuit's
+    /// <see cref="Aim.Biscuit.VerificationConcurrency"/>; default <see cref="Aim.Biscuit.VerificationConcurrency.Auto"/>:
+    /// concurrent on a multi-core machine). Concurrency lowers the latency of one verification, not its CPU cost; a server
+    /// saturated with requests may prefer <see cref="Aim.Biscuit.VerificationConcurrency.SingleThreaded"/>.
+    /// </summary>
+    public Aim.Biscuit.VerificationConcurrency ChainVerificationConcurrency { get; set; } = Aim.Biscuit.VerificationConcurrency.Auto;
+
     /// <summary>How many verified tokens are remembered (re-verifying a seen token skips the signature work). 0 disables. Default 10,000.</summary>
     public int CacheCapacity { get; set; } = 10_000;
 
