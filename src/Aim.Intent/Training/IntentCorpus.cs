@@ -38,11 +38,25 @@ public static class IntentCorpus
         return examples;
     }
 
-    /// <summary>Reads the training files of a data directory (see <see cref="TrainingFilePattern"/>).</summary>
+    /// <summary>Training files whose name starts with this were combined from templates by a generator (<c>tools/generate_train.py</c>); every other training file was written line by line.</summary>
+    public const string TemplatedFilePrefix = "train-generated";
+
+    /// <summary>Reads the training files of a data directory (see <see cref="TrainingFilePattern"/>), every example with weight 1.</summary>
     /// <exception cref="IntentModelException">No training file, or an invalid line.</exception>
     /// <exception cref="IOException">The directory cannot be read.</exception>
-    public static IReadOnlyList<IntentExample> ReadTraining(string directory)
+    public static IReadOnlyList<IntentExample> ReadTraining(string directory) => ReadTraining(directory, handWrittenWeight: 1);
+
+    /// <summary>
+    /// Reads the training files of a data directory; examples from files not named <see cref="TemplatedFilePrefix"/>*
+    /// (written line by line) get <see cref="IntentExample.Weight"/> = <paramref name="handWrittenWeight"/>, templated ones 1.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="handWrittenWeight"/> is outside 1..<see cref="IntentExample.MaxWeight"/>.</exception>
+    /// <exception cref="IntentModelException">No training file, or an invalid line.</exception>
+    /// <exception cref="IOException">The directory cannot be read.</exception>
+    public static IReadOnlyList<IntentExample> ReadTraining(string directory, int handWrittenWeight)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(handWrittenWeight, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(handWrittenWeight, IntentExample.MaxWeight);
         var files = Directory.GetFiles(directory, TrainingFilePattern);
         Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
         if (files.Length == 0)
@@ -50,7 +64,14 @@ public static class IntentCorpus
             throw IntentModelException.Corpus($"No {TrainingFilePattern} file in '{directory}'.");
         }
 
-        return files.SelectMany(ReadFile).ToArray();
+        return files.SelectMany(path =>
+            {
+                var examples = ReadFile(path);
+                return Path.GetFileName(path).StartsWith(TemplatedFilePrefix, StringComparison.Ordinal) || handWrittenWeight == 1
+                    ? examples
+                    : examples.Select(e => e with { Weight = handWrittenWeight });
+            })
+            .ToArray();
     }
 
     /// <summary>The held-out files of a data directory (see <see cref="HeldOutFilePattern"/>), in ordinal name order.</summary>

@@ -12,7 +12,7 @@ public static class IntentTrainer
     /// <param name="examples">The training examples (order matters only through the seeded shuffle).</param>
     /// <param name="options">Hyper-parameters; <see langword="null"/> for the defaults.</param>
     /// <param name="log">Receives one progress line per few epochs; may be <see langword="null"/>.</param>
-    /// <exception cref="ArgumentException">No examples, or options out of range.</exception>
+    /// <exception cref="ArgumentException">No examples, an example weight out of range, or options out of range.</exception>
     public static IntentModel Train(IReadOnlyList<IntentExample> examples, IntentTrainingOptions? options = null, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(examples);
@@ -29,7 +29,13 @@ public static class IntentTrainer
             throw new ArgumentException("Training options are out of range.", nameof(options));
         }
 
+        if (examples.Any(e => e.Weight is < 1 or > IntentExample.MaxWeight))
+        {
+            throw new ArgumentException($"Example weights are 1 to {IntentExample.MaxWeight}.", nameof(examples));
+        }
+
         var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN, options.WordWeight);
+        var weights = examples.Select(e => e.Weight).ToArray();
         var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
         var labels = examples.Select(e => (int)e.Label).ToArray();
 
@@ -39,12 +45,30 @@ public static class IntentTrainer
         {
             // Temperature scaling: train on the rest, pick T minimizing the validation loss, then train on everything.
             log?.WriteLine($"calibration: training on {fit.Length} examples, fitting the temperature on {validation.Length} held back from the training files");
-            var probe = TrainWeights(fit.Select(i => features[i]).ToArray(), fit.Select(i => labels[i]).ToArray(), settings, options, null);
+            var weightedFit = Repeat(fit, weights);
+            var probe = TrainWeights(weightedFit.Select(i => features[i]).ToArray(), weightedFit.Select(i => labels[i]).ToArray(), settings, options, null);
             temperature = FitTemperature(probe, validation.Select(i => features[i]).ToArray(), validation.Select(i => labels[i]).ToArray(), options.CalibrationTarget);
             log?.WriteLine($"calibration: temperature {temperature:0.00} ({options.CalibrationTarget} loss)");
         }
 
-        return TrainWeights(features, labels, settings, options, log).WithTemperature(temperature);
+        var all = Repeat(Enumerable.Range(0, examples.Count).ToArray(), weights);
+        return TrainWeights(all.Select(i => features[i]).ToArray(), all.Select(i => labels[i]).ToArray(), settings, options, log).WithTemperature(temperature);
+    }
+
+    // Sample weights as repetition: an example of weight w is visited w times per epoch (after the calibration
+    // split, so no example is on both sides of it; the validation side counts each example once).
+    private static int[] Repeat(int[] indices, int[] weights)
+    {
+        var repeated = new List<int>(indices.Length);
+        foreach (var index in indices)
+        {
+            for (var k = 0; k < weights[index]; k++)
+            {
+                repeated.Add(index);
+            }
+        }
+
+        return repeated.ToArray();
     }
 
     private static IntentModel TrainWeights(int[][] features, int[] labels, FeaturizerSettings settings, IntentTrainingOptions options, TextWriter? log)
