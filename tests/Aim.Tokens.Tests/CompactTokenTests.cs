@@ -31,6 +31,34 @@ public sealed class CompactTokenTests
     }
 
     [Fact]
+    public async Task A_signature_written_with_non_zero_unused_bits_is_refused_as_malformed()
+    {
+        // 64 bytes encode to 86 characters whose last one carries 4 unused bits: setting one would spell the same
+        // signature a second way (a lenient decoder drops those bits), so the token must be refused.
+        var token = CompactToken.Create(_root, Claims(_root, _agent));
+        var last = token[^1];
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        var twin = token[..^1] + Alphabet[Alphabet.IndexOf(last) | 1];
+        Assert.NotEqual(token, twin);
+
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await Verifier(_clock, _root).VerifyAsync(twin)));
+        Assert.NotNull(await Verifier(_clock, _root).VerifyAsync(token));
+    }
+
+    [Theory]
+    [InlineData("\"sub\":\"X\"")]
+    [InlineData("\"s\\u0075b\":\"X\"")]
+    [InlineData("\"jti\":\"a\",\"jti\":\"b\"")]
+    public async Task A_claim_named_twice_even_through_an_escape_is_refused(string extra)
+    {
+        var payload = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(CompactToken.Create(_root, Claims(_root, _agent)).Split('.')[1]));
+        var forged = "{" + extra.Replace("X", Id(_agent), StringComparison.Ordinal) + "," + payload[1..];
+        var input = CompactToken.Create(_root, Claims(_root, _agent)).Split('.')[0] + "." + Base64Url.EncodeToString(Encoding.UTF8.GetBytes(forged));
+        var token = input + "." + Base64Url.EncodeToString(_root.Sign(Encoding.ASCII.GetBytes(input)));
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await Verifier(_clock, _root).VerifyAsync(token)));
+    }
+
+    [Fact]
     public void Header_is_exactly_the_AIP_header()
     {
         var token = CompactToken.Create(_root, Claims(_root, _agent));

@@ -194,14 +194,25 @@ public static class CompactToken
             throw AipException.Malformed($"The {what} is not base64url.", ex);
         }
 
-        var reencoded = Base64Url.EncodeToString(bytes);
-        if (!part.SequenceEqual(reencoded))
+        // The unused low bits of the last character must be zero (what re-encoding would produce). .NET's decoder
+        // refuses them too; this keeps the rule here, independent of the decoder, without re-encoding per call.
+        var unusedBits = (part.Length % 4) switch { 2 => 0x0F, 3 => 0x03, _ => 0 };
+        if ((Base64UrlValue(part[^1]) & unusedBits) != 0)
         {
             throw AipException.Malformed($"The {what} is not canonical base64url.");
         }
 
         return bytes;
     }
+
+    private static int Base64UrlValue(char c) => c switch
+    {
+        >= 'A' and <= 'Z' => c - 'A',
+        >= 'a' and <= 'z' => c - 'a' + 26,
+        >= '0' and <= '9' => c - '0' + 52,
+        '-' => 62,
+        _ => 63,
+    };
 
     private static void CheckHeader(byte[] header)
     {
@@ -280,25 +291,40 @@ public static class CompactToken
             List<string>? scopes = null;
             decimal? budget = null;
             long? maxDepth = null, iat = null, exp = null;
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            // Names compared as UTF-8 (no string per member); the known claims tracked in a bit set and any other
+            // names in a set created only when a token carries them.
+            var seenKnown = 0;
+            HashSet<string>? seenOther = null;
             foreach (var property in root.EnumerateObject())
             {
-                if (!seen.Add(property.Name))
+                var value = property.Value;
+                var known = KnownClaim(property);
+                if (known < 0)
+                {
+                    var name = property.Name;
+                    if (!(seenOther ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
+                    {
+                        throw AipException.Malformed($"The claim '{name}' appears twice.");
+                    }
+
+                    continue; // other registered or private claims are ignored, as JWT requires
+                }
+
+                if ((seenKnown & (1 << known)) != 0)
                 {
                     throw AipException.Malformed($"The claim '{property.Name}' appears twice.");
                 }
 
-                var value = property.Value;
-                switch (property.Name)
+                seenKnown |= 1 << known;
+                switch (known)
                 {
-                    case "iss": iss = RequireString(value, "iss"); break;
-                    case "sub": sub = RequireString(value, "sub"); break;
-                    case "scope": scopes = ReadScopes(value); break;
-                    case "budget_usd": budget = RequireBudget(value); break;
-                    case "max_depth": maxDepth = RequireInteger(value, "max_depth"); break;
-                    case "iat": iat = RequireInteger(value, "iat"); break;
-                    case "exp": exp = RequireInteger(value, "exp"); break;
-                    default: break; // other registered or private claims are ignored, as JWT requires
+                    case 0: iss = RequireString(value, "iss"); break;
+                    case 1: sub = RequireString(value, "sub"); break;
+                    case 2: scopes = ReadScopes(value); break;
+                    case 3: budget = RequireBudget(value); break;
+                    case 4: maxDepth = RequireInteger(value, "max_depth"); break;
+                    case 5: iat = RequireInteger(value, "iat"); break;
+                    default: exp = RequireInteger(value, "exp"); break;
                 }
             }
 
@@ -332,6 +358,16 @@ public static class CompactToken
                 DateTimeOffset.FromUnixTimeSeconds(iat.Value), DateTimeOffset.FromUnixTimeSeconds(exp.Value));
         }
     }
+
+    private static int KnownClaim(JsonProperty property) =>
+        property.NameEquals("iss"u8) ? 0
+        : property.NameEquals("sub"u8) ? 1
+        : property.NameEquals("scope"u8) ? 2
+        : property.NameEquals("budget_usd"u8) ? 3
+        : property.NameEquals("max_depth"u8) ? 4
+        : property.NameEquals("iat"u8) ? 5
+        : property.NameEquals("exp"u8) ? 6
+        : -1;
 
     private static string RequireString(JsonElement value, string name) =>
         value.ValueKind == JsonValueKind.String ? value.GetString()! : throw AipException.Malformed($"{name} must be a string.");
