@@ -45,8 +45,9 @@ public sealed class AuthorizationPipeline
         _budget = budget ?? (policy.Budget is null ? null : new BudgetLedger([policy]));
     }
 
-    /// <summary>The ledger that allowed actions with a cost are charged to, or null when the policy has no budget.</summary>
-    public BudgetLedger? Budget => _budget;
+    /// <summary>The decision detail (and so audit-entry detail) holding what an allowed call was charged, in US dollars;
+    /// the embedded engine replays it from the log to restore spending after a restart.</summary>
+    internal const string CostDetail = "cost_usd";
 
     /// <summary>Runs every step for one request.</summary>
     /// <exception cref="ApprovalTimeoutException">A JIT approval did not arrive in time.</exception>
@@ -173,7 +174,7 @@ public sealed class AuthorizationPipeline
             }
 
             details ??= [];
-            details["cost_usd"] = request.CostUsd;
+            details[CostDetail] = request.CostUsd;
             if (_budget is not null)
             {
                 var charged = _budget.TryCharge(request.Agent.Name, request.CostUsd, request.Time);

@@ -107,7 +107,7 @@ public sealed class EmbeddedEngine : IAimEngine
             {
                 var record = entry.Record;
                 if (record.Kind == AuditEntryKind.Authorized && record.Decision == "allow" &&
-                    record.Details?["cost_usd"] is JsonValue cost && cost.TryGetValue(out decimal usd) && usd > 0)
+                    record.Details?[AuthorizationPipeline.CostDetail] is JsonValue cost && cost.TryGetValue(out decimal usd) && usd > 0)
                 {
                     ledger.Record(policy.Agent, usd, entry.Time);
                 }
