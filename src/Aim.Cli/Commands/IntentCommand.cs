@@ -16,16 +16,12 @@ internal static class IntentCommand
     {
         var data = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl and heldout*.jsonl.", DefaultValueFactory = _ => "data/intent" };
         var output = new Option<string>("--out") { Description = "Where to write the model (for the shipped one: src/Aim.Intent/Model/intent-model.bin).", Required = true };
-        var seed = new Option<ulong?>("--seed") { Description = "Override the training seed (the shipped model uses the default)." };
-        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on each held-out set.") { data, output, seed };
+        var overrides = new TrainingOverrides();
+        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on each held-out set.") { data, output };
+        overrides.AddTo(train);
         train.SetAction(p => Cli.Run(() =>
         {
-            var options = new IntentTrainingOptions();
-            if (p.GetValue(seed) is { } s)
-            {
-                options = options with { Seed = s };
-            }
-
+            var options = overrides.Apply(p, new IntentTrainingOptions());
             var report = IntentTrainingRun.FromDirectory(p.GetValue(data)!, options, Console.Out);
             var path = p.GetValue(output)!;
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -90,7 +86,78 @@ internal static class IntentCommand
             return Cli.Ok;
         }));
 
-        return new Command("intent", "The in-process intent classifier: train it, or classify actions.") { train, classify };
+        var cvData = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl (heldout*.jsonl are not read).", DefaultValueFactory = _ => "data/intent" };
+        var threads = new Option<int>("--threads") { Description = "How many folds train at once (each fold is single-threaded and deterministic).", DefaultValueFactory = _ => 2 };
+        var cvOverrides = new TrainingOverrides();
+        var cv = new Command("cv", "Leave-one-author-out cross-validation on the training files: for each hand-written train*.jsonl, train on the others and report recall and benign false positives on it.") { cvData, threads };
+        cvOverrides.AddTo(cv);
+        cv.SetAction(p => Cli.Run(() =>
+        {
+            var options = cvOverrides.Apply(p, new IntentTrainingOptions());
+            var report = IntentCrossValidation.Run(p.GetValue(cvData)!, options, Math.Max(1, p.GetValue(threads)), Console.Out);
+            Console.WriteLine();
+            Console.Write(report.ToMarkdown());
+            return Cli.Ok;
+        }));
+
+        return new Command("intent", "The in-process intent classifier: train it, cross-validate its settings, or classify actions.") { train, cv, classify };
+    }
+
+    // Trainer settings a run may override (experiments and cross-validation; the shipped model uses none).
+    private sealed class TrainingOverrides
+    {
+        private readonly Option<ulong?> seed = new("--seed") { Description = "Training seed (the shipped model uses the default)." };
+        private readonly Option<int?> epochs = new("--epochs") { Description = "Passes over the training data." };
+        private readonly Option<float?> learningRate = new("--lr") { Description = "Starting learning rate." };
+        private readonly Option<int?> dimension = new("--dim") { Description = "Embedding dimension." };
+        private readonly Option<int?> bucketBits = new("--bucket-bits") { Description = "log2 of the hashed bucket count." };
+        private readonly Option<int?> wordWeight = new("--word-weight") { Description = "Weight of word features relative to a char n-gram (1-8)." };
+        private readonly Option<int?> minN = new("--min-n") { Description = "Shortest char n-gram." };
+        private readonly Option<int?> maxN = new("--max-n") { Description = "Longest char n-gram." };
+        private readonly Option<int?> handWrittenWeight = new("--hand-written-weight") { Description = "Sample weight of hand-written lines (1-16)." };
+        private readonly Option<int?> benignWeight = new("--benign-weight") { Description = "Sample weight of benign lines (1-16)." };
+        private readonly Option<double?> templatedFraction = new("--templated-fraction") { Description = "Share of the templated lines kept (0-1]." };
+        private readonly Option<string?> calibration = new("--calibration") { Description = "Temperature fit: binary, class or none." };
+        private readonly Option<double?> calibrationFraction = new("--calibration-fraction") { Description = "Share of each class held back to fit the temperature." };
+        private readonly Option<float?> temperature = new("--temperature") { Description = "A fixed temperature instead of a fitted one." };
+        private readonly Option<float?> threshold = new("--threshold") { Description = "Decision threshold on the malicious probability for the reported figures." };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, threshold })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        public IntentTrainingOptions Apply(ParseResult p, IntentTrainingOptions o)
+        {
+            o = o with
+            {
+                Seed = p.GetValue(seed) ?? o.Seed,
+                Epochs = p.GetValue(epochs) ?? o.Epochs,
+                LearningRate = p.GetValue(learningRate) ?? o.LearningRate,
+                Dimension = p.GetValue(dimension) ?? o.Dimension,
+                BucketBits = p.GetValue(bucketBits) ?? o.BucketBits,
+                WordWeight = p.GetValue(wordWeight) ?? o.WordWeight,
+                MinN = p.GetValue(minN) ?? o.MinN,
+                MaxN = p.GetValue(maxN) ?? o.MaxN,
+                HandWrittenWeight = p.GetValue(handWrittenWeight) ?? o.HandWrittenWeight,
+                BenignWeight = p.GetValue(benignWeight) ?? o.BenignWeight,
+                TemplatedFraction = p.GetValue(templatedFraction) ?? o.TemplatedFraction,
+                CalibrationFraction = p.GetValue(calibrationFraction) ?? o.CalibrationFraction,
+                FixedTemperature = p.GetValue(temperature) ?? o.FixedTemperature,
+                Threshold = p.GetValue(threshold) ?? o.Threshold,
+            };
+            return p.GetValue(calibration) switch
+            {
+                null => o,
+                "binary" => o with { CalibrationTarget = IntentCalibrationTarget.Binary },
+                "class" => o with { CalibrationTarget = IntentCalibrationTarget.Class },
+                "none" => o with { CalibrationFraction = 0 },
+                var other => throw new IntentModelException("intent_input_invalid", $"--calibration is binary, class or none, not '{other}'."),
+            };
+        }
     }
 
     // {capability, resource, input}: missing fields count as empty; anything else is a typed error.

@@ -24,7 +24,8 @@ public static class IntentTrainer
 
         if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
             || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0)
-            || !(options.CalibrationFraction is >= 0 and < 1) || options.WordWeight is < 1 or > FeaturizerSettings.MaxWordWeight)
+            || !(options.CalibrationFraction is >= 0 and < 1) || options.WordWeight is < 1 or > FeaturizerSettings.MaxWordWeight
+            || options.FixedTemperature is { } t && !(t >= IntentModel.MinTemperature && t <= IntentModel.MaxTemperature))
         {
             throw new ArgumentException("Training options are out of range.", nameof(options));
         }
@@ -39,8 +40,8 @@ public static class IntentTrainer
         var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
         var labels = examples.Select(e => (int)e.Label).ToArray();
 
-        var temperature = 1f;
-        var (fit, validation) = SplitForCalibration(labels, options);
+        var temperature = options.FixedTemperature ?? 1f;
+        var (fit, validation) = options.FixedTemperature is null ? SplitForCalibration(labels, options) : ([], []);
         if (validation.Length > 0 && fit.Length > 0)
         {
             // Temperature scaling: train on the rest, pick T minimizing the validation loss, then train on everything.
@@ -307,6 +308,16 @@ public static class IntentTrainer
         return (2 * sum) + (e * Ln2);
     }
 
+    // Logits before the temperature, in double precision (the cross-validation's temperature sweep).
+    internal static double[] RawLogits(IntentModel model, string text)
+    {
+        var hidden = new float[model.Dimension];
+        var logits = new double[IntentLabels.Count];
+        Hidden(Featurize(text, model.Settings), model.Embeddings, model.Dimension, hidden);
+        Logits(hidden, model.Output, model.Bias, logits);
+        return logits;
+    }
+
     // The classifier's hidden vector: the average of the feature rows.
     private static void Hidden(int[] input, float[] embeddings, int dimension, float[] hidden)
     {
@@ -412,7 +423,7 @@ public static class IntentTrainer
         return Math.ScaleB(sum, (int)k);
     }
 
-    private static void Shuffle(int[] order, SplitMix64 random)
+    internal static void Shuffle(int[] order, SplitMix64 random)
     {
         for (var i = order.Length - 1; i > 0; i--)
         {
@@ -421,7 +432,7 @@ public static class IntentTrainer
         }
     }
 
-    private sealed class SplitMix64(ulong seed)
+    internal sealed class SplitMix64(ulong seed)
     {
         private ulong state = seed;
 

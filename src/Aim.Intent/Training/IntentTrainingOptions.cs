@@ -31,6 +31,24 @@ public sealed record IntentTrainingOptions
     /// </summary>
     public int HandWrittenWeight { get; init; } = 1;
 
+    /// <summary>
+    /// The sample weight of benign training lines (1 to <see cref="IntentExample.MaxWeight"/>, multiplied with
+    /// <see cref="HandWrittenWeight"/> and capped at the maximum): a class weight on the benign side of the loss.
+    /// </summary>
+    public int BenignWeight { get; init; } = 1;
+
+    /// <summary>
+    /// The share (0 exclusive to 1) of the templated training lines (<see cref="IntentCorpus.TemplatedFilePrefix"/>*)
+    /// kept: a seeded, per-class subsample. 1 keeps them all.
+    /// </summary>
+    public double TemplatedFraction { get; init; } = 1;
+
+    /// <summary>
+    /// A fixed softmax temperature instead of the fitted one (skips the calibration split); <see langword="null"/> fits
+    /// it as <see cref="CalibrationFraction"/> and <see cref="CalibrationTarget"/> say.
+    /// </summary>
+    public float? FixedTemperature { get; init; }
+
     /// <summary>The shortest character n-gram.</summary>
     public int MinN { get; init; } = 3;
 

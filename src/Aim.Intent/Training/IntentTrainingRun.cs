@@ -34,8 +34,8 @@ public static class IntentTrainingRun
         }
 
         options ??= new IntentTrainingOptions();
-        var training = IntentCorpus.ReadTraining(dataDirectory, options.HandWrittenWeight);
-        log?.WriteLine($"training on {training.Count} examples (seed {options.Seed}, {options.Epochs} epochs, dim {options.Dimension}, 2^{options.BucketBits} buckets, word weight {options.WordWeight}, hand-written lines weigh {options.HandWrittenWeight})");
+        var training = IntentTrainingSet.Build(IntentTrainingSet.ReadFiles(dataDirectory), options);
+        log?.WriteLine($"training on {training.Count} examples ({IntentCrossValidation.Describe(options)})");
         var clock = Stopwatch.StartNew();
         var model = IntentTrainer.Train(training, options, log);
         var elapsed = clock.Elapsed;
