@@ -14,7 +14,7 @@ using Microsoft.Extensions.Logging;
 
 // The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
 //
-//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--concurrency 1] [--audit-window 2]
+//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads]
 //
 // One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
 // (GatewayHost.Build: token verification with the verifier's cache, policy, a signed audit record per request, streamed
@@ -24,8 +24,14 @@ using Microsoft.Extensions.Logging;
 // (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
 int requests = Option("--requests", 5000);
 int warmup = Option("--warmup", 1000);
+// After --warmup requests, keep warming (rounds of 1,000 per target, at most --settle seconds; 0 = not at all) until a
+// round JIT-compiles fewer than 20 methods three rounds in a row: tiered compilation (tier 0 -> instrumented -> tier 1, in the background,
+// after call-count delays) takes many seconds on 2 loaded cores, and a run measured before it settles measures the JIT
+// and instrumented code, not the proxy.
+int settleSeconds = Option("--settle", 60, allowZero: true);
 int concurrency = Option("--concurrency", 1);
 int auditWindow = Option("--audit-window", 2, allowZero: true);
+bool threadBreakdown = args.Contains("--threads"); // per-thread CPU of the "alone" phase, by thread name (Linux /proc)
 
 string home = Directory.CreateTempSubdirectory("aim-gw-load-").FullName;
 using var issuer = Ed25519KeyPair.Generate();
@@ -67,6 +73,22 @@ var config = GatewayConfig.Parse($$"""
 await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
 
+// Diagnosis only (not a setting anyone can make): the gateway's embedded audit log with no group-commit delay, to
+// measure what Aim.Core's AuditLog.WaitForCompany costs. EmbeddedEngine opens its log with the default options.
+if (args.Contains("--experiment-no-commit-delay"))
+{
+    var log = ((Aim.Engine.EmbeddedEngine)gateway.Services.GetRequiredService<Aim.AimRuntime>().Engine).AuditLog;
+    var field = typeof(Aim.Audit.AuditLog).GetField("_options", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+    if (field?.GetValue(log) is not Aim.Audit.AuditLogOptions options)
+    {
+        Console.Error.WriteLine("--experiment-no-commit-delay: AuditLog no longer keeps its options in '_options'; update the experiment");
+        return 2;
+    }
+
+    options.MaxCommitDelay = TimeSpan.Zero;
+    Console.WriteLine("experiment: the gateway's audit log commits with no group-commit delay");
+}
+
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
 var bare = WebApplication.CreateSlimBuilder();
 bare.WebHost.UseUrls("http://127.0.0.1:0");
@@ -98,6 +120,27 @@ var targets = new (string Name, Uri Url, bool WithToken)[]
     ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
     ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
 };
+
+// --profile-gateway N: only N sequential gateway requests (after the warm-up), nothing else, for an external profiler.
+int profileOnly = Option("--profile-gateway", 0);
+if (profileOnly > 0)
+{
+    for (int i = 0; i < warmup; i++)
+    {
+        await SendAsync(targets[1]);
+    }
+
+    Console.WriteLine($"profiling: {profileOnly} gateway requests, pid {Environment.ProcessId}");
+    var started = Process.GetCurrentProcess().TotalProcessorTime;
+    for (int i = 0; i < profileOnly; i++)
+    {
+        await SendAsync(targets[1]);
+    }
+
+    await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"process CPU per gateway request: {(Process.GetCurrentProcess().TotalProcessorTime - started).TotalMicroseconds / profileOnly:F0} us"));
+    return 0;
+}
 
 async Task<long> SendAsync((string Name, Uri Url, bool WithToken) target)
 {
@@ -144,8 +187,26 @@ async Task<List<long>[]> RunAsync(int count)
 
 Console.WriteLine($"gateway load: {requests} requests per target after {warmup} warm-up, concurrency {concurrency}, audit window {auditWindow} ms, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
 Console.WriteLine($"load average before: {LoadAverage()}");
+long warmJit = System.Runtime.JitInfo.GetCompiledMethodCount();
+var warmClock = Stopwatch.StartNew();
 await RunAsync(warmup);
+int warmed = warmup, quietRounds = 0;
+long lastRoundJit = System.Runtime.JitInfo.GetCompiledMethodCount() - warmJit;
+while (settleSeconds > 0 && quietRounds < 3 && warmClock.Elapsed.TotalSeconds < settleSeconds)
+{
+    long roundStart = System.Runtime.JitInfo.GetCompiledMethodCount();
+    await RunAsync(1000);
+    warmed += 1000;
+    lastRoundJit = System.Runtime.JitInfo.GetCompiledMethodCount() - roundStart;
+    quietRounds = lastRoundJit < 20 ? quietRounds + 1 : 0;
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up: {warmed} requests per target in {warmClock.Elapsed.TotalSeconds:F1} s; methods JIT-compiled in its last round: {lastRoundJit}{(settleSeconds > 0 && quietRounds < 3 ? " (NOT settled: the figures include JIT work)" : "")}"));
+long jitBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
 var results = await RunAsync(requests);
+long jitDuring = System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore;
+var jitTimeDuring = System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore;
 string loadAfter = LoadAverage();
 
 double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
@@ -163,6 +224,8 @@ Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
 Console.WriteLine($"load average after: {loadAfter}");
+// Methods still being (re)compiled during the measured run mean the figures include JIT work (tiering not settled).
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"JIT during the measured run: {jitDuring} methods, {jitTimeDuring.TotalMilliseconds:F0} ms"));
 
 // CPU time per request (all threads of the process: client, servers, audit writer), each target alone. Less sensitive
 // to other processes than wall time, so it tells a loaded run's figures apart from the machine's load.
@@ -173,6 +236,7 @@ var cpu = new double[targets.Length];
 for (int t = 0; t < targets.Length; t++)
 {
     var process = Process.GetCurrentProcess();
+    var threadsBefore = threadBreakdown ? ThreadCpu() : null;
     var before = process.TotalProcessorTime;
     for (int i = 0; i < requests; i++)
     {
@@ -187,6 +251,13 @@ for (int t = 0; t < targets.Length; t++)
     process.Refresh();
     cpu[t] = (process.TotalProcessorTime - before).TotalMicroseconds / requests;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {cpu[t]:F0} |"));
+    if (threadsBefore is not null)
+    {
+        foreach (var (name, ticks) in ThreadCpu().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"|   thread '{name}' | {ticks * 10_000.0 / requests:F1} |"));
+        }
+    }
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
@@ -208,6 +279,29 @@ int Option(string name, int fallback, bool allowZero = false)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && (value > 0 || (allowZero && value == 0)) ? value : fallback;
+}
+
+// CPU time (user + system, in clock ticks of 10 ms) of this process's threads, summed by thread name.
+static Dictionary<string, long> ThreadCpu()
+{
+    var byName = new Dictionary<string, long>();
+    foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+    {
+        try
+        {
+            string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+            string name = stat[(open + 1)..close];
+            var fields = stat[(close + 2)..].Split(' ');
+            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            byName[name] = byName.GetValueOrDefault(name) + ticks;
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    return byName;
 }
 
 static string LoadAverage()
