@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Aim.Crypto;
@@ -55,12 +57,21 @@ public static class CompactToken
     /// the exact header, canonical base64url, well-typed claims.
     /// </summary>
     /// <exception cref="AipException"><see cref="AipErrorCodes.TokenMalformed"/> for anything that is not a well-formed compact AIP token.</exception>
-    public static AipTokenClaims Decode(string token) => Parse(token).Claims;
+    public static AipTokenClaims Decode(string token) => Parse(token, stackalloc byte[Ed25519.SignatureSize], out _);
 
     /// <summary>True when the text looks like a compact token (two dots) rather than a chained (Biscuit) token.</summary>
     public static bool LooksCompact(string token) => token.AsSpan().Count('.') == 2;
 
-    internal static ParsedCompactToken Parse(string? token)
+    // Payloads up to this size are decoded on the stack; longer ones (up to MaxLength) into a pooled buffer.
+    private const int StackPayloadBytes = 1024;
+
+    /// <summary>
+    /// Checks the form of a compact token and reads its claims without allocating anything but the claims themselves:
+    /// base64url decoded into stack or pooled buffers, the header compared as text with the one allowed encoding (any
+    /// other spelling goes through the strict JSON check), claims read with <see cref="Utf8JsonReader"/> from the decoded
+    /// bytes. The signature is decoded into <paramref name="signature"/> (64 bytes); it is not verified here.
+    /// </summary>
+    internal static AipTokenClaims Parse(string? token, Span<byte> signature, out int signingInputLength)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -87,17 +98,32 @@ public static class CompactToken
             throw AipException.Malformed("The token is unsigned (alg none is refused).");
         }
 
-        var header = DecodeCanonical(headerPart, "header");
-        CheckHeader(header);
-        var payload = DecodeCanonical(payloadPart, "payload");
-        var signature = DecodeCanonical(signaturePart, "signature");
-        if (signature.Length != Ed25519.SignatureSize)
+        // The header we write is the only one nearly every token carries: equal text means equal (canonical) bytes.
+        // Any other spelling (member order, whitespace) is decoded and held to the exact two members.
+        if (!headerPart.SequenceEqual(EncodedHeader))
         {
-            throw AipException.Malformed("An EdDSA signature is 64 bytes.");
+            CheckHeaderPart(headerPart);
         }
 
-        var claims = ReadClaims(payload);
-        return new ParsedCompactToken(token, second, claims, signature);
+        byte[]? rented = null;
+        var payloadCapacity = payloadPart.Length / 4 * 3 + 3;
+        var payloadBuffer = payloadCapacity <= StackPayloadBytes
+            ? stackalloc byte[StackPayloadBytes]
+            : (rented = ArrayPool<byte>.Shared.Rent(payloadCapacity));
+        try
+        {
+            var payload = payloadBuffer[..DecodeCanonical(payloadPart, payloadBuffer, "payload")];
+            DecodeSignature(signaturePart, signature);
+            signingInputLength = second;
+            return ReadClaims(payload);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     internal static void Validate(AipTokenClaims claims)
@@ -163,8 +189,8 @@ public static class CompactToken
     }
 
     // Canonical base64url only: no padding, no characters outside the alphabet, no non-zero trailing bits (which would
-    // let one signature be written several ways).
-    private static byte[] DecodeCanonical(ReadOnlySpan<char> part, string what)
+    // let one signature be written several ways). Decodes into the caller's buffer; returns the byte count.
+    private static int DecodeCanonical(ReadOnlySpan<char> part, Span<byte> destination, string what)
     {
         if (part.IsEmpty)
         {
@@ -184,16 +210,6 @@ public static class CompactToken
             throw AipException.Malformed($"The {what} is not base64url.");
         }
 
-        byte[] bytes;
-        try
-        {
-            bytes = Base64Url.DecodeFromChars(part);
-        }
-        catch (FormatException ex)
-        {
-            throw AipException.Malformed($"The {what} is not base64url.", ex);
-        }
-
         // The unused low bits of the last character must be zero (what re-encoding would produce). .NET's decoder
         // refuses them too; this keeps the rule here, independent of the decoder, without re-encoding per call.
         var unusedBits = (part.Length % 4) switch { 2 => 0x0F, 3 => 0x03, _ => 0 };
@@ -202,7 +218,45 @@ public static class CompactToken
             throw AipException.Malformed($"The {what} is not canonical base64url.");
         }
 
-        return bytes;
+        if (!Base64Url.TryDecodeFromChars(part, destination, out var written))
+        {
+            throw AipException.Malformed($"The {what} is not base64url.");
+        }
+
+        return written;
+    }
+
+    private static void DecodeSignature(ReadOnlySpan<char> part, Span<byte> signature)
+    {
+        // Exactly 86 canonical characters encode 64 bytes; any other length is another size.
+        if (part.Length != 86)
+        {
+            throw AipException.Malformed("An EdDSA signature is 64 bytes.");
+        }
+
+        if (DecodeCanonical(part, signature, "signature") != Ed25519.SignatureSize)
+        {
+            throw AipException.Malformed("An EdDSA signature is 64 bytes.");
+        }
+    }
+
+    // A header spelled otherwise than ours (rare): decoded and held to exactly alg=EdDSA and typ=aip+jwt.
+    private static void CheckHeaderPart(ReadOnlySpan<char> part)
+    {
+        var capacity = part.Length / 4 * 3 + 3;
+        byte[]? rented = null;
+        var buffer = capacity <= StackPayloadBytes ? stackalloc byte[StackPayloadBytes] : (rented = ArrayPool<byte>.Shared.Rent(capacity));
+        try
+        {
+            CheckHeader(buffer[..DecodeCanonical(part, buffer, "header")]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     private static int Base64UrlValue(char c) => c switch
@@ -214,7 +268,7 @@ public static class CompactToken
         _ => 63,
     };
 
-    private static void CheckHeader(byte[] header)
+    private static void CheckHeader(ReadOnlySpan<byte> header)
     {
         // Exactly two members, alg=EdDSA and typ=aip+jwt, in any order: no crit, no kid, no jwk, nothing else.
         var seenAlg = false;
@@ -267,117 +321,148 @@ public static class CompactToken
         }
     }
 
-    private static AipTokenClaims ReadClaims(byte[] payload)
+    private static AipTokenClaims ReadClaims(ReadOnlySpan<byte> payload)
     {
-        JsonDocument document;
-        try
+        // JSON text is UTF-8 (RFC 8259): checked once for the whole payload, ignored claims included (the reader would
+        // only notice in the strings it reads as text).
+        if (!System.Text.Unicode.Utf8.IsValid(payload))
         {
-            document = JsonDocument.Parse(payload, new JsonDocumentOptions { MaxDepth = 4 });
-        }
-        catch (JsonException ex)
-        {
-            throw AipException.Malformed("The claims are not valid JSON.", ex);
+            throw AipException.Malformed("The claims are not valid UTF-8.");
         }
 
-        using (document)
+        string? iss = null, sub = null;
+        string[]? scopes = null;
+        decimal? budget = null;
+        long? maxDepth = null, iat = null, exp = null;
+        try
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { MaxDepth = 4 });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 throw AipException.Malformed("The claims are not a JSON object.");
             }
 
-            string? iss = null, sub = null;
-            List<string>? scopes = null;
-            decimal? budget = null;
-            long? maxDepth = null, iat = null, exp = null;
-            // Names compared as UTF-8 (no string per member); the known claims tracked in a bit set and any other
-            // names in a set created only when a token carries them.
+            // Names compared as UTF-8 (escapes resolved by the reader, no string per member); the known claims tracked in
+            // a bit set and any other names in a set created only when a token carries them.
             var seenKnown = 0;
             HashSet<string>? seenOther = null;
-            foreach (var property in root.EnumerateObject())
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var value = property.Value;
-                var known = KnownClaim(property);
+                var known = KnownClaim(ref reader);
                 if (known < 0)
                 {
-                    var name = property.Name;
+                    var name = reader.GetString()!;
                     if (!(seenOther ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
                     {
                         throw AipException.Malformed($"The claim '{name}' appears twice.");
                     }
 
-                    continue; // other registered or private claims are ignored, as JWT requires
+                    reader.Read();
+                    reader.Skip(); // other registered or private claims are ignored, as JWT requires (still valid JSON)
+                    continue;
                 }
 
                 if ((seenKnown & (1 << known)) != 0)
                 {
-                    throw AipException.Malformed($"The claim '{property.Name}' appears twice.");
+                    throw AipException.Malformed($"The claim '{reader.GetString()}' appears twice.");
                 }
 
                 seenKnown |= 1 << known;
+                reader.Read();
                 switch (known)
                 {
-                    case 0: iss = RequireString(value, "iss"); break;
-                    case 1: sub = RequireString(value, "sub"); break;
-                    case 2: scopes = ReadScopes(value); break;
-                    case 3: budget = RequireBudget(value); break;
-                    case 4: maxDepth = RequireInteger(value, "max_depth"); break;
-                    case 5: iat = RequireInteger(value, "iat"); break;
-                    default: exp = RequireInteger(value, "exp"); break;
+                    case 0: iss = ReadIdentifierString(ref reader, "iss"); break;
+                    case 1: sub = ReadIdentifierString(ref reader, "sub"); break;
+                    case 2: scopes = ReadScopes(ref reader); break;
+                    case 3: budget = RequireBudget(ref reader); break;
+                    case 4: maxDepth = RequireInteger(ref reader, "max_depth"); break;
+                    case 5: iat = RequireInteger(ref reader, "iat"); break;
+                    default: exp = RequireInteger(ref reader, "exp"); break;
                 }
             }
 
-            if (iss is null || sub is null || scopes is null || maxDepth is null || iat is null || exp is null)
+            // One object and nothing after it (the reader refuses trailing values; whitespace ends the input).
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
             {
-                throw AipException.Malformed("The claims iss, sub, scope, max_depth, iat and exp are required.");
+                throw AipException.Malformed("The claims are not one JSON object.");
             }
-
-            if (maxDepth is < 0 or > MaxDepthLimit)
-            {
-                throw AipException.Malformed($"max_depth must be 0 to {MaxDepthLimit}.");
-            }
-
-            if (!AipIdentifier.TryParse(sub, out _))
-            {
-                throw AipException.Malformed("sub is not an AIP identifier.");
-            }
-
-            const long MaxUnix = 253402300799; // 9999-12-31
-            if (iat is < 0 or > MaxUnix || exp is < 0 or > MaxUnix)
-            {
-                throw AipException.Malformed("iat and exp are out of range.");
-            }
-
-            if (exp <= iat)
-            {
-                throw AipException.Malformed("exp must be after iat.");
-            }
-
-            return new AipTokenClaims(iss, sub, scopes, budget, (int)maxDepth.Value,
-                DateTimeOffset.FromUnixTimeSeconds(iat.Value), DateTimeOffset.FromUnixTimeSeconds(exp.Value));
         }
+        catch (JsonException ex)
+        {
+            throw AipException.Malformed("The claims are not valid JSON.", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A string that is not valid UTF-8 (found when it is read as text).
+            throw AipException.Malformed("The claims hold a string that is not valid UTF-8.", ex);
+        }
+
+        if (iss is null || sub is null || scopes is null || maxDepth is null || iat is null || exp is null)
+        {
+            throw AipException.Malformed("The claims iss, sub, scope, max_depth, iat and exp are required.");
+        }
+
+        if (maxDepth is < 0 or > MaxDepthLimit)
+        {
+            throw AipException.Malformed($"max_depth must be 0 to {MaxDepthLimit}.");
+        }
+
+        if (!AipIdentifier.TryParse(sub, out _))
+        {
+            throw AipException.Malformed("sub is not an AIP identifier.");
+        }
+
+        const long MaxUnix = 253402300799; // 9999-12-31
+        if (iat is < 0 or > MaxUnix || exp is < 0 or > MaxUnix)
+        {
+            throw AipException.Malformed("iat and exp are out of range.");
+        }
+
+        if (exp <= iat)
+        {
+            throw AipException.Malformed("exp must be after iat.");
+        }
+
+        return new AipTokenClaims(iss, sub, scopes, budget, (int)maxDepth.Value,
+            DateTimeOffset.FromUnixTimeSeconds(iat.Value), DateTimeOffset.FromUnixTimeSeconds(exp.Value));
     }
 
-    private static int KnownClaim(JsonProperty property) =>
-        property.NameEquals("iss"u8) ? 0
-        : property.NameEquals("sub"u8) ? 1
-        : property.NameEquals("scope"u8) ? 2
-        : property.NameEquals("budget_usd"u8) ? 3
-        : property.NameEquals("max_depth"u8) ? 4
-        : property.NameEquals("iat"u8) ? 5
-        : property.NameEquals("exp"u8) ? 6
+    private static int KnownClaim(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("iss"u8) ? 0
+        : reader.ValueTextEquals("sub"u8) ? 1
+        : reader.ValueTextEquals("scope"u8) ? 2
+        : reader.ValueTextEquals("budget_usd"u8) ? 3
+        : reader.ValueTextEquals("max_depth"u8) ? 4
+        : reader.ValueTextEquals("iat"u8) ? 5
+        : reader.ValueTextEquals("exp"u8) ? 6
         : -1;
 
-    private static string RequireString(JsonElement value, string name) =>
-        value.ValueKind == JsonValueKind.String ? value.GetString()! : throw AipException.Malformed($"{name} must be a string.");
-
-    private static long RequireInteger(JsonElement value, string name) =>
-        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n : throw AipException.Malformed($"{name} must be an integer.");
-
-    private static decimal RequireBudget(JsonElement value)
+    // Identifiers seen before come back as the cached instance's string: no string allocated per verification.
+    private static string ReadIdentifierString(ref Utf8JsonReader reader, string name)
     {
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var budget) || budget < 0 || budget > 1_000_000_000m)
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw AipException.Malformed($"{name} must be a string.");
+        }
+
+        // UTF-8 never takes fewer bytes than UTF-16 code units, escaped or not: the value fits in as many chars.
+        var length = reader.ValueSpan.Length;
+        if (length > AipIdentifier.MaxLength)
+        {
+            return reader.GetString()!; // too long to be an identifier; refused where it is parsed
+        }
+
+        Span<char> chars = stackalloc char[length];
+        var text = chars[..reader.CopyString(chars)];
+        return AipIdentifier.TryGetParsed(text, out var identifier) ? identifier.Value : new string(text);
+    }
+
+    private static long RequireInteger(ref Utf8JsonReader reader, string name) =>
+        reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var n) ? n : throw AipException.Malformed($"{name} must be an integer.");
+
+    private static decimal RequireBudget(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetDecimal(out var budget) || budget < 0 || budget > 1_000_000_000m)
         {
             throw AipException.Malformed("budget_usd must be a non-negative number.");
         }
@@ -385,37 +470,76 @@ public static class CompactToken
         return budget;
     }
 
-    private static List<string> ReadScopes(JsonElement value)
+    private static string[] ReadScopes(ref Utf8JsonReader reader)
     {
-        if (value.ValueKind != JsonValueKind.Array)
+        if (reader.TokenType != JsonTokenType.StartArray)
         {
             throw AipException.Malformed("scope must be an array of strings.");
         }
 
-        var count = value.GetArrayLength();
+        // Count on a copy of the reader first so the array is allocated once at its exact size.
+        var probe = reader;
+        var count = 0;
+        while (probe.Read() && probe.TokenType == JsonTokenType.String)
+        {
+            if (++count > MaxScopes)
+            {
+                break;
+            }
+        }
+
         if (count is 0 or > MaxScopes)
         {
             throw AipException.Malformed($"scope must hold 1 to {MaxScopes} scopes.");
         }
 
-        var scopes = new List<string>(count);
-        foreach (var item in value.EnumerateArray())
+        if (probe.TokenType != JsonTokenType.EndArray)
         {
-            var scope = item.ValueKind == JsonValueKind.String ? item.GetString() : null;
-            if (!AipScope.IsValid(scope))
-            {
-                throw AipException.Malformed("scope holds an invalid scope.");
-            }
-
-            scopes.Add(scope!);
+            throw AipException.Malformed("scope holds an invalid scope.");
         }
 
+        var scopes = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            reader.Read();
+            scopes[i] = ReadScope(ref reader);
+        }
+
+        reader.Read(); // the end of the array
         return scopes;
     }
-}
 
-/// <summary>A compact token split into its parts (form checked, signature not yet verified).</summary>
-internal sealed record ParsedCompactToken(string Token, int SigningInputLength, AipTokenClaims Claims, byte[] Signature)
-{
-    public ReadOnlySpan<char> SigningInput => Token.AsSpan(0, SigningInputLength);
+    // Valid scopes seen before come back as the same string (bounded, emptied when full, like the identifier cache).
+    private const int ScopeCacheCapacity = 4096;
+    private static readonly ConcurrentDictionary<string, string> KnownScopes = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ScopesBySpan =
+        KnownScopes.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static string ReadScope(ref Utf8JsonReader reader)
+    {
+        var length = reader.ValueSpan.Length;
+        if (length <= 256)
+        {
+            Span<char> chars = stackalloc char[length];
+            var text = chars[..reader.CopyString(chars)];
+            if (ScopesBySpan.TryGetValue(text, out var known))
+            {
+                return known;
+            }
+        }
+
+        var scope = reader.GetString();
+        if (!AipScope.IsValid(scope))
+        {
+            throw AipException.Malformed("scope holds an invalid scope.");
+        }
+
+        if (KnownScopes.Count >= ScopeCacheCapacity)
+        {
+            KnownScopes.Clear();
+        }
+
+        KnownScopes.TryAdd(scope!, scope!);
+        return scope!;
+    }
 }

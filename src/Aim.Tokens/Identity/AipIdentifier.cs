@@ -73,6 +73,14 @@ public sealed class AipIdentifier
     // (immutable values; bounded, emptied when full).
     private const int ParsedCacheCapacity = 4096;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, AipIdentifier> Parsed = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, AipIdentifier>.AlternateLookup<ReadOnlySpan<char>> ParsedBySpan =
+        Parsed.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>
+    /// An identifier parsed before, looked up by its characters: lets a token decoder reuse the cached instance (and its
+    /// <see cref="Value"/> string) instead of allocating a string per verification. False only means "not cached".
+    /// </summary>
+    internal static bool TryGetParsed(ReadOnlySpan<char> value, out AipIdentifier identifier) => ParsedBySpan.TryGetValue(value, out identifier!);
 
     private static bool TryParse(string? value, out AipIdentifier identifier, out string error)
     {

@@ -42,45 +42,70 @@ public sealed partial class AipVerifier
     /// </summary>
     /// <returns>The verified token with its effective scope, budget, expiry and provenance.</returns>
     /// <exception cref="AipException">The token is refused; <see cref="AimException.Code"/> says which rule.</exception>
-    public async ValueTask<AipVerifiedToken> VerifyAsync(string? token, AipAccessRequest? request = null, CancellationToken cancellationToken = default)
+    public ValueTask<AipVerifiedToken> VerifyAsync(string? token, AipAccessRequest? request = null, CancellationToken cancellationToken = default)
     {
-        if (string.IsNullOrWhiteSpace(token))
+        // Cache hits and compact aip:key tokens need nothing that can wait (unless the revocation source does): they are
+        // verified here, without an async state machine. Chained tokens and aip:web issuers take the async path. As from
+        // an async method, every refusal comes back as a faulted task, never as a synchronous throw.
+        try
         {
-            throw new AipException(AipErrorCodes.TokenMissing, "No AIP token was presented.");
-        }
-
-        if (token.Length > _options.MaxTokenLength)
-        {
-            throw AipException.Malformed($"The token is longer than {_options.MaxTokenLength} characters.");
-        }
-
-        var now = _options.TimeProvider.GetUtcNow();
-        if (_cache.TryGet(token, out var entry))
-        {
-            if (now > entry.Token.ExpiresAt + _options.ClockSkew)
+            if (string.IsNullOrWhiteSpace(token))
             {
-                _cache.Remove(token);
-                throw new AipException(AipErrorCodes.TokenExpired, "The token has expired.");
+                throw new AipException(AipErrorCodes.TokenMissing, "No AIP token was presented.");
             }
 
-            CheckRequest(entry.Token, request);
-            var version = await CheckRevocationAsync(entry.Token, now, entry.RevocationVersion, cancellationToken).ConfigureAwait(false);
-            if (version != entry.RevocationVersion)
+            if (token.Length > _options.MaxTokenLength)
             {
-                _cache.Set(token, entry with { RevocationVersion = version });
+                throw AipException.Malformed($"The token is longer than {_options.MaxTokenLength} characters.");
             }
 
-            return entry.Token;
+            var now = _options.TimeProvider.GetUtcNow();
+            AipVerifiedToken verified;
+            long? knownVersion = null;
+            if (_cache.TryGet(token, out var entry))
+            {
+                if (now > entry.Token.ExpiresAt + _options.ClockSkew)
+                {
+                    _cache.Remove(token);
+                    throw new AipException(AipErrorCodes.TokenExpired, "The token has expired.");
+                }
+
+                verified = entry.Token;
+                knownVersion = entry.RevocationVersion;
+            }
+            else if (!CompactToken.LooksCompact(token) || TryVerifyCompactWithKey(token, now) is not { } compact)
+            {
+                return VerifyUncachedAsync(token, now, request, cancellationToken);
+            }
+            else
+            {
+                verified = compact;
+            }
+
+            CheckRequest(verified, request);
+            if (_options.Revocation is not { } source)
+            {
+                Remember(token, verified, knownVersion, 0);
+                return new ValueTask<AipVerifiedToken>(verified);
+            }
+
+            if (SnapshotNow(source, cancellationToken, out var pending) is not { } snapshot)
+            {
+                return FinishRevocationAsync(token, verified, pending, now, knownVersion, cancellationToken);
+            }
+
+            var version = CheckRevocation(verified, snapshot, now, knownVersion);
+            Remember(token, verified, knownVersion, version);
+            return new ValueTask<AipVerifiedToken>(verified);
         }
-
-        var verified = CompactToken.LooksCompact(token)
-            ? await VerifyCompactAsync(token, now, cancellationToken).ConfigureAwait(false)
-            : await VerifyChainedAsync(token, now, request, cancellationToken).ConfigureAwait(false);
-
-        CheckRequest(verified, request);
-        var revocationVersion = await CheckRevocationAsync(verified, now, knownVersion: null, cancellationToken).ConfigureAwait(false);
-        _cache.Set(token, new VerifiedTokenCache.Entry(verified, revocationVersion));
-        return verified;
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled<AipVerifiedToken>(cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<AipVerifiedToken>(ex);
+        }
     }
 
     /// <summary>Like <see cref="VerifyAsync"/> but returns the refusal instead of throwing.</summary>
@@ -99,35 +124,129 @@ public sealed partial class AipVerifier
     /// <summary>Forgets every cached verification (for example after changing the trust store).</summary>
     public void ClearCache() => _cache.Clear();
 
-    private async ValueTask<AipVerifiedToken> VerifyCompactAsync(string token, DateTimeOffset now, CancellationToken ct)
+    private async ValueTask<AipVerifiedToken> VerifyUncachedAsync(string token, DateTimeOffset now, AipAccessRequest? request, CancellationToken ct)
     {
-        var parsed = CompactToken.Parse(token);
-        var claims = parsed.Claims;
-        if (!AipIdentifier.TryParse(claims.Issuer, out var issuer))
+        var verified = CompactToken.LooksCompact(token)
+            ? await VerifyCompactAsync(token, now, ct).ConfigureAwait(false)
+            : await VerifyChainedAsync(token, now, request, ct).ConfigureAwait(false);
+
+        CheckRequest(verified, request);
+        var revocationVersion = await CheckRevocationAsync(verified, now, knownVersion: null, ct).ConfigureAwait(false);
+        _cache.Set(token, new VerifiedTokenCache.Entry(verified, revocationVersion));
+        return verified;
+    }
+
+    private async ValueTask<AipVerifiedToken> FinishRevocationAsync(
+        string token, AipVerifiedToken verified, ValueTask<RevocationSnapshot> pending, DateTimeOffset now, long? knownVersion, CancellationToken ct)
+    {
+        RevocationSnapshot snapshot;
+        try
         {
-            throw new AipException(AipErrorCodes.IdentityUnresolvable, "iss is not an AIP identifier.");
+            snapshot = await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw RevocationUnknown(ex);
         }
 
+        var version = CheckRevocation(verified, snapshot, now, knownVersion);
+        Remember(token, verified, knownVersion, version);
+        return verified;
+    }
+
+    // A fresh verification is cached; a cache hit is re-stored only when the revocation list moved on.
+    private void Remember(string token, AipVerifiedToken verified, long? knownVersion, long version)
+    {
+        if (knownVersion != version)
+        {
+            _cache.Set(token, new VerifiedTokenCache.Entry(verified, version));
+        }
+    }
+
+    // The compact path that never waits: an aip:key issuer carries its own key. Null when the issuer is aip:web (its keys
+    // may have to be fetched: the async path does it); nothing has been looked up or remembered by then.
+    private AipVerifiedToken? TryVerifyCompactWithKey(string token, DateTimeOffset now)
+    {
+        Span<byte> signature = stackalloc byte[Aim.Crypto.Ed25519.SignatureSize];
+        var claims = CompactToken.Parse(token, signature, out var signingInputLength);
+        var issuer = ParseIssuer(claims);
+        if (issuer.Kind != AipIdentifierKind.Key)
+        {
+            return null;
+        }
+
+        // V1: the signature, with the issuer's own key.
+        VerifyWithIssuerKey(issuer, token, signingInputLength, signature);
+        return CompleteCompact(claims, issuer, issuer.Value, now);
+    }
+
+    private async ValueTask<AipVerifiedToken> VerifyCompactAsync(string token, DateTimeOffset now, CancellationToken ct)
+    {
+        var signature = new byte[Aim.Crypto.Ed25519.SignatureSize];
+        var claims = CompactToken.Parse(token, signature, out var signingInputLength);
+        var issuer = ParseIssuer(claims);
+
         // V1: the signature, with the issuer's key (aip:key) or one of its keys valid now (aip:web, rotation).
-        var signingInput = Encoding.ASCII.GetBytes(parsed.Token, 0, parsed.SigningInputLength);
-        string signerId;
         if (issuer.Kind == AipIdentifierKind.Key)
         {
-            if (!Aim.Crypto.Ed25519.Verify(issuer.PublicKey, signingInput, parsed.Signature))
+            VerifyWithIssuerKey(issuer, token, signingInputLength, signature);
+            return CompleteCompact(claims, issuer, issuer.Value, now);
+        }
+
+        var keys = await _resolver.ResolveAsync(issuer, ct).ConfigureAwait(false);
+        var signingInput = Encoding.ASCII.GetBytes(token, 0, signingInputLength);
+        AipPublicKey? signer = null;
+        foreach (var key in keys)
+        {
+            if (key.IsValidAt(now) && key.Verify(signingInput, signature))
+            {
+                signer = key;
+                break;
+            }
+        }
+
+        if (signer is null)
+        {
+            throw new AipException(AipErrorCodes.SignatureInvalid, "The token's signature does not verify with any current key of the issuer.");
+        }
+
+        return CompleteCompact(claims, issuer, signer.AipId, now);
+    }
+
+    private static AipIdentifier ParseIssuer(AipTokenClaims claims) =>
+        AipIdentifier.TryParse(claims.Issuer, out var issuer)
+            ? issuer
+            : throw new AipException(AipErrorCodes.IdentityUnresolvable, "iss is not an AIP identifier.");
+
+    // V1 for an aip:key issuer: the signing input (ASCII by construction: base64url and one dot) is copied to the stack,
+    // or a pooled buffer for the rare long token, instead of a new array per verification.
+    private static void VerifyWithIssuerKey(AipIdentifier issuer, string token, int signingInputLength, ReadOnlySpan<byte> signature)
+    {
+        const int StackBytes = 1024;
+        byte[]? rented = null;
+        var input = signingInputLength <= StackBytes
+            ? stackalloc byte[StackBytes]
+            : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(signingInputLength));
+        try
+        {
+            var length = Encoding.ASCII.GetBytes(token.AsSpan(0, signingInputLength), input);
+            if (!Aim.Crypto.Ed25519.Verify(issuer.PublicKey, input[..length], signature))
             {
                 throw new AipException(AipErrorCodes.SignatureInvalid, "The token's signature does not verify with the issuer's key.");
             }
-
-            signerId = issuer.Value;
         }
-        else
+        finally
         {
-            var keys = await _resolver.ResolveAsync(issuer, ct).ConfigureAwait(false);
-            var key = keys.FirstOrDefault(k => k.IsValidAt(now) && k.Verify(signingInput, parsed.Signature))
-                ?? throw new AipException(AipErrorCodes.SignatureInvalid, "The token's signature does not verify with any current key of the issuer.");
-            signerId = key.AipId;
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
+    }
 
+    // V2 and V4 (time) for a compact token whose signature verified.
+    private AipVerifiedToken CompleteCompact(AipTokenClaims claims, AipIdentifier issuer, string signerId, DateTimeOffset now)
+    {
         // V2: the root must be trusted.
         if (!_options.TrustStore.IsTrustedRoot(issuer.Value))
         {
@@ -150,7 +269,7 @@ public sealed partial class AipVerifier
             throw new AipException(AipErrorCodes.TokenExpired, "The token has expired.");
         }
 
-        IReadOnlyList<string> signers = signerId == issuer.Value ? [issuer.Value] : [issuer.Value, signerId];
+        string[] signers = signerId == issuer.Value ? [issuer.Value] : [issuer.Value, signerId];
         return new AipVerifiedToken(AipTokenMode.Compact, claims.Issuer, claims.Subject, claims.Scopes, claims.BudgetUsd, claims.MaxDepth,
             claims.IssuedAt, claims.ExpiresAt, [], null, signers)
         {
@@ -193,9 +312,32 @@ public sealed partial class AipVerifier
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
         {
-            throw new AipException(AipErrorCodes.KeyRevoked, "Revocation status cannot be established; refusing.", ex);
+            throw RevocationUnknown(ex);
         }
 
+        return CheckRevocation(token, snapshot, now, knownVersion);
+    }
+
+    // The snapshot when the source answers at once; null (with the pending answer) when it has to wait. A source that
+    // throws or fails refuses, as in the async path.
+    private static RevocationSnapshot? SnapshotNow(IRevocationSource source, CancellationToken ct, out ValueTask<RevocationSnapshot> pending)
+    {
+        try
+        {
+            pending = source.GetSnapshotAsync(ct);
+            return pending.IsCompleted ? pending.GetAwaiter().GetResult() : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            throw RevocationUnknown(ex);
+        }
+    }
+
+    private static AipException RevocationUnknown(Exception inner) =>
+        new(AipErrorCodes.KeyRevoked, "Revocation status cannot be established; refusing.", inner);
+
+    private long CheckRevocation(AipVerifiedToken token, RevocationSnapshot snapshot, DateTimeOffset now, long? knownVersion)
+    {
         if (now - snapshot.AsOf > _options.RevocationMaxStaleness)
         {
             throw new AipException(AipErrorCodes.KeyRevoked, "The revocation list is stale; refusing.");
