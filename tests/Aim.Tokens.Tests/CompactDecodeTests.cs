@@ -137,6 +137,22 @@ public sealed class CompactDecodeTests
         Assert.Equal(AipErrorCodes.TokenMalformed, Assert.Throws<AipException>(() => CompactToken.Decode(input + "." + signature)).Code);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("a")]
+    [InlineData("ab")]
+    [InlineData("abc")]
+    [InlineData("\u00e9\u00e8")]
+    public async Task Payloads_of_every_base64_tail_length_decode_to_their_claims(string note)
+    {
+        var payload = Payload(extra: $",\"note\":\"{note}\"");
+        var token = Signed(payload);
+        var verified = await Verifier(_clock, _root).VerifyAsync(token);
+        Assert.Equal(Id(_agent), verified.Subject);
+        Assert.Equal(["tool:search", "tool:fetch"], verified.Scopes);
+        Assert.Equal(5m, verified.BudgetUsd);
+    }
+
     [Fact]
     public void A_long_payload_decodes_through_the_pooled_buffer()
     {
