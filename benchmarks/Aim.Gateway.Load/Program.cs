@@ -73,22 +73,6 @@ var config = GatewayConfig.Parse($$"""
 await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
 
-// Diagnosis only (not a setting anyone can make): the gateway's embedded audit log with no group-commit delay, to
-// measure what Aim.Core's AuditLog.WaitForCompany costs. EmbeddedEngine opens its log with the default options.
-if (args.Contains("--experiment-no-commit-delay"))
-{
-    var log = ((Aim.Engine.EmbeddedEngine)gateway.Services.GetRequiredService<Aim.AimRuntime>().Engine).AuditLog;
-    var field = typeof(Aim.Audit.AuditLog).GetField("_options", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
-    if (field?.GetValue(log) is not Aim.Audit.AuditLogOptions options)
-    {
-        Console.Error.WriteLine("--experiment-no-commit-delay: AuditLog no longer keeps its options in '_options'; update the experiment");
-        return 2;
-    }
-
-    options.MaxCommitDelay = TimeSpan.Zero;
-    Console.WriteLine("experiment: the gateway's audit log commits with no group-commit delay");
-}
-
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
 var bare = WebApplication.CreateSlimBuilder();
 bare.WebHost.UseUrls("http://127.0.0.1:0");

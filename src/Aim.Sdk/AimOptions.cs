@@ -30,6 +30,12 @@ public sealed class AimOptions
     /// <summary>The audit log file; defaults to <c>&lt;Home&gt;/audit/&lt;agent&gt;.db</c>.</summary>
     public string? AuditLogPath { get; set; }
 
+    /// <summary>
+    /// Options for the embedded engine's audit log (group-commit window, batch size, tree-head interval); null uses
+    /// <see cref="Aim.Audit.AuditLogOptions"/>'s defaults. Ignored by the remote engine.
+    /// </summary>
+    public Aim.Audit.AuditLogOptions? AuditLogOptions { get; set; }
+
     /// <summary>Decides JIT approvals in the embedded engine. With none, actions that need approval are denied.</summary>
     public IApprovalHandler? ApprovalHandler { get; set; }
 

@@ -517,7 +517,9 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                 break;
             }
 
-            Monitor.Wait(_queueLock, remaining);
+            // Monitor.Wait truncates to whole milliseconds: rounding down would turn the last millisecond of every window
+            // into a loop of Wait(0) that spins the sealer thread, so round up (a window may end up to 1 ms late).
+            Monitor.Wait(_queueLock, (int)Math.Ceiling(remaining.TotalMilliseconds));
         }
     }
 

@@ -77,7 +77,7 @@ public sealed class EmbeddedEngine : IAimEngine
             logKey = store.LoadOrCreateLogKey();
             string auditPath = options.AuditLogPath ?? DefaultAuditLogPath(home, key.Identity.Name);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(auditPath))!);
-            var log = AuditLog.Open(auditPath, logKey.KeyPair, options: null, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
+            var log = AuditLog.Open(auditPath, logKey.KeyPair, options: options.AuditLogOptions, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
             var limiter = EmbeddedPolicy.BuildRateLimiter(policy);
             var budget = policy.Budget is null ? null : SeedBudget(policy, log);
             var pipeline = new AuthorizationPipeline(policy, limiter, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>(), budget);
