@@ -153,6 +153,24 @@ public sealed class CompactDecodeTests
         Assert.Equal(5m, verified.BudgetUsd);
     }
 
+    [Theory]
+    [InlineData('+', 0)]
+    [InlineData('/', 1)]
+    [InlineData('=', 1)]
+    [InlineData(' ', 1)]
+    [InlineData('\u00e9', 1)]
+    [InlineData('\u0141', 2)]
+    [InlineData('.', 0)]
+    [InlineData('+', 2)]
+    public void A_character_outside_base64url_in_any_part_is_malformed(char foreign, int part)
+    {
+        var parts = CompactToken.Create(_root, Claims(_root, _agent)).Split('.');
+        var at = parts[part].Length / 2;
+        parts[part] = parts[part][..at] + foreign + parts[part][(at + 1)..];
+        var error = Assert.Throws<AipException>(() => CompactToken.Decode(string.Join('.', parts)));
+        Assert.Equal(AipErrorCodes.TokenMalformed, error.Code);
+    }
+
     [Fact]
     public void A_long_payload_decodes_through_the_pooled_buffer()
     {
