@@ -141,4 +141,45 @@ public class CrossValidationTests
         Assert.Equal(1.7f, model.Temperature);
         Assert.Throws<ArgumentException>(() => IntentTrainer.Train(examples, Fast with { FixedTemperature = 0f }));
     }
+
+    [Fact]
+    public void The_benign_logit_offset_lowers_every_malicious_probability_and_changes_nothing_else()
+    {
+        var examples = IntentTrainingSet.Build(Corpus(), new IntentTrainingOptions());
+        var plain = IntentTrainer.Train(examples, Fast with { BenignLogitOffset = 0 });
+        var shifted = IntentTrainer.Train(examples, Fast with { BenignLogitOffset = 1.5f });
+        Assert.Equal(plain.Temperature, shifted.Temperature);
+        var a = new IntentClassifier(plain);
+        var b = new IntentClassifier(shifted);
+        foreach (var example in examples)
+        {
+            Assert.True(b.Predict(example.Text).MaliciousProbability < a.Predict(example.Text).MaliciousProbability, example.Text);
+        }
+
+        // Only the benign bias differs: the same bytes once the offset is taken back out.
+        var bytesA = plain.ToBytes();
+        var bytesB = shifted.ToBytes();
+        Assert.Equal(bytesA.Length, bytesB.Length);
+        Assert.True(bytesA.Zip(bytesB).Count(p => p.First != p.Second) <= 4 + 32, "more than the benign bias (and the checksum) changed");
+    }
+
+    [Theory]
+    [InlineData(-0.5f)]
+    [InlineData(17f)]
+    [InlineData(float.NaN)]
+    public void Out_of_range_benign_offsets_are_refused(float offset)
+    {
+        var examples = IntentTrainingSet.Build(Corpus(), new IntentTrainingOptions());
+        Assert.Throws<ArgumentException>(() => IntentTrainer.Train(examples, Fast with { BenignLogitOffset = offset }));
+    }
+
+    [Fact]
+    public void The_offset_sweep_of_the_report_never_flags_more_as_the_offset_grows()
+    {
+        var report = IntentCrossValidation.Run(Corpus(), Fast with { BenignLogitOffset = 0 }, parallelism: 2);
+        var (m0, b0) = report.PooledWithBenignOffset(0, 0.8);
+        var (m1, b1) = report.PooledWithBenignOffset(2, 0.8);
+        Assert.True(m1 <= m0 && b1 <= b0, $"{m0}/{b0} -> {m1}/{b1}");
+        Assert.InRange(report.OutOfAuthorTemperature(), 0.05, 3.0);
+    }
 }

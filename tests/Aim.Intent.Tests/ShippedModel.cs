@@ -49,10 +49,11 @@ public sealed class ShippedModelTests(ShippedModelFixture fixture) : IClassFixtu
     [Fact]
     public void Held_out_malicious_recall_and_benign_false_positives_stay_at_the_documented_level()
     {
-        // docs/intent.md holds the exact figures (0.933 and 1/63 at 0.8); these floors catch a regression,
-        // not a rounding change. The target (0.95 at 0.8) is not met yet, so it is not the floor.
+        // docs/intent.md holds the exact figures (0.896 and 1/63 at 0.8, with the benign logit offset chosen by
+        // leave-one-author-out cross-validation); these floors catch a regression, not a rounding change.
+        // The target (0.95 at 0.8) is not met, so it is not the floor.
         var atDefault = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.8f);
-        Assert.True(atDefault.MaliciousRecall >= 0.92, atDefault.ToMarkdown());
+        Assert.True(atDefault.MaliciousRecall >= 0.88, atDefault.ToMarkdown());
         Assert.True(atDefault.BenignFalsePositiveRate <= 0.05, atDefault.ToMarkdown());
 
         var atHalf = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.5f);
@@ -64,13 +65,13 @@ public sealed class ShippedModelTests(ShippedModelFixture fixture) : IClassFixtu
     public void The_second_held_out_set_stays_at_its_documented_level()
     {
         // heldout-2.jsonl: written by another author who read no training data; reported on its own
-        // (docs/intent.md: 0.874 recall and 5/81 false positives at 0.8, above the 5% false-positive target).
+        // (docs/intent.md: 0.866 recall and 7/81 false positives at 0.8, above the 5% false-positive target).
         var path = Path.Combine(Paths.Data, "heldout-2.jsonl");
         Assert.True(File.Exists(path), "data/intent/heldout-2.jsonl is missing");
         var examples = IntentCorpus.ReadFile(path);
         var atDefault = IntentEvaluation.Evaluate(Classifier, examples, 0.8f);
         Assert.True(atDefault.MaliciousRecall >= 0.85, atDefault.ToMarkdown());
-        Assert.True(atDefault.BenignFalsePositiveRate <= 0.08, atDefault.ToMarkdown());
+        Assert.True(atDefault.BenignFalsePositiveRate <= 0.09, atDefault.ToMarkdown());
         Assert.Contains(fixture.Report.HeldOutSets, s => s.Key == "heldout-2.jsonl" && s.Value.Total == examples.Count);
     }
 

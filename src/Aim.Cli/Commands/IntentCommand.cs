@@ -120,11 +120,12 @@ internal static class IntentCommand
         private readonly Option<string?> calibration = new("--calibration") { Description = "Temperature fit: binary, class or none." };
         private readonly Option<double?> calibrationFraction = new("--calibration-fraction") { Description = "Share of each class held back to fit the temperature." };
         private readonly Option<float?> temperature = new("--temperature") { Description = "A fixed temperature instead of a fitted one." };
+        private readonly Option<float?> benignOffset = new("--benign-offset") { Description = "Added to the final model's benign logit (0-16)." };
         private readonly Option<float?> threshold = new("--threshold") { Description = "Decision threshold on the malicious probability for the reported figures." };
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, threshold })
+            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, benignOffset, threshold })
             {
                 command.Options.Add(option);
             }
@@ -147,6 +148,7 @@ internal static class IntentCommand
                 TemplatedFraction = p.GetValue(templatedFraction) ?? o.TemplatedFraction,
                 CalibrationFraction = p.GetValue(calibrationFraction) ?? o.CalibrationFraction,
                 FixedTemperature = p.GetValue(temperature) ?? o.FixedTemperature,
+                BenignLogitOffset = p.GetValue(benignOffset) ?? o.BenignLogitOffset,
                 Threshold = p.GetValue(threshold) ?? o.Threshold,
             };
             return p.GetValue(calibration) switch

@@ -104,14 +104,67 @@ public sealed class IntentCrossValidationReport
         return best;
     }
 
-    private static double MaliciousProbability(double[] logits, double temperature)
+    /// <summary>
+    /// Pooled recall and false positives at <paramref name="threshold"/> if <paramref name="offset"/> more were added to every
+    /// fold model's benign logit (each with its own temperature; double precision): what <see cref="IntentTrainingOptions.BenignLogitOffset"/> would do.
+    /// </summary>
+    /// <param name="offset">The further benign logit offset.</param>
+    /// <param name="threshold">The decision threshold.</param>
+    /// <param name="temperature">A temperature for every fold instead of each fold's own; <see langword="null"/> for the folds' own.</param>
+    public (int MaliciousFlagged, int BenignFlagged) PooledWithBenignOffset(double offset, double threshold, double? temperature = null)
     {
-        var max = logits.Max();
+        int malicious = 0, benign = 0;
+        foreach (var fold in Folds)
+        {
+            foreach (var (isMalicious, logits) in fold.Scores)
+            {
+                if (MaliciousProbability(logits, temperature ?? fold.Temperature, offset) >= threshold)
+                {
+                    malicious += isMalicious ? 1 : 0;
+                    benign += isMalicious ? 0 : 1;
+                }
+            }
+        }
+
+        return (malicious, benign);
+    }
+
+    /// <summary>
+    /// The temperature on the grid 0.05, 0.06, ..., 3.00 that minimizes the pooled malicious-vs-benign log loss of the
+    /// left-out files' logits: a binary temperature fitted on out-of-author predictions instead of a random split.
+    /// </summary>
+    public double OutOfAuthorTemperature()
+    {
+        var scores = Folds.SelectMany(f => f.Scores).ToArray();
+        var best = 1.0;
+        var bestLoss = double.PositiveInfinity;
+        for (var step = 5; step <= 300; step++)
+        {
+            var loss = 0.0;
+            foreach (var (isMalicious, logits) in scores)
+            {
+                var p = MaliciousProbability(logits, step / 100.0);
+                loss -= Math.Log(Math.Max(isMalicious ? p : 1 - p, 1e-12));
+            }
+
+            if (loss < bestLoss)
+            {
+                bestLoss = loss;
+                best = step / 100.0;
+            }
+        }
+
+        return best;
+    }
+
+    private static double MaliciousProbability(double[] logits, double temperature, double benignOffset = 0)
+    {
+        var max = logits.Max() + Math.Max(0, benignOffset);
         var sum = 0.0;
         var benignMass = 0.0;
         for (var c = 0; c < logits.Length; c++)
         {
-            var e = Math.Exp((logits[c] - max) / temperature);
+            var e = Math.Exp((logits[c] + (c == (int)IntentClass.Benign ? benignOffset : 0) - max) / temperature);
             sum += e;
             benignMass += c == (int)IntentClass.Benign ? e : 0;
         }
@@ -144,6 +197,20 @@ public sealed class IntentCrossValidationReport
             {
                 var (recall, at) = RecallAtFalsePositiveRate(rate);
                 text.AppendLine(inv, $"pooled recall at benign FP <= {rate:0.00} (each fold's own T): {recall:0.000} (threshold {at:0.000})");
+            }
+
+            var fitted = OutOfAuthorTemperature();
+            text.AppendLine(inv, $"binary temperature fitted on the left-out files' logits: {fitted:0.00}");
+            text.AppendLine();
+            text.AppendLine(inv, $"pooled recall / benign FP at {threshold:0.00} with a further benign logit offset:");
+            text.AppendLine();
+            text.AppendLine(inv, $"| offset | each fold's own T | T = {fitted:0.00} (fitted above) |");
+            text.AppendLine("|---:|---:|---:|");
+            for (var offset = 0.0; offset <= 4.0001; offset += 0.25)
+            {
+                var (m, b) = PooledWithBenignOffset(offset, threshold);
+                var (mf, bf) = PooledWithBenignOffset(offset, threshold, fitted);
+                text.AppendLine(inv, $"| {offset:0.00} | {(double)m / Math.Max(1, Malicious):0.000} / {(double)b / Math.Max(1, Benign):0.000} ({b}/{Benign}) | {(double)mf / Math.Max(1, Malicious):0.000} / {(double)bf / Math.Max(1, Benign):0.000} ({bf}/{Benign}) |");
             }
 
             double[] thresholds = [0.5, 0.6, 0.7, 0.8, 0.9];
@@ -260,6 +327,6 @@ public static class IntentCrossValidation
                 : "temperature 1";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}");
+            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}, benign logit offset {options.BenignLogitOffset:0.##}");
     }
 }

@@ -25,7 +25,8 @@ public static class IntentTrainer
         if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
             || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0)
             || !(options.CalibrationFraction is >= 0 and < 1) || options.WordWeight is < 1 or > FeaturizerSettings.MaxWordWeight
-            || options.FixedTemperature is { } t && !(t >= IntentModel.MinTemperature && t <= IntentModel.MaxTemperature))
+            || options.FixedTemperature is { } t && !(t >= IntentModel.MinTemperature && t <= IntentModel.MaxTemperature)
+            || !(options.BenignLogitOffset is >= 0 and <= 16))
         {
             throw new ArgumentException("Training options are out of range.", nameof(options));
         }
@@ -53,7 +54,11 @@ public static class IntentTrainer
         }
 
         var all = Repeat(Enumerable.Range(0, examples.Count).ToArray(), weights);
-        return TrainWeights(all.Select(i => features[i]).ToArray(), all.Select(i => labels[i]).ToArray(), settings, options, log).WithTemperature(temperature);
+        var model = TrainWeights(all.Select(i => features[i]).ToArray(), all.Select(i => labels[i]).ToArray(), settings, options, log);
+
+        // The operating-point shift comes after the temperature fit, which would otherwise undo part of it.
+        model.Bias[(int)IntentClass.Benign] += options.BenignLogitOffset;
+        return model.WithTemperature(temperature);
     }
 
     // Sample weights as repetition: an example of weight w is visited w times per epoch (after the calibration
