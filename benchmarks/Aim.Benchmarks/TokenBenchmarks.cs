@@ -30,18 +30,18 @@ public class TokenBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var root = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)1, 32).ToArray());
-        var a = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)2, 32).ToArray());
+        var fixture = CompactTokenFixture.Create();
+        var root = fixture.Root;
+        var a = fixture.Holder;
         var b = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)3, 32).ToArray());
         var c = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)4, 32).ToArray());
         string Id(Ed25519KeyPair k) => AipIdentifier.ForKey(k.PublicKey);
-        var now = DateTimeOffset.UtcNow;
+        var now = fixture.Now;
 
-        _compact = CompactToken.Create(root, new AipTokenClaims(Id(root), Id(a), ["tool:search", "tool:fetch"], 5m, 0, now, now.AddMinutes(50)));
-        var dot = _compact.LastIndexOf('.');
-        _input = Encoding.ASCII.GetBytes(_compact[..dot]);
-        _signature = System.Buffers.Text.Base64Url.DecodeFromChars(_compact.AsSpan(dot + 1));
-        _rootPublic = root.PublicKey.ToArray();
+        _compact = fixture.Compact;
+        _input = fixture.Input;
+        _signature = fixture.Signature;
+        _rootPublic = fixture.RootPublic;
 
         string ThreeHops(AipBlockForm form)
         {

@@ -33,17 +33,13 @@ public class TokenControlBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var root = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)1, 32).ToArray());
-        var a = Ed25519KeyPair.FromSeed(Enumerable.Repeat((byte)2, 32).ToArray());
-        var now = DateTimeOffset.UtcNow;
-        _compact = CompactToken.Create(root, new AipTokenClaims(
-            AipIdentifier.ForKey(root.PublicKey), AipIdentifier.ForKey(a.PublicKey), ["tool:search", "tool:fetch"], 5m, 0, now, now.AddMinutes(50)));
-        var dot = _compact.LastIndexOf('.');
-        _input = Encoding.ASCII.GetBytes(_compact[..dot]);
-        _signature = System.Buffers.Text.Base64Url.DecodeFromChars(_compact.AsSpan(dot + 1));
-        _rootPublic = root.PublicKey.ToArray();
+        var fixture = CompactTokenFixture.Create();
+        _compact = fixture.Compact;
+        _input = fixture.Input;
+        _signature = fixture.Signature;
+        _rootPublic = fixture.RootPublic;
         _payloadPart = _compact.Split('.')[1];
-        _uncached = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(AipIdentifier.ForKey(root.PublicKey)), CacheCapacity = 0 });
+        _uncached = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(AipIdentifier.ForKey(fixture.Root.PublicKey)), CacheCapacity = 0 });
         _ = CompactVerifyResult();
     }
 
