@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using Aim.Intent.Training;
 
 namespace Aim.Intent.Tests;
@@ -54,7 +53,7 @@ public class CalibrationTests
     {
         var bytes = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0 }).ToBytes();
         BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(36), temperature);
-        SHA256.HashData(bytes.AsSpan(0, bytes.Length - 32), bytes.AsSpan(bytes.Length - 32));
+        ModelFiles.ResealInPlace(bytes);
         var ex = Assert.Throws<IntentModelException>(() => IntentModel.Load(bytes));
         Assert.Equal("intent_model_invalid", ex.Code);
     }
@@ -64,15 +63,8 @@ public class CalibrationTests
     {
         // Version 1 files predate the word weight, so they featurize with weight 1.
         var model = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0, WordWeight = 1 });
-        var v3 = model.ToBytes();
         // Version 1: the same layout without the 4-byte temperature and the 4-byte word weight after the header.
-        var body = new byte[v3.Length - 32 - 8];
-        v3.AsSpan(0, 36).CopyTo(body);
-        v3.AsSpan(44, v3.Length - 32 - 44).CopyTo(body.AsSpan(36));
-        BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(8), 1);
-        var v1 = new byte[body.Length + 32];
-        body.CopyTo(v1, 0);
-        SHA256.HashData(body, v1.AsSpan(body.Length));
+        var v1 = ModelFiles.AsOlderVersion(model.ToBytes(), version: 1);
 
         var loaded = IntentModel.Load(v1);
         Assert.Equal(1f, loaded.Temperature);
