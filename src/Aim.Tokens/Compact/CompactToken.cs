@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Aim.Crypto;
@@ -542,10 +541,7 @@ public static class CompactToken
     }
 
     // Valid scopes seen before come back as the same string (bounded, emptied when full, like the identifier cache).
-    private const int ScopeCacheCapacity = 4096;
-    private static readonly ConcurrentDictionary<string, string> KnownScopes = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> ScopesBySpan =
-        KnownScopes.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly RecentByText<string> KnownScopes = new(capacity: 4096);
 
     private static string ReadScope(ref Utf8JsonReader reader)
     {
@@ -554,7 +550,7 @@ public static class CompactToken
         {
             Span<char> chars = stackalloc char[length];
             var text = chars[..reader.CopyString(chars)];
-            if (ScopesBySpan.TryGetValue(text, out var known))
+            if (KnownScopes.TryGet(text, out var known))
             {
                 return known;
             }
@@ -566,12 +562,7 @@ public static class CompactToken
             throw AipException.Malformed("scope holds an invalid scope.");
         }
 
-        if (KnownScopes.Count >= ScopeCacheCapacity)
-        {
-            KnownScopes.Clear();
-        }
-
-        KnownScopes.TryAdd(scope!, scope!);
+        KnownScopes.Add(scope!, scope!);
         return scope!;
     }
 }

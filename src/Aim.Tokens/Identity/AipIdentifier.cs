@@ -71,20 +71,17 @@ public sealed class AipIdentifier
 
     // Base58 decoding is quadratic and every verification parses iss and sub: remember recent valid identifiers
     // (immutable values; bounded, emptied when full).
-    private const int ParsedCacheCapacity = 4096;
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, AipIdentifier> Parsed = new(StringComparer.Ordinal);
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, AipIdentifier>.AlternateLookup<ReadOnlySpan<char>> ParsedBySpan =
-        Parsed.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly RecentByText<AipIdentifier> Parsed = new(capacity: 4096);
 
     /// <summary>
     /// An identifier parsed before, looked up by its characters: lets a token decoder reuse the cached instance (and its
     /// <see cref="Value"/> string) instead of allocating a string per verification. False only means "not cached".
     /// </summary>
-    internal static bool TryGetParsed(ReadOnlySpan<char> value, out AipIdentifier identifier) => ParsedBySpan.TryGetValue(value, out identifier!);
+    internal static bool TryGetParsed(ReadOnlySpan<char> value, out AipIdentifier identifier) => Parsed.TryGet(value, out identifier);
 
     private static bool TryParse(string? value, out AipIdentifier identifier, out string error)
     {
-        if (value is not null && Parsed.TryGetValue(value, out identifier!))
+        if (value is not null && Parsed.TryGet(value, out identifier))
         {
             error = string.Empty;
             return true;
@@ -95,12 +92,7 @@ public sealed class AipIdentifier
             return false;
         }
 
-        if (Parsed.Count >= ParsedCacheCapacity)
-        {
-            Parsed.Clear();
-        }
-
-        Parsed[value!] = identifier;
+        Parsed.Add(value!, identifier);
         return true;
     }
 
