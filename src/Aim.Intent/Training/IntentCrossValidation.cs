@@ -57,20 +57,8 @@ public sealed class IntentCrossValidationReport
     /// Pooled recall and false positives if every fold's model carried <paramref name="temperature"/> instead of its own
     /// (computed from the stored logits in double precision; a borderline example can differ from the shipped float path).
     /// </summary>
-    public (int MaliciousFlagged, int BenignFlagged) PooledAt(double temperature, double threshold)
-    {
-        int malicious = 0, benign = 0;
-        foreach (var (isMalicious, logits) in Folds.SelectMany(f => f.Scores))
-        {
-            if (MaliciousProbability(logits, temperature) >= threshold)
-            {
-                malicious += isMalicious ? 1 : 0;
-                benign += isMalicious ? 0 : 1;
-            }
-        }
-
-        return (malicious, benign);
-    }
+    public (int MaliciousFlagged, int BenignFlagged) PooledAt(double temperature, double threshold) =>
+        PooledWithBenignOffset(offset: 0, threshold, temperature);
 
     /// <summary>
     /// A threshold-free ranking figure: the pooled recall at the lowest threshold whose pooled benign false-positive rate is
