@@ -57,28 +57,18 @@ public static class IntentCorpus
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(handWrittenWeight, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(handWrittenWeight, IntentExample.MaxWeight);
-        var files = Directory.GetFiles(directory, TrainingFilePattern);
-        Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
-        if (files.Length == 0)
-        {
-            throw IntentModelException.Corpus($"No {TrainingFilePattern} file in '{directory}'.");
-        }
-
-        return files.SelectMany(path =>
-            {
-                var examples = ReadFile(path);
-                return Path.GetFileName(path).StartsWith(TemplatedFilePrefix, StringComparison.Ordinal) || handWrittenWeight == 1
-                    ? examples
-                    : examples.Select(e => e with { Weight = handWrittenWeight });
-            })
-            .ToArray();
+        return IntentTrainingSet.Build(IntentTrainingSet.ReadFiles(directory), new IntentTrainingOptions { HandWrittenWeight = handWrittenWeight });
     }
 
     /// <summary>The held-out files of a data directory (see <see cref="HeldOutFilePattern"/>), in ordinal name order.</summary>
     /// <exception cref="IOException">The directory cannot be read.</exception>
-    public static IReadOnlyList<string> HeldOutFiles(string directory)
+    public static IReadOnlyList<string> HeldOutFiles(string directory) =>
+        FilesInOrder(directory, HeldOutFilePattern);
+
+    // The files of a directory matching a pattern, in ordinal file-name order (the order training and reports use).
+    internal static string[] FilesInOrder(string directory, string pattern)
     {
-        var files = Directory.GetFiles(directory, HeldOutFilePattern);
+        var files = Directory.GetFiles(directory, pattern);
         Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
         return files;
     }

@@ -23,8 +23,7 @@ public static class IntentTrainingSet
     public static IReadOnlyList<IntentCorpusFile> ReadFiles(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        var files = Directory.GetFiles(directory, IntentCorpus.TrainingFilePattern);
-        Array.Sort(files, (a, b) => string.CompareOrdinal(Path.GetFileName(a), Path.GetFileName(b)));
+        var files = IntentCorpus.FilesInOrder(directory, IntentCorpus.TrainingFilePattern);
         if (files.Length == 0)
         {
             throw IntentModelException.Corpus($"No {IntentCorpus.TrainingFilePattern} file in '{directory}'.");
