@@ -27,18 +27,28 @@ public enum AuthorizationStep
     Pipeline = 7,
 }
 
-/// <summary>The result of one step: allowed, or denied with a stable reason code.</summary>
-/// <param name="Allowed">Whether the step lets the action through.</param>
-/// <param name="ReasonCode">A stable code when denied.</param>
+/// <summary>The result of one step: allowed, allowed only after a human approves (step-up), or denied with a stable reason code.</summary>
+/// <param name="Allowed">Whether the step lets the action through (a step-up is allowed, on the condition of an approval).</param>
+/// <param name="ReasonCode">A stable code when denied or stepped up.</param>
 /// <param name="Reason">A human-readable reason.</param>
-/// <param name="Details">Optional structured details for the audit entry.</param>
+/// <param name="Details">Optional structured details for the audit entry (and, for a step-up, the evidence the approver sees).</param>
 public sealed record StepResult(bool Allowed, string? ReasonCode = null, string? Reason = null, JsonObject? Details = null)
 {
     /// <summary>The shared "allowed" result.</summary>
     public static StepResult Allow { get; } = new(true);
 
+    /// <summary>
+    /// True when the step lets the action through only after a human approves it (JIT approval), whether or not the action
+    /// itself asks for one: the answer to an uncertain verdict. <see cref="Details"/> is shown to the approver.
+    /// </summary>
+    public bool RequiresApproval { get; init; }
+
     /// <summary>A denial.</summary>
     public static StepResult Deny(string reasonCode, string reason, JsonObject? details = null) => new(false, reasonCode, reason, details);
+
+    /// <summary>A step-up: the action may run once a human approves it, seeing <paramref name="evidence"/>.</summary>
+    public static StepResult StepUp(string reasonCode, string reason, JsonObject? evidence = null) =>
+        new(true, reasonCode, reason, evidence) { RequiresApproval = true };
 }
 
 /// <summary>The outcome of the whole authorization pipeline.</summary>

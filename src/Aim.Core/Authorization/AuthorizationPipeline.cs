@@ -109,6 +109,7 @@ public sealed class AuthorizationPipeline
             details = Merge(details, chain.Details);
         }
 
+        JsonObject? evidence = null;
         if (needsIntent)
         {
             var intent = await _intent!.CheckAsync(request, cancellationToken).ConfigureAwait(false);
@@ -118,9 +119,16 @@ public sealed class AuthorizationPipeline
             }
 
             details = Merge(details, intent.Details);
+            if (intent.RequiresApproval)
+            {
+                // An uncertain verdict is answered with a human, never a coin toss: the approver sees why.
+                evidence = Merge(new JsonObject { ["step"] = "intent", ["reason_code"] = intent.ReasonCode, ["reason"] = intent.Reason }, intent.Details);
+                details ??= [];
+                details["step_up"] = "intent";
+            }
         }
 
-        if (!request.JitAccess)
+        if (!request.JitAccess && evidence is null)
         {
             return Charge(request, details, null);
         }
@@ -131,7 +139,7 @@ public sealed class AuthorizationPipeline
                 $"'{request.Capability}' needs a JIT approval and no approval handler is configured.", Details: details);
         }
 
-        var approval = await WaitForApprovalAsync(request, cancellationToken).ConfigureAwait(false);
+        var approval = await WaitForApprovalAsync(request, evidence, cancellationToken).ConfigureAwait(false);
         details ??= [];
         details["approver"] = approval.Approver;
         if (approval.Reason is not null)
@@ -145,7 +153,7 @@ public sealed class AuthorizationPipeline
                 $"{approval.Approver} denied '{request.Capability}'" + (approval.Reason is null ? "." : $": {approval.Reason}"), Details: details);
     }
 
-    private async ValueTask<ApprovalDecision> WaitForApprovalAsync(ActionRequest request, CancellationToken cancellationToken)
+    private async ValueTask<ApprovalDecision> WaitForApprovalAsync(ActionRequest request, JsonObject? evidence, CancellationToken cancellationToken)
     {
         var timeout = request.JitTimeout;
         using var timeoutSource = new CancellationTokenSource(timeout, _time);
@@ -153,7 +161,7 @@ public sealed class AuthorizationPipeline
         try
         {
             _logger.LogInformation("Waiting up to {Timeout} for approval of {Capability}", timeout, request.Capability);
-            return await _approvals!.RequestApprovalAsync(new ApprovalRequest(request, timeout), linked.Token)
+            return await _approvals!.RequestApprovalAsync(new ApprovalRequest(request, timeout, evidence), linked.Token)
                 .AsTask().WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

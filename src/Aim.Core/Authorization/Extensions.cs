@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Aim.Authorization;
 
 /// <summary>
@@ -11,19 +13,21 @@ public interface IChainCheck
 }
 
 /// <summary>
-/// Step 5 of the call path: looks at what a high or critical action is about to do and denies the ones
-/// that read like an attack.
+/// Step 5 of the call path: looks at what a high or critical action is about to do and allows it, steps it up to a
+/// human approval (<see cref="StepResult.StepUp"/>) or denies it.
 /// </summary>
 public interface IIntentCheck
 {
-    /// <summary>Classifies the request; a denial carries the class and explanation in <see cref="StepResult.Details"/>.</summary>
+    /// <summary>Classifies the request; a denial or step-up carries the class and explanation in <see cref="StepResult.Details"/>.</summary>
     ValueTask<StepResult> CheckAsync(ActionRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>What an approver sees.</summary>
 /// <param name="Action">The action waiting for approval.</param>
 /// <param name="Timeout">How long the call waits before it fails with <see cref="ApprovalTimeoutException"/>.</param>
-public sealed record ApprovalRequest(ActionRequest Action, TimeSpan Timeout);
+/// <param name="Evidence">Why a step asked for this approval when the action itself does not require one (for example
+/// the intent check's class, score and evidence on a step-up); null for a plain JIT action.</param>
+public sealed record ApprovalRequest(ActionRequest Action, TimeSpan Timeout, JsonObject? Evidence = null);
 
 /// <summary>A human's answer to an approval request.</summary>
 /// <param name="Approved">Whether the action may run.</param>

@@ -54,6 +54,13 @@ public sealed class ConsoleApprovalHandler : IApprovalHandler
                 await _output.WriteLineAsync("  " + action.Description).ConfigureAwait(false);
             }
 
+            if (request.Evidence is { } evidence)
+            {
+                // A step-up: the approver must see why the check was not sure.
+                await _output.WriteLineAsync($"  Stepped up by the {evidence["step"]} check: {evidence["reason"]}").ConfigureAwait(false);
+                await _output.WriteLineAsync("  Evidence: " + evidence.ToJsonString()).ConfigureAwait(false);
+            }
+
             await _output.WriteAsync($"Approve? [y/N] (times out in {request.Timeout.TotalSeconds:0} s) ").ConfigureAwait(false);
             await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
             string? answer = await _input.ReadLineAsync(cancellationToken).ConfigureAwait(false);
