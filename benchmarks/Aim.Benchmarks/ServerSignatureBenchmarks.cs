@@ -1,7 +1,7 @@
 using System.Text;
 using Aim.Crypto;
 using Aim.Identity;
-using Aim.Remote;
+using Aim.Protocol;
 using BenchmarkDotNet.Attributes;
 
 namespace Aim.Benchmarks;

@@ -298,7 +298,7 @@ public sealed class ApiFlowTests
 
     internal static Task<ApiResponse> AppendAsync(AgentClient agent, int i, Ed25519KeyPair? signer = null)
     {
-        var record = Remote.AuditRecordJson.ToJson(new AuditRecord
+        var record = Protocol.AuditRecordJson.ToJson(new AuditRecord
         {
             ActionId = $"a-{i}",
             Kind = AuditEntryKind.Outcome,

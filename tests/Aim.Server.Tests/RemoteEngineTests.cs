@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Aim.Engine;
+using Aim.Protocol;
 using Aim.Remote;
 
 namespace Aim.Server.Tests;

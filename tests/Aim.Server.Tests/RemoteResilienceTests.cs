@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Aim.Engine;
+using Aim.Protocol;
 using Aim.Remote;
 using Polly.CircuitBreaker;
 

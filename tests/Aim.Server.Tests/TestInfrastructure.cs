@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aim.Crypto;
 using Aim.Identity;
+using Aim.Protocol;
 using Aim.Remote;
 using Aim.Server;
 using Microsoft.AspNetCore.Builder;

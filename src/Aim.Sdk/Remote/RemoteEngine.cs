@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aim.Audit;
+using Aim.Protocol;
 using Aim.Authorization;
 using Aim.Engine;
 using Aim.Identity;

@@ -213,7 +213,7 @@ internal static class AgentEndpoints
             throw ApiException.Unauthorized(ErrorCodes.SignatureMissing, "Registration must be signed by the agent's key.");
         }
 
-        return Remote.HttpMessageSignature.TryParse(input, signature, out var parsed)
+        return Protocol.HttpMessageSignature.TryParse(input, signature, out var parsed)
             ? parsed.KeyId
             : throw ApiException.Unauthorized(ErrorCodes.SignatureInvalid, "The signature headers are malformed or use another profile.");
     }

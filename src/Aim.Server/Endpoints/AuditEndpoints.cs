@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Text.Json.Nodes;
 using Aim.Crypto;
 using Aim.Json;
-using Aim.Remote;
+using Aim.Protocol;
 using Aim.Server.AuditLog;
 using Aim.Server.Security;
 using Aim.Server.Storage;

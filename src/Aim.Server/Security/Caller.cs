@@ -30,7 +30,7 @@ internal sealed record AgentCaller(AgentRow Agent, AgentKeyRow Key, byte[] Body)
     public (string KeyId, string Nonce, long Expires) Nonce { get; init; }
 
     /// <summary>The parsed signature the request was admitted with.</summary>
-    public Aim.Remote.ParsedSignature Signature { get; init; }
+    public Aim.Protocol.ParsedSignature Signature { get; init; }
 
     /// <summary>The agent data the request was admitted on when it came from <see cref="AgentAccessCache"/> (null: read from the database now).</summary>
     public AgentAccess? Access { get; init; }

@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Aim.Remote;
+using Aim.Protocol;
 using Aim.Server.Storage;
 using Microsoft.Extensions.Primitives;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Aim.Audit;
 
-namespace Aim.Remote;
+namespace Aim.Protocol;
 
 /// <summary>
 /// The wire form of an <see cref="AuditRecord"/> between the remote engine and the Aim server: a JSON object with

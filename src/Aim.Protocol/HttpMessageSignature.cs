@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Aim.Crypto;
 
-namespace Aim.Remote;
+namespace Aim.Protocol;
 
 /// <summary>
 /// RFC 9421 HTTP Message Signatures as Aim agents use them: Ed25519 over the components

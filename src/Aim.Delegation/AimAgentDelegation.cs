@@ -6,8 +6,8 @@ using Aim.Tokens.Verification;
 namespace Aim.Tokens.Runtime;
 
 /// <summary>
-/// Delegation from an <see cref="AimAgent"/>. Aim.Tokens depends on Aim.Sdk (never the reverse), so the runtime stays free
-/// of Biscuit; users who delegate reference Aim.Tokens and set <c>o.ChainCheck = new AipChainCheck(verifier)</c>.
+/// Delegation from an <see cref="AimAgent"/>. It lives in Aim.Delegation, which references both Aim.Sdk and
+/// Aim.Tokens (neither references the other), so the runtime stays free of Biscuit; users who delegate reference Aim.Delegation and set <c>o.ChainCheck = new AipChainCheck(verifier)</c>.
 /// </summary>
 public static class AimAgentDelegation
 {
