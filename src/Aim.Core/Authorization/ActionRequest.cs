@@ -45,6 +45,9 @@ public sealed record ActionRequest
     /// <summary>The delegation token the action runs under, if any (checked by step 4).</summary>
     public string? DelegationToken { get; init; }
 
+    /// <summary>Whether the front door demands a delegation token (for example a protected MCP server): step 4 denies a call without one.</summary>
+    public bool RequireDelegation { get; init; }
+
     /// <summary>What one call costs in US dollars, charged against the agent's budget when the action is allowed (0: free).</summary>
     public decimal CostUsd { get; init; }
 

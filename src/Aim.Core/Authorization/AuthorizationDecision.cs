@@ -68,4 +68,14 @@ public sealed record AuthorizationDecision(
 {
     /// <summary>An allowed decision with nothing else to say.</summary>
     public static AuthorizationDecision Allow { get; } = new(true);
+
+    /// <summary>
+    /// True when the five steps let the action through on the condition of a human approval (JIT, or a step-up): not
+    /// allowed yet, <see cref="Step"/> is <see cref="AuthorizationStep.Approval"/> and <see cref="ReasonCode"/> is
+    /// <c>approval_required</c>. The embedded pipeline waits for the approval itself; the server stores it as pending.
+    /// </summary>
+    public bool NeedsApproval { get; init; }
+
+    /// <summary>Why a step asked for the approval (for example the intent check's verdict), shown to the approver; null for plain JIT.</summary>
+    public JsonObject? Evidence { get; init; }
 }

@@ -64,6 +64,27 @@ public sealed class BudgetLedger
         }
     }
 
+    /// <summary>
+    /// Gives back <paramref name="costUsd"/> charged at <paramref name="chargedAt"/> (a reservation whose action did not run).
+    /// Nothing happens when that period is over: a new period starts from zero anyway.
+    /// </summary>
+    public void Refund(string agent, decimal costUsd, DateTimeOffset chargedAt)
+    {
+        if (costUsd <= 0 || !AgentName.IsValid(agent) || !_policies.TryGetValue(AgentName.Normalize(agent), out var policy) || policy.Budget is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            long period = PeriodOf(policy.Budget, chargedAt);
+            if (_spent.TryGetValue(policy.Agent, out var spent) && spent.Period == period)
+            {
+                _spent[policy.Agent] = spent with { Amount = Math.Max(0m, spent.Amount - costUsd) };
+            }
+        }
+    }
+
     /// <summary>What the agent has spent in the current period (0 for an agent without a budget).</summary>
     public decimal SpentUsd(string agent, DateTimeOffset now)
     {

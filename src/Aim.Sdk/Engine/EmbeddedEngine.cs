@@ -78,9 +78,13 @@ public sealed class EmbeddedEngine : IAimEngine
             string auditPath = options.AuditLogPath ?? DefaultAuditLogPath(home, key.Identity.Name);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(auditPath))!);
             var log = AuditLog.Open(auditPath, logKey.KeyPair, options: options.AuditLogOptions, time: options.TimeProvider, logger: loggers.CreateLogger<AuditLog>());
-            var limiter = EmbeddedPolicy.BuildRateLimiter(policy);
-            var budget = policy.Budget is null ? null : SeedBudget(policy, log);
-            var pipeline = new AuthorizationPipeline(policy, limiter, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>(), budget);
+            var limits = new InMemoryContextLimits();
+            if (policy.Budget is not null)
+            {
+                SeedBudget(policy, log, limits);
+            }
+
+            var pipeline = new AuthorizationPipeline(new FixedPolicySource(policy), limits, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
             var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options, loggers.CreateLogger<EmbeddedEngine>());
             Heartbeat.Touch(home, key.Identity.Name, options.TimeProvider);
             return engine;
@@ -97,9 +101,8 @@ public sealed class EmbeddedEngine : IAimEngine
     /// A budget survives restarts: the ledger starts from what the signed log says was charged (the <c>cost_usd</c> of
     /// every allowed "authorized" entry, replayed in order so only the current period counts).
     /// </summary>
-    private static BudgetLedger SeedBudget(AgentPolicy policy, AuditLog log)
+    private static void SeedBudget(AgentPolicy policy, AuditLog log, InMemoryContextLimits limits)
     {
-        var ledger = new BudgetLedger([policy]);
         const int Page = 1024;
         for (long from = 0, total = log.Count; from < total; from += Page)
         {
@@ -109,12 +112,10 @@ public sealed class EmbeddedEngine : IAimEngine
                 if (record.Kind == AuditEntryKind.Authorized && record.Decision == "allow" &&
                     record.Details?[AuthorizationPipeline.CostDetail] is JsonValue cost && cost.TryGetValue(out decimal usd) && usd > 0)
                 {
-                    ledger.Record(policy.Agent, usd, entry.Time);
+                    limits.RecordSpend(policy, usd, entry.Time);
                 }
             }
         }
-
-        return ledger;
     }
 
     /// <summary>Where an agent's audit log lives by default: <c>&lt;home&gt;/audit/&lt;agent&gt;.db</c>.</summary>

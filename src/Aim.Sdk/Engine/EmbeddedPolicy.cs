@@ -62,7 +62,4 @@ internal static class EmbeddedPolicy
             throw new AimConfigurationException($"Invalid grant for agent '{options.AgentName}': {ex.Message}", ex);
         }
     }
-
-    public static RateLimiter? BuildRateLimiter(AgentPolicy policy) =>
-        policy.RateLimits.Count == 0 ? null : new RateLimiter(policy);
 }
