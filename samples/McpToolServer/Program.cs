@@ -41,7 +41,7 @@ static async Task ServeAsync()
     builder.Services.AddMcpServer()
         .WithStdioServerTransport()
         .WithTools<OrderTools>()
-        .WithAim(o => o.Verifier = verifier);
+        .WithAim(o => o.RequireToken = true);
     using var host = builder.Build();
     Console.Error.WriteLine($"mcp-tool-server: AIP identity {host.Services.GetRequiredService<AimRuntime>().Agent.AipId}");
     await host.RunAsync();

@@ -62,9 +62,15 @@ public static class AimAIFunctionExtensions
         }
 
         var method = function.UnderlyingMethod; // a DelegatingAIFunction reports its inner function's method
-        if (ActionLookup.TryFind(method, out var action))
+        var resolution = ActionResolver.Resolve(method);
+        if (resolution.Action is { } action)
         {
             return action;
+        }
+
+        if (resolution.Kind == ActionResolutionKind.Unresolvable)
+        {
+            throw new AimConfigurationException($"The AI function '{function.Name}' cannot be secured: {resolution.Problem}");
         }
 
         throw new AimConfigurationException(

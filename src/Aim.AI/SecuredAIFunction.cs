@@ -42,7 +42,7 @@ public sealed class SecuredAIFunction : DelegatingAIFunction
         var runtime = _runtime ?? AimRuntime.Current;
         return runtime.InvokeValueTaskAsync(
             Action,
-            ActionLookup.OrderArguments(Action, arguments),
+            ActionResolver.OrderArguments(Action, arguments),
             () => base.InvokeCoreAsync(arguments, cancellationToken),
             cancellationToken);
     }

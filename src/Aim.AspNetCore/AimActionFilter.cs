@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Aim.AI;
 using Aim.Tokens;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Controllers;
@@ -29,12 +28,22 @@ public sealed class AimActionFilter : IAsyncActionFilter
             return;
         }
 
-        var resolved = _actions.GetOrAdd(controller.Id, _ => ActionLookup.TryFind(controller.MethodInfo, out var a)
-            ? new Resolved(a, [.. controller.MethodInfo.GetParameters().Select(p => p.Name ?? string.Empty)])
-            : null);
+        var resolved = _actions.GetOrAdd(controller.Id, _ => ActionResolver.Resolve(controller.MethodInfo) switch
+        {
+            { Action: { } a } => new Resolved(a, [.. controller.MethodInfo.GetParameters().Select(p => p.Name ?? string.Empty)], null),
+            { Kind: ActionResolutionKind.Unresolvable } unresolvable => new Resolved(null, [], unresolvable.Refusal(controller.MethodInfo.Name)),
+            _ => null,
+        });
         if (resolved is null)
         {
             await next().ConfigureAwait(false);
+            return;
+        }
+
+        if (resolved.Action is null)
+        {
+            // Secured but not resolvable: refused, never passed through.
+            context.Result = ToResult(context.HttpContext.Request.Path, resolved.Refusal!);
             return;
         }
 
@@ -92,7 +101,7 @@ public sealed class AimActionFilter : IAsyncActionFilter
         return new ObjectResult(problem) { StatusCode = problem.Status, ContentTypes = { "application/problem+json" } };
     }
 
-    private sealed record Resolved(ActionDescriptor Action, string[] Parameters);
+    private sealed record Resolved(ActionDescriptor? Action, string[] Parameters, ActionDeniedException? Refusal);
 }
 
 /// <summary>Registers <see cref="AimActionFilter"/> for every MVC controller action.</summary>

@@ -1,5 +1,4 @@
 using System.Reflection;
-using Aim.AI;
 using Aim.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -27,9 +26,22 @@ public static class AimEndpointConventionBuilderExtensions
         builder.AddEndpointFilterFactory((factoryContext, next) =>
         {
             var secured = action;
-            if (secured is null && !ActionLookup.TryFind(factoryContext.MethodInfo, out secured))
+            if (secured is null)
             {
-                return next;
+                var resolution = ActionResolver.Resolve(factoryContext.MethodInfo);
+                if (resolution.Kind == ActionResolutionKind.Unresolvable)
+                {
+                    // Secured but not resolvable: refused on every call, never passed through.
+                    var refusal = resolution.Refusal(factoryContext.MethodInfo.Name);
+                    return invocation => ValueTask.FromResult<object?>(AimHttpCall.Refuse(invocation.HttpContext, refusal));
+                }
+
+                if (resolution.Action is null)
+                {
+                    return next;
+                }
+
+                secured = resolution.Action;
             }
 
             var audited = AimHttpCall.AuditedParameters(factoryContext.MethodInfo);

@@ -1,35 +1,28 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Aim.AI;
-using Aim.Audit;
-using Aim.Tokens;
-using Aim.Tokens.Verification;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace Aim.Mcp;
 
 /// <summary>
-/// The server side: for each <c>tools/call</c>, find the tool's action (its <c>[SecureAction]</c> or a mapping), verify the
-/// caller's AIP token from <c>_meta.aip_token</c>, then run the tool through <see cref="AimRuntime"/> (authorize, approve,
-/// run, sign, audit). Refusals are audited and answered with <see cref="McpCallRefusal"/>; the tool never runs.
+/// The server side: for each <c>tools/call</c>, resolve the tool's action (a mapping, else the tool method's
+/// <c>[SecureAction]</c> through <see cref="ActionResolver"/>), put the caller's AIP token from <c>_meta.aip_token</c> in
+/// scope (demanded when <see cref="AimMcpOptions.RequireToken"/>), and run the tool through <see cref="AimRuntime"/>: the one
+/// call path verifies the token in step 4 (configure it on the runtime: <c>o.ChainCheck = new AipChainCheck(verifier,
+/// requireHolderIsAgent: false)</c>), decides, approves, runs, signs and audits. Refusals are answered with
+/// <see cref="McpCallRefusal"/> carrying the call path's reason code; the tool never runs.
 /// </summary>
 public sealed class AimCallToolFilter
 {
     private readonly AimMcpOptions _options;
-    private readonly ConcurrentDictionary<string, ActionDescriptor?> _actions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ActionResolution> _actions = new(StringComparer.Ordinal);
 
     /// <summary>Creates the filter.</summary>
-    /// <exception cref="AimConfigurationException">A token is required but no verifier is configured.</exception>
     public AimCallToolFilter(AimMcpOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.RequireToken && options.Verifier is null)
-        {
-            throw new AimConfigurationException("AimMcpOptions.Verifier is required when RequireToken is true (the default).");
-        }
-
         _options = options;
     }
 
@@ -61,44 +54,23 @@ public sealed class AimCallToolFilter
         var parameters = request.Params;
         string tool = parameters?.Name ?? string.Empty;
         var runtime = _options.Runtime ?? AimRuntime.Current;
-        var action = Resolve(tool, request.MatchedPrimitive as McpServerTool);
-        if (action is null)
+        var resolution = Resolve(tool, request.MatchedPrimitive as McpServerTool);
+        if (resolution.Kind == ActionResolutionKind.Unresolvable)
+        {
+            return McpCallRefusal.Create(ActionResolution.UnresolvableReasonCode, resolution.Problem ?? "The tool's action cannot be resolved.");
+        }
+
+        if (resolution.Action is not { } action)
         {
             // Fail closed: a tool nobody mapped to a capability is not callable through a protected server.
             return McpCallRefusal.Create("tool_not_secured", $"The tool '{tool}' has no [SecureAction] and no mapping, so it cannot be authorized.");
         }
 
-        string? token;
-        try
-        {
-            token = ReadToken(parameters?.Meta);
-        }
-        catch (AipException ex)
-        {
-            return await RefuseAsync(runtime, action, tool, ex, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (token is null && _options.RequireToken)
-        {
-            return await RefuseAsync(runtime, action, tool, new AipException(AipErrorCodes.TokenMissing, $"The call to '{tool}' carries no AIP token (_meta.{AimMcpOptions.TokenMetaKey})."), cancellationToken).ConfigureAwait(false);
-        }
-
-        if (token is not null && _options.Verifier is not null)
-        {
-            try
-            {
-                await _options.Verifier.VerifyAsync(token, new AipAccessRequest(action.CapabilityName), cancellationToken).ConfigureAwait(false);
-            }
-            catch (AipException ex)
-            {
-                return await RefuseAsync(runtime, action, tool, ex, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
         var arguments = parameters?.Arguments is { } args
-            ? ActionLookup.OrderArguments(action, args.Select(a => new KeyValuePair<string, object?>(a.Key, a.Value)))
+            ? ActionResolver.OrderArguments(action, args.Select(a => new KeyValuePair<string, object?>(a.Key, a.Value)))
             : [];
-        using var scope = token is not null && _options.FlowTokenToCallPath ? AimDelegation.Use(token) : null;
+        string? token = ReadToken(parameters?.Meta);
+        using var scope = _options.RequireToken ? AimDelegation.Require(token) : token is null ? null : AimDelegation.Use(token);
         try
         {
             return await runtime.InvokeValueTaskAsync(action, arguments, () => next(request, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -113,59 +85,28 @@ public sealed class AimCallToolFilter
         }
     }
 
-    private ActionDescriptor? Resolve(string tool, McpServerTool? primitive)
+    private ActionResolution Resolve(string tool, McpServerTool? primitive)
     {
         if (_options.Tools.TryGetValue(tool, out var mapped))
         {
-            return mapped;
+            return new ActionResolution(ActionResolutionKind.Found, mapped);
         }
 
-        return _actions.GetOrAdd(tool, static (_, primitive) => primitive is null ? null : FromTool(primitive), primitive);
+        return _actions.GetOrAdd(tool, static (_, primitive) => primitive is null ? default : FromTool(primitive), primitive);
     }
 
-    // Once per tool: the catalog entry of the tool's method when the SDK exposes it, else the [SecureAction] among the
-    // attributes the SDK collected for the tool (Metadata), read as a descriptor.
-    private static ActionDescriptor? FromTool(McpServerTool primitive)
+    // Once per tool. The MCP SDK keeps the tool method's attributes (Metadata) but not the method itself, so the one resolver
+    // matches the declared [SecureAction] and the tool's name against the catalog; no unique match is a refusal.
+    private static ActionResolution FromTool(McpServerTool primitive)
     {
         var attribute = primitive.Metadata.OfType<SecureActionAttribute>().LastOrDefault();
-        if (attribute is null)
-        {
-            return null;
-        }
-
-        string toolKey = Simplify(primitive.ProtocolTool.Name);
-        foreach (var candidate in ActionCatalog.All)
-        {
-            if (candidate.CapabilityName == attribute.Capability && candidate.Resource == attribute.Resource
-                && MethodName(candidate.Method) is { } name && (Simplify(name) == toolKey || Simplify(name) == toolKey + "async"))
-            {
-                return candidate;
-            }
-        }
-
-        return new ActionDescriptor(
-            attribute.Capability, attribute.Resource, attribute.RiskLevel, attribute.JitAccess, attribute.JitTimeoutSeconds,
-            attribute.LogArguments, attribute.LogResult, attribute.Description ?? primitive.ProtocolTool.Description,
-            "mcp:" + primitive.ProtocolTool.Name, [.. ParameterNames(primitive.ProtocolTool.InputSchema)]);
+        return attribute is null ? default : ActionResolver.Resolve(attribute, primitive.ProtocolTool.Name);
     }
 
-    // "Shop.Tools.LookupOrder(string)" -> "LookupOrder"
-    private static string? MethodName(string identity)
-    {
-        int open = identity.IndexOf('(', StringComparison.Ordinal);
-        int dot = open < 0 ? -1 : identity.LastIndexOf('.', open);
-        return dot < 0 ? null : identity[(dot + 1)..open];
-    }
-
-    // The SDK derives tool names in snake_case by default: compare without separators or case.
-    private static string Simplify(string name) => new([.. name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
-
-    private static IEnumerable<string> ParameterNames(JsonElement schema) =>
-        schema.ValueKind == JsonValueKind.Object && schema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object
-            ? properties.EnumerateObject().Select(p => p.Name)
-            : [];
-
-    /// <summary>Reads <c>_meta.aip_token</c>: absent or null is no token; anything but a non-empty string is malformed.</summary>
+    /// <summary>
+    /// Reads <c>_meta.aip_token</c>: absent or null is no token; a non-empty string is the token; anything else goes to step 4
+    /// as written, where it fails verification as malformed (and the refusal is audited like every other).
+    /// </summary>
     private static string? ReadToken(JsonObject? meta)
     {
         if (meta is null || !meta.TryGetPropertyValue(AimMcpOptions.TokenMetaKey, out var node) || node is null)
@@ -173,44 +114,6 @@ public sealed class AimCallToolFilter
             return null;
         }
 
-        if (node is JsonValue value && value.TryGetValue(out string? token) && !string.IsNullOrWhiteSpace(token))
-        {
-            return token;
-        }
-
-        throw new AipException(AipErrorCodes.TokenMalformed, $"_meta.{AimMcpOptions.TokenMetaKey} must be a non-empty string.");
-    }
-
-    private static async ValueTask<CallToolResult> RefuseAsync(AimRuntime runtime, ActionDescriptor action, string tool, AipException error, CancellationToken cancellationToken)
-    {
-        if (runtime.IsOperational)
-        {
-            // The refusal happens before the call path, so it is recorded here: same log, same signed record shape.
-            var record = new AuditRecord
-            {
-                ActionId = Guid.CreateVersion7().ToString("N"),
-                Kind = AuditEntryKind.Denied,
-                AgentId = runtime.Agent.Id.ToString(),
-                AgentName = runtime.Agent.Name,
-                Capability = action.CapabilityName,
-                Resource = action.Resource,
-                Risk = action.EffectiveRisk,
-                Decision = "deny",
-                ReasonCode = error.Code,
-                Reason = error.Message,
-                Method = action.Method,
-                Details = new JsonObject { ["front_door"] = "mcp", ["tool"] = tool, ["step"] = "chain" },
-            };
-            try
-            {
-                await runtime.Engine.RecordAsync(record, waitForDurable: true, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AimException)
-            {
-                // The call is refused either way; the engine logs its own storage failures.
-            }
-        }
-
-        return McpCallRefusal.Create(error.Code, error.Message);
+        return node is JsonValue value && value.TryGetValue(out string? token) && !string.IsNullOrWhiteSpace(token) ? token : node.ToJsonString();
     }
 }

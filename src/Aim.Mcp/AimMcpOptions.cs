@@ -1,5 +1,3 @@
-using Aim.Tokens.Verification;
-
 namespace Aim.Mcp;
 
 /// <summary>Settings of the Aim tools/call filter.</summary>
@@ -11,18 +9,13 @@ public sealed class AimMcpOptions
     /// </summary>
     public const string TokenMetaKey = "aip_token";
 
-    /// <summary>Verifies callers' tokens (trusted roots, clock, revocation). Required when <see cref="RequireToken"/> is true.</summary>
-    public AipVerifier? Verifier { get; set; }
-
-    /// <summary>Whether every call must carry a valid AIP token (default true). Set false only for a local, single-user server.</summary>
-    public bool RequireToken { get; set; } = true;
-
     /// <summary>
-    /// Whether the verified token is put in scope (<see cref="AimDelegation"/>) while the call runs, so step 4 of the
-    /// call path checks it as well (default true; the runtime then needs a chain check, for example
-    /// <c>new AipChainCheck(verifier, requireHolderIsAgent: false)</c>, or it denies every delegated call).
+    /// Whether every call must carry an AIP token (default true): a call without one is refused <c>aip_token_missing</c> by
+    /// step 4 of the call path. The token is verified there too, by the runtime's chain check (for example
+    /// <c>o.ChainCheck = new AipChainCheck(verifier, requireHolderIsAgent: false)</c>); without one every delegated call is
+    /// denied <c>chain_unverifiable</c>. Set false only for a local, single-user server.
     /// </summary>
-    public bool FlowTokenToCallPath { get; set; } = true;
+    public bool RequireToken { get; set; } = true;
 
     /// <summary>Actions for tools whose method has no <c>[SecureAction]</c>, by MCP tool name.</summary>
     public IDictionary<string, ActionDescriptor> Tools { get; } = new Dictionary<string, ActionDescriptor>(StringComparer.Ordinal);

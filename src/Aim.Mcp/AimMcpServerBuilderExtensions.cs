@@ -10,7 +10,6 @@ public static class AimMcpServerBuilderExtensions
     /// <c>[SecureAction]</c> (or a mapping in <see cref="AimMcpOptions.Tools"/>), the caller's AIP token in
     /// <c>_meta.aip_token</c> is verified, and the call is audited.
     /// </summary>
-    /// <exception cref="AimConfigurationException">A token is required but <see cref="AimMcpOptions.Verifier"/> is not set.</exception>
     public static IMcpServerBuilder WithAim(this IMcpServerBuilder builder, Action<AimMcpOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -21,6 +21,13 @@ public sealed class AimOptions
     /// <summary>The API key for the Aim server.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>
+    /// With a <see cref="ServerUrl"/>: send the action's text (description, parameter names and formatted argument values)
+    /// with medium, high and critical verifications, so the server's step 5 (the intent check) can read it. Off by default:
+    /// argument values then never leave the agent, and the server skips step 5 for its actions.
+    /// </summary>
+    public bool ShareActionText { get; set; }
+
     /// <summary>The key store and data directory; defaults to <c>AIM_HOME</c>, then <c>~/.aim</c>.</summary>
     public string? Home { get; set; }
 

@@ -277,6 +277,7 @@ public sealed class AimRuntime : IAsyncDisposable
             Arguments = args ?? [],
             Attributes = _attributes,
             DelegationToken = AimDelegation.CurrentToken,
+            RequireDelegation = AimDelegation.IsRequired,
             CostUsd = action.CostUsd,
             Time = _time.GetUtcNow(),
         };

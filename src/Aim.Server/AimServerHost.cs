@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using Aim.Crypto;
 using Aim.Server.AuditLog;
+using Aim.Server.Decisions;
 using Aim.Server.Endpoints;
 using Aim.Server.Security;
 using Aim.Server.Storage;
@@ -60,7 +61,11 @@ public static class AimServerHost
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(new ServerAuditLog(db, logKey, options.TimeProvider));
-        builder.Services.AddSingleton(new AgentAccessCache(store));
+        var decisions = new DecisionStore(store);
+        builder.Services.AddSingleton(decisions);
+        builder.Services.AddSingleton(new AgentAccessCache(store, decisions));
+        builder.Services.AddSingleton(new Decisions.OrgChainChecks(options));
+        builder.Services.AddSingleton<Decisions.ServerDecider>();
         builder.Services.AddSingleton<RequestAuth>();
         builder.Services.AddSingleton<DecisionSignals>();
         Dashboard.DashboardEndpoints.AddServices(builder.Services); Reports.ReportEndpoints.AddServices(builder.Services); Siem.SiemRegistration.Add(builder.Services, builder.Configuration, options);
@@ -102,6 +107,7 @@ public static class AimServerHost
         OrgEndpoints.Map(api);
         AgentEndpoints.Map(api);
         VerificationEndpoints.Map(api);
+        PolicyEndpoints.Map(api);
         AuditEndpoints.Map(api);
         TrustEndpoints.Map(api);
         McpEndpoints.Map(api);

@@ -27,6 +27,12 @@ public sealed class AimServerOptions
     /// <summary>The server clock (tests pass their own).</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Step 5 on the server: the intent check run for medium, high and critical actions whose agent shared the action's
+    /// text (<c>AimOptions.ShareActionText</c>). Null skips step 5.
+    /// </summary>
+    public Aim.Authorization.IIntentCheck? IntentCheck { get; set; }
+
     /// <summary>SIEM forwarding (Splunk HEC, Microsoft Sentinel); no sink configured means no forwarding.</summary>
     public Siem.SiemOptions Siem { get; set; } = new();
 }

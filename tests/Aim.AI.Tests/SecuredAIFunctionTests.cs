@@ -138,10 +138,10 @@ public sealed class SecuredAIFunctionTests
         var simple = typeof(SupportTools).GetMethod(nameof(SupportTools.Overloaded), [typeof(int)])!;
         var complex = typeof(SupportTools).GetMethod(nameof(SupportTools.Overloaded), [typeof(string), typeof(int?), typeof(List<string>[])])!;
 
-        Assert.Equal("Aim.AI.Tests.SupportTools.Overloaded(int)", ActionLookup.IdentityOf(simple));
-        Assert.Equal("Aim.AI.Tests.SupportTools.Overloaded(string, int?, System.Collections.Generic.List<string>[])", ActionLookup.IdentityOf(complex));
-        Assert.True(ActionLookup.TryFind(simple, out var a));
-        Assert.True(ActionLookup.TryFind(complex, out var b));
+        Assert.Equal("Aim.AI.Tests.SupportTools.Overloaded(int)", ActionResolver.IdentityOf(simple));
+        Assert.Equal("Aim.AI.Tests.SupportTools.Overloaded(string, int?, System.Collections.Generic.List<string>[])", ActionResolver.IdentityOf(complex));
+        Assert.True(ActionResolver.TryFind(simple, out var a));
+        Assert.True(ActionResolver.TryFind(complex, out var b));
         Assert.NotSame(a, b);
     }
 
@@ -149,7 +149,7 @@ public sealed class SecuredAIFunctionTests
     public void Arguments_follow_the_declared_parameter_order()
     {
         var action = new ActionDescriptor("email:send", parameterNames: ["to", "body"]);
-        var ordered = ActionLookup.OrderArguments(action, [new("body", "b"), new("extra", 1), new("to", "t")]);
+        var ordered = ActionResolver.OrderArguments(action, [new("body", "b"), new("extra", 1), new("to", "t")]);
         Assert.Equal(new object?[] { "t", "b", 1 }, ordered);
     }
 
@@ -158,7 +158,7 @@ public sealed class SecuredAIFunctionTests
     {
         Assert.Throws<ArgumentNullException>(() => ((AIFunction)null!).WithAim());
         Assert.Throws<ArgumentException>(() => new AITool[] { null! }.WithAim());
-        Assert.False(ActionLookup.TryFind(null, out _));
-        Assert.False(ActionLookup.TryFind(typeof(string).GetMethod(nameof(string.Trim), Type.EmptyTypes)!, out _));
+        Assert.False(ActionResolver.TryFind(null, out _));
+        Assert.False(ActionResolver.TryFind(typeof(string).GetMethod(nameof(string.Trim), Type.EmptyTypes)!, out _));
     }
 }

@@ -24,11 +24,4 @@ public sealed class ClientHelperTests
         Assert.Equal("aip_token_expired", McpCallRefusal.ReadCode(refusal));
         Assert.Null(McpCallRefusal.ReadCode(new CallToolResult { Content = [new TextContentBlock { Text = "ok" }] }));
     }
-
-    [Fact]
-    public void Filter_without_verifier_is_a_configuration_error()
-    {
-        Assert.Throws<AimConfigurationException>(() => new AimCallToolFilter(new AimMcpOptions()));
-        _ = new AimCallToolFilter(new AimMcpOptions { RequireToken = false });
-    }
 }

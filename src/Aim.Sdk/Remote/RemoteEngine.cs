@@ -36,6 +36,7 @@ public sealed class RemoteEngine : IAimEngine
     private readonly AgentKey _key;
     private readonly Uri _server;
     private readonly string? _apiKey;
+    private readonly bool _shareActionText;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ServiceProvider _services;
@@ -53,6 +54,7 @@ public sealed class RemoteEngine : IAimEngine
         _key = key;
         _server = options.ServerUrl!;
         _apiKey = options.ApiKey;
+        _shareActionText = options.ShareActionText;
         _time = options.TimeProvider;
         _logger = loggers.CreateLogger<RemoteEngine>();
 
@@ -176,6 +178,45 @@ public sealed class RemoteEngine : IAimEngine
             body["delegation_token"] = request.DelegationToken;
         }
 
+        if (request.RequireDelegation)
+        {
+            body["require_delegation"] = true;
+        }
+
+        if (request.CostUsd != 0)
+        {
+            body["cost_usd"] = request.CostUsd;
+        }
+
+        if (request.Attributes.Count > 0)
+        {
+            var attributes = new JsonObject();
+            foreach (var (key, value) in request.Attributes)
+            {
+                attributes[key] = value;
+            }
+
+            body["attributes"] = attributes;
+        }
+
+        if (_shareActionText && request.Risk >= RiskLevel.Medium)
+        {
+            // Step 5 on the server reads what the embedded step reads: the same description, names and formatted values.
+            var arguments = new JsonArray();
+            foreach (var argument in request.Arguments)
+            {
+                arguments.Add(ActionText.FormatValue(argument));
+            }
+
+            var names = new JsonArray();
+            foreach (var name in request.ParameterNames)
+            {
+                names.Add(name);
+            }
+
+            body["intent"] = new JsonObject { ["description"] = request.Description, ["parameter_names"] = names, ["arguments"] = arguments };
+        }
+
         var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/verifications", body, _single, useApiKey: false, cancellationToken).ConfigureAwait(false);
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
@@ -244,21 +285,28 @@ public sealed class RemoteEngine : IAimEngine
         var deadline = _time.GetUtcNow() + request.JitTimeout;
         while (true)
         {
+            var details = result["details"] as JsonObject;
             switch (Str(result, "status"))
             {
                 case "approved":
-                    return Str(result, "decided_by") is { } approver
-                        ? new AuthorizationDecision(true, ApprovedBy: approver, Details: new JsonObject { ["approver"] = approver, ["verification_id"] = Str(result, "id") })
-                        : AuthorizationDecision.Allow;
+                    details = (JsonObject?)details?.DeepClone() ?? [];
+                    details["verification_id"] = Str(result, "id");
+                    if (Str(result, "decided_by") is { } approver)
+                    {
+                        details["approver"] = approver;
+                        if (Str(result, "decision_reason") is { } why)
+                        {
+                            details["approval_reason"] = why;
+                        }
+
+                        return new AuthorizationDecision(true, ApprovedBy: approver, Details: details);
+                    }
+
+                    return new AuthorizationDecision(true, Details: details);
                 case "denied":
                     string code = Str(result, "reason_code") ?? "denied";
-                    var step = code switch
-                    {
-                        "approval_denied" => AuthorizationStep.Approval,
-                        "chain_unverifiable" or "chain_invalid" => AuthorizationStep.Chain,
-                        _ => AuthorizationStep.Capability,
-                    };
-                    return new AuthorizationDecision(false, step, code, Str(result, "reason") ?? "Denied by the Aim server.", Str(result, "decided_by"));
+                    var step = Enum.TryParse<AuthorizationStep>(Str(result, "step"), ignoreCase: true, out var s) && Enum.IsDefined(s) ? s : AuthorizationStep.Capability;
+                    return new AuthorizationDecision(false, step, code, Str(result, "reason") ?? "Denied by the Aim server.", Str(result, "decided_by"), (JsonObject?)details?.DeepClone());
                 case "expired":
                     throw new ApprovalTimeoutException(request.Capability.Value, request.JitTimeout);
                 case "pending":

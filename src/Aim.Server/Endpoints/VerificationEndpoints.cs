@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Aim.Capabilities;
 using Aim.Server.AuditLog;
+using Aim.Server.Decisions;
 using Aim.Server.Security;
 using Aim.Server.Storage;
 
@@ -32,80 +33,18 @@ internal static class VerificationEndpoints
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    // Each redecision follows a committed change to some agent; more than this many in a row means churn, not a race.
-    private const int MaxRedecisions = 8;
-
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/verifications", async (HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, ServerMetrics metrics) =>
+        // The one pipeline decides (Decisions/ServerDecider): all five steps over the database policy, then JIT approval as a pending row.
+        api.MapPost("/verifications", async (HttpContext http, RequestAuth auth, ServerDecider decider, ServerMetrics metrics) =>
         {
             var started = Stopwatch.GetTimestamp();
             var caller = await auth.CachedAgentAsync(http);
-            var body = RequestJson.Object(caller.Body);
-            string actionId = RequestJson.String(body, "action_id", 128, required: true)!;
-            string capabilityText = RequestJson.String(body, "capability", 200, required: true)!;
-            if (!Capability.TryParse(capabilityText, out var capability))
-            {
-                throw ApiException.BadRequest("invalid_capability", "'capability' is not a valid capability.");
-            }
-
-            string? resource = RequestJson.String(body, "resource", 512);
-            var declared = RiskLevel.Auto;
-            if (RequestJson.String(body, "risk", 16) is { } riskText
-                && (!Enum.TryParse(riskText, ignoreCase: true, out declared) || !Enum.IsDefined(declared) || char.IsDigit(riskText[0])))
-            {
-                throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'risk' must be auto, low, medium, high or critical.");
-            }
-
-            // The server's classification is a floor: an agent cannot talk its own action down.
-            var classified = RiskClassifier.Classify(capability, RiskLevel.Auto).Level;
-            var risk = declared > classified ? declared : classified;
-            bool jit = RequestJson.Bool(body, "jit");
-            double timeoutSeconds = RequestJson.Number(body, "jit_timeout_seconds", 1, options.MaxApprovalTimeout.TotalSeconds) ?? 300;
-            string? delegation = RequestJson.String(body, "delegation_token", 16384);
-            string? method = RequestJson.String(body, "method", 512);
-
-            // Decided on cached agent data; the write commits only if that data is still current, else it is reloaded and decided again.
-            for (int attempt = 0; ; attempt++)
-            {
-                var decision = caller.Access!.Policy.CheckCapability(capability, resource);
-                string status;
-                string? code = null;
-                string? reason = null;
-                if (!decision.Allowed)
-                {
-                    (status, code, reason) = (DecisionStatus.Denied, decision.ReasonCode ?? "capability_not_granted", decision.Reason ?? "Not granted.");
-                }
-                else if (delegation is not null)
-                {
-                    // Fail closed: this server does not verify delegation chains yet.
-                    (status, code, reason) = (DecisionStatus.Denied, "chain_unverifiable", "The server cannot verify delegation tokens; the action is denied.");
-                }
-                else
-                {
-                    status = jit ? DecisionStatus.Pending : DecisionStatus.Approved;
-                }
-
-                long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                var row = new VerificationRow(ServerStore.NewId(), caller.OrgId, caller.Agent.Id, actionId, capability.Value, resource, risk.ToString().ToLowerInvariant(),
-                    method, status, code, reason, null, null, now, now + (long)(timeoutSeconds * 1000),
-                    status == DecisionStatus.Pending ? null : now, null, null);
-                switch (await store.InsertVerificationAsync(row, caller.Nonce, caller.Access.Generation))
-                {
-                    case VerificationWrite.Stored:
-                        metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", status));
-                        metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                        return Results.Json(Views.Verification(row, now), ViewJson.Default.VerificationView, statusCode: 201);
-                    case VerificationWrite.NonceReplayed:
-                        throw await auth.ReplayedAsync(caller.Agent);
-                    case VerificationWrite.AgentChanged when attempt < MaxRedecisions:
-                        // Suspension, revocation, rotation or a grant change landed meanwhile: check the request again on current data.
-                        caller = await auth.ReadmitAsync(http, caller);
-                        break;
-                    default:
-                        throw new ApiException(503, "agent_changing", "The agent's data kept changing while deciding; try again.");
-                }
-            }
+            var (request, textShared) = decider.Read(caller, RequestJson.Object(caller.Body));
+            var row = await decider.DecideAsync(caller, request, textShared, c => auth.ReadmitAsync(http, c), async c => await auth.ReplayedAsync(c.Agent));
+            metrics.Verifications.Add(1, new KeyValuePair<string, object?>("status", row.Status));
+            metrics.VerificationDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return Results.Json(Views.Verification(row, row.Created), ViewJson.Default.VerificationView, statusCode: 201);
         });
 
         api.MapGet("/verifications/{id}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, AimServerOptions options, DecisionSignals signals) =>
@@ -179,7 +118,7 @@ internal static class VerificationEndpoints
 
         foreach (var (verb, approve) in new[] { ("approve", true), ("deny", false) })
         {
-            api.MapPost($"/approvals/{{id}}/{verb}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit, AimServerOptions options, DecisionSignals signals) =>
+            api.MapPost($"/approvals/{{id}}/{verb}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, DecisionStore decisions, ServerAuditLog audit, AimServerOptions options, DecisionSignals signals) =>
             {
                 var caller = await auth.ApiKeyAsync(http);
                 caller.Require(Roles.Approver);
@@ -195,6 +134,12 @@ internal static class VerificationEndpoints
                 if (row is null || row.DecidedBy != caller.Name || row.Status != (approve ? DecisionStatus.Approved : DecisionStatus.Denied) || row.Decided is null)
                 {
                     throw ApiException.Conflict("already_decided", "The approval is no longer pending (decided or expired).");
+                }
+
+                if (!approve)
+                {
+                    // The action will not run: what it reserved against the budget goes back.
+                    await decisions.ReleaseAsync(row);
                 }
 
                 signals.Signal(row.Id);

@@ -44,8 +44,13 @@ internal static class Views
             v.Id, v.AgentId, v.ActionId, v.Capability, v.Resource, v.Risk, v.Method, status,
             status == DecisionStatus.Expired ? "approval_timeout" : v.ReasonCode,
             status == DecisionStatus.Expired ? "No approver answered in time." : v.Reason,
-            v.DecidedBy, v.DecisionReason, RequestJson.Time(v.Created), RequestJson.Time(v.Expires), RequestJson.Time(v.Decided), v.Outcome);
+            v.DecidedBy, v.DecisionReason, RequestJson.Time(v.Created), RequestJson.Time(v.Expires), RequestJson.Time(v.Decided), v.Outcome,
+            status == DecisionStatus.Expired ? "approval" : v.Step, RawJson(v.Details), RawJson(v.Evidence));
     }
+
+    // Stored by the server itself from JsonObject.ToJsonString, so it parses; a JsonElement keeps the source-generated path.
+    private static System.Text.Json.JsonElement? RawJson(string? json) =>
+        json is null ? null : System.Text.Json.JsonDocument.Parse(json).RootElement.Clone();
 
     public static object Mcp(McpServerRow m) => new
     {
@@ -77,7 +82,10 @@ internal sealed record VerificationView(
     [property: JsonPropertyName("created")] string? Created,
     [property: JsonPropertyName("expires")] string? Expires,
     [property: JsonPropertyName("decided")] string? Decided,
-    [property: JsonPropertyName("outcome")] string? Outcome);
+    [property: JsonPropertyName("outcome")] string? Outcome,
+    [property: JsonPropertyName("step")] string? Step,
+    [property: JsonPropertyName("details")] System.Text.Json.JsonElement? Details,
+    [property: JsonPropertyName("evidence")] System.Text.Json.JsonElement? Evidence);
 
 /// <summary>Source-generated serialization of the views on hot paths (no reflection per request).</summary>
 [System.Text.Json.Serialization.JsonSerializable(typeof(VerificationView))]

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Aim.Capabilities;
 using Aim.Policy;
+using Aim.Server.Decisions;
 using Aim.Server.Storage;
 
 namespace Aim.Server.Security;
@@ -8,9 +8,10 @@ namespace Aim.Server.Security;
 /// <summary>What a verification needs to know about the agent behind a key, as of one agent generation.</summary>
 /// <param name="Agent">The agent (status included).</param>
 /// <param name="Key">The signing key (its overlap end included).</param>
-/// <param name="Policy">The agent's grants, parsed.</param>
+/// <param name="Policy">The agent's policy: its grants plus its stored policy document (attributes, time windows, rate limits, budget).</param>
+/// <param name="Roots">The organization's trusted roots for delegation chains.</param>
 /// <param name="Generation">The agent generation read before the rows: a write that commits with another generation must decide again.</param>
-internal sealed record AgentAccess(AgentRow Agent, AgentKeyRow Key, AgentPolicy Policy, long Generation);
+internal sealed record AgentAccess(AgentRow Agent, AgentKeyRow Key, AgentPolicy Policy, IReadOnlyList<TrustedRootRow> Roots, long Generation);
 
 /// <summary>
 /// Agents, keys and grants by signing key, so a verification does not read them per request. Staleness is never
@@ -19,7 +20,7 @@ internal sealed record AgentAccess(AgentRow Agent, AgentKeyRow Key, AgentPolicy 
 /// see <c>ServerStore.InsertVerificationAsync</c>); otherwise it reloads and decides again. That makes
 /// suspension, revocation, rotation and grant changes take effect at once, also across replicas sharing a database.
 /// </summary>
-internal sealed class AgentAccessCache(ServerStore store)
+internal sealed class AgentAccessCache(ServerStore store, DecisionStore decisions)
 {
     // Bounded: a fleet larger than this only costs reloads, never memory.
     private const int MaxEntries = 100_000;
@@ -43,16 +44,9 @@ internal sealed class AgentAccessCache(ServerStore store)
         }
 
         var grants = await store.ListGrantsAsync(agent.OrgId, agent.Id).ConfigureAwait(false);
-        var policy = new AgentPolicy.Builder(agent.Name);
-        foreach (var g in grants)
-        {
-            if (CapabilityGrant.TryParse(g.Pattern, out var grant))
-            {
-                policy.Grant(grant);
-            }
-        }
-
-        var access = new AgentAccess(agent, key, policy.Build(), generation);
+        var document = await decisions.PolicyDocumentAsync(agent.OrgId, agent.Id).ConfigureAwait(false);
+        var roots = await decisions.ListRootsAsync(agent.OrgId).ConfigureAwait(false);
+        var access = new AgentAccess(agent, key, ServerPolicy.Build(agent.Name, grants, document), roots, generation);
         if (_byKey.Count >= MaxEntries)
         {
             _byKey.Clear();

@@ -53,6 +53,25 @@ internal static class Migrations
             INSERT INTO agent_generation (id, value) VALUES (1, 0);
             CREATE INDEX nonces_expires ON nonces (expires);
             """),
+        // The one pipeline on the server: each agent's policy beyond grants (attributes, time windows, rate limits, budget) as
+        // a policy-file entry; rate-limit events and budget spending shared by every replica; the organization's trusted
+        // roots for delegation chains; and what a verification decided with (step, cost reserved, details, evidence).
+        (3, """
+            CREATE TABLE agent_policies (agent_id TEXT PRIMARY KEY REFERENCES agents(id), org_id TEXT NOT NULL, document TEXT NOT NULL,
+                updated {int64} NOT NULL, updated_by TEXT NOT NULL);
+            CREATE TABLE rate_events (agent_id TEXT NOT NULL, rule TEXT NOT NULL, at {int64} NOT NULL);
+            CREATE INDEX rate_events_window ON rate_events (agent_id, rule, at);
+            CREATE TABLE budget_spend (agent_id TEXT NOT NULL, period {int64} NOT NULL, spent TEXT NOT NULL, PRIMARY KEY (agent_id, period));
+            CREATE TABLE trusted_roots (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, identifier TEXT NOT NULL, public_key {blob} NOT NULL,
+                label TEXT, created {int64} NOT NULL, created_by TEXT NOT NULL, UNIQUE (org_id, identifier));
+            ALTER TABLE verifications ADD COLUMN step TEXT;
+            ALTER TABLE verifications ADD COLUMN cost_usd TEXT;
+            ALTER TABLE verifications ADD COLUMN reserved {int64} NOT NULL DEFAULT 0;
+            ALTER TABLE verifications ADD COLUMN budget_period {int64};
+            ALTER TABLE verifications ADD COLUMN details TEXT;
+            ALTER TABLE verifications ADD COLUMN evidence TEXT;
+            CREATE INDEX verifications_reserved ON verifications (agent_id, reserved, status)
+            """),
     ];
 
     public static async Task ApplyAsync(Database db, TimeProvider time, CancellationToken ct = default)

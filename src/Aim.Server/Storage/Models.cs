@@ -44,7 +44,26 @@ internal sealed record CapabilityRequestRow(string Id, string OrgId, string Agen
 internal sealed record VerificationRow(
     string Id, string OrgId, string AgentId, string ActionId, string Capability, string? Resource, string Risk, string? Method,
     string Status, string? ReasonCode, string? Reason, string? DecidedBy, string? DecisionReason, long Created, long Expires, long? Decided,
-    string? Outcome, long? OutcomeAt);
+    string? Outcome, long? OutcomeAt)
+{
+    /// <summary>The pipeline step that denied (capability, attribute, context, chain, intent, approval), or that a pending row waits in.</summary>
+    public string? Step { get; init; }
+
+    /// <summary>What the call costs in US dollars (invariant decimal text), when it declares a cost.</summary>
+    public string? CostUsd { get; init; }
+
+    /// <summary>Whether the cost is reserved against the budget (released again when the approval is denied or expires).</summary>
+    public bool Reserved { get; init; }
+
+    /// <summary>The budget period a reservation belongs to (see <c>DatabaseLimits.PeriodOf</c>), or null when nothing is reserved.</summary>
+    public long? BudgetPeriod { get; init; }
+
+    /// <summary>The decision's details as JSON (cost and spending, chain, intent verdict), or null.</summary>
+    public string? Details { get; init; }
+
+    /// <summary>Why a step asked for a human approval (a step-up), as JSON shown to the approver, or null.</summary>
+    public string? Evidence { get; init; }
+}
 
 internal sealed record McpServerRow(string Id, string OrgId, string Name, string Url, byte[] PublicKey, byte[] Challenge, long? Attested, long Created);
 

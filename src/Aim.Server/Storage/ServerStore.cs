@@ -221,7 +221,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
 
     // ---- verifications ----
 
-    private const string VerificationColumns = "id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, decided_by, decision_reason, created, expires, decided, outcome, outcome_at";
+    internal const string VerificationColumns = "id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, decided_by, decision_reason, created, expires, decided, outcome, outcome_at, step, cost_usd, reserved, budget_period, details, evidence";
 
     /// <summary>
     /// Stores the request's nonce and the verification in one transaction, but only if no agent, key or grant changed since
@@ -250,18 +250,18 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     /// <summary>The counter every write to agents, keys or grants bumps; read it before reading the data it guards.</summary>
     public Task<long> AgentGenerationAsync() => Db.ReadAsync(c => CurrentAgentGenerationAsync(c, null));
 
-    private static async Task<long> CurrentAgentGenerationAsync(DbConnection c, DbTransaction? tx) =>
+    internal static async Task<long> CurrentAgentGenerationAsync(DbConnection c, DbTransaction? tx) =>
         Convert.ToInt64(await c.ScalarAsync("SELECT value FROM agent_generation WHERE id = 1", tx).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
 
     // In the writer's transaction, so a cached decision racing with this change fails its generation check and is remade.
-    private static Task<int> AgentsChangedAsync(DbConnection c, DbTransaction tx) =>
+    internal static Task<int> AgentsChangedAsync(DbConnection c, DbTransaction tx) =>
         c.ExecAsync("UPDATE agent_generation SET value = value + 1 WHERE id = 1", tx);
 
     private long _nextNoncePrune;
 
     // Expired nonces go at most once a second (an indexed range delete), not on a random request: a table scan under the
     // writer would stall every request queued behind it.
-    private async Task PruneNoncesAsync(DbConnection c, DbTransaction tx)
+    internal async Task PruneNoncesAsync(DbConnection c, DbTransaction tx)
     {
         long now = Now;
         long due = Volatile.Read(ref _nextNoncePrune);
@@ -271,11 +271,13 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         }
     }
 
-    private static Task<int> InsertVerificationAsync(DbConnection c, DbTransaction tx, VerificationRow v) =>
-        c.ExecAsync("INSERT INTO verifications (id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, created, expires, decided) " +
-            "VALUES (@i, @o, @a, @ac, @c, @r, @rk, @m, @s, @rc, @re, @t, @e, @d)", tx,
+    internal static Task<int> InsertVerificationAsync(DbConnection c, DbTransaction tx, VerificationRow v) =>
+        c.ExecAsync("INSERT INTO verifications (id, org_id, agent_id, action_id, capability, resource, risk, method, status, reason_code, reason, created, expires, decided, " +
+            "step, cost_usd, reserved, budget_period, details, evidence) " +
+            "VALUES (@i, @o, @a, @ac, @c, @r, @rk, @m, @s, @rc, @re, @t, @e, @d, @st, @cu, @rs, @rt, @dt, @ev)", tx,
             ("@i", v.Id), ("@o", v.OrgId), ("@a", v.AgentId), ("@ac", v.ActionId), ("@c", v.Capability), ("@r", v.Resource), ("@rk", v.Risk), ("@m", v.Method),
-            ("@s", v.Status), ("@rc", v.ReasonCode), ("@re", v.Reason), ("@t", v.Created), ("@e", v.Expires), ("@d", Sql.Long(v.Decided)));
+            ("@s", v.Status), ("@rc", v.ReasonCode), ("@re", v.Reason), ("@t", v.Created), ("@e", v.Expires), ("@d", Sql.Long(v.Decided)),
+            ("@st", v.Step), ("@cu", v.CostUsd), ("@rs", v.Reserved ? 1L : 0L), ("@rt", Sql.Long(v.BudgetPeriod)), ("@dt", v.Details), ("@ev", v.Evidence));
 
     public Task<VerificationRow?> FindVerificationAsync(string orgId, string id) =>
         Db.ReadAsync(c => c.SingleAsync($"SELECT {VerificationColumns} FROM verifications WHERE id = @i AND org_id = @o", null, MapVerification, ("@i", id), ("@o", orgId)));
@@ -369,10 +371,18 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     private static CapabilityRequestRow MapRequest(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.NullableString(4), r.GetString(5), r.GetInt64(6), r.NullableString(7), r.NullableInt64(8), r.NullableString(9));
 
-    private static VerificationRow MapVerification(DbDataReader r) => new(
+    internal static VerificationRow MapVerification(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.NullableString(5), r.GetString(6), r.NullableString(7),
         r.GetString(8), r.NullableString(9), r.NullableString(10), r.NullableString(11), r.NullableString(12), r.GetInt64(13), r.GetInt64(14), r.NullableInt64(15),
-        r.NullableString(16), r.NullableInt64(17));
+        r.NullableString(16), r.NullableInt64(17))
+    {
+        Step = r.NullableString(18),
+        CostUsd = r.NullableString(19),
+        Reserved = r.GetInt64(20) != 0,
+        BudgetPeriod = r.NullableInt64(21),
+        Details = r.NullableString(22),
+        Evidence = r.NullableString(23),
+    };
 
     private static McpServerRow MapMcp(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.Bytes(4), r.Bytes(5), r.NullableInt64(6), r.GetInt64(7));
