@@ -12,6 +12,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     TokenCommand.Create(),
     AuditCommand.Create(ServerAuditCommands.Create()),
     AgentsCommand.Create(),
+    RootsCommand.Create(),
     ApprovalsCommand.Create(),
     ReportCommand.Create(),
 };

@@ -80,7 +80,34 @@ internal static class AgentsCommand
             return Cli.Ok;
         }));
 
-        var root = new Command("agents", "Manage agents on an Aim server (--server <url> --api-key-file <file>).") { list, show, grant, revokeGrant };
+        var policyFile = new Option<FileInfo?>("--file") { Description = "Set the policy from a JSON file: one agent entry of a policy file, or a whole policy file (its entry for this agent is used). Without it, the policy is shown." };
+        var policy = new Command("policy", "Show or set the agent's policy on the server: grants, attributes, time windows, rate limits and budget (the policy-file format).") { agent, policyFile, server, keyFile, json };
+        policy.SetAction(p => Cli.Run(() =>
+        {
+            using var c = ServerConnection.Open(p.GetValue(server)!, p.GetValue(keyFile)!);
+            string path = $"api/v1/agents/{ServerConnection.Escape(p.GetValue(agent)!)}/policy";
+            JsonNode result;
+            if (p.GetValue(policyFile) is { } file)
+            {
+                result = c.Put(path, PolicyEntry(file, p.GetValue(agent)!));
+            }
+            else
+            {
+                result = c.Get(path);
+            }
+
+            if (p.GetValue(json))
+            {
+                ServerConnection.PrintJson(result);
+                return Cli.Ok;
+            }
+
+            Console.WriteLine("grants: " + string.Join(", ", result["grants"]?.AsArray().Select(g => g?.ToString()) ?? []));
+            Console.WriteLine("policy: " + (result["policy"]?.ToJsonString() ?? "(none: grants only)"));
+            return Cli.Ok;
+        }));
+
+        var root = new Command("agents", "Manage agents on an Aim server (--server <url> --api-key-file <file>).") { list, show, grant, revokeGrant, policy };
         foreach (var (verb, text) in new[] { ("suspend", "Suspend an agent (reactivate from the API or dashboard)."), ("revoke", "Revoke an agent for good.") })
         {
             var command = new Command(verb, text) { agent, server, keyFile };
@@ -95,6 +122,29 @@ internal static class AgentsCommand
         }
 
         return root;
+    }
+
+    // A whole policy file ({"version", "agents": {...}}) gives its entry for the agent; anything else is sent as the entry itself.
+    private static JsonNode PolicyEntry(FileInfo file, string agent)
+    {
+        JsonNode? document;
+        try
+        {
+            document = JsonNode.Parse(File.ReadAllText(file.FullName));
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException)
+        {
+            throw new AimConfigurationException($"The policy file {file.FullName} cannot be read: {ex.Message}");
+        }
+
+        if (document is JsonObject whole && whole["agents"] is JsonObject agents)
+        {
+            var entry = agents.FirstOrDefault(a => string.Equals(a.Key, agent, StringComparison.OrdinalIgnoreCase)).Value
+                ?? throw new AimConfigurationException($"The policy file {file.FullName} has no entry for agent '{agent}'.");
+            return entry.DeepClone();
+        }
+
+        return document ?? throw new AimConfigurationException($"The policy file {file.FullName} is empty.");
     }
 
     internal static string S(JsonNode? node, string name) => node?[name] is JsonValue v ? v.ToString() : string.Empty;

@@ -50,6 +50,8 @@ internal sealed class ServerConnection : IDisposable
 
     public JsonNode Delete(string path) => Send(HttpMethod.Delete, path, null);
 
+    public JsonNode Put(string path, object body) => Send(HttpMethod.Put, path, body);
+
     public string GetText(string path)
     {
         using var response = SendRaw(HttpMethod.Get, path, null);
