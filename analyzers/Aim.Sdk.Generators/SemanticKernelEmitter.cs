@@ -31,7 +31,7 @@ namespace Aim.Generated
     /// <summary>
     /// Runs each Semantic Kernel function whose method carries [SecureAction] through Aim's call path (authorize,
     /// approve, run, sign, audit). A refused call throws from the kernel invocation and the function never runs.
-    /// Functions without [SecureAction] are passed through unchanged.
+    /// Functions without [SecureAction] are passed through unchanged; a secured one whose action cannot be resolved is refused.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Aim.Sdk.Generators", "1.0")]
     internal sealed class AimFunctionInvocationFilter : global::Microsoft.SemanticKernel.IFunctionInvocationFilter
@@ -49,7 +49,14 @@ namespace Aim.Generated
             global::Microsoft.SemanticKernel.FunctionInvocationContext context,
             global::System.Func<global::Microsoft.SemanticKernel.FunctionInvocationContext, global::System.Threading.Tasks.Task> next)
         {
-            var action = Find(context.Function.UnderlyingMethod);
+            // The one resolver: a secured method whose action cannot be found is refused, never passed through.
+            var resolution = global::Aim.ActionResolver.Resolve(context.Function.UnderlyingMethod);
+            if (resolution.Kind == global::Aim.ActionResolutionKind.Unresolvable)
+            {
+                throw resolution.Refusal(context.Function.Name);
+            }
+
+            var action = resolution.Action;
             if (action is null)
             {
                 await next(context).ConfigureAwait(false);
@@ -66,17 +73,6 @@ namespace Aim.Generated
             await (_runtime ?? global::Aim.AimRuntime.Current)
                 .InvokeAsync(action, args, () => next(context), context.CancellationToken)
                 .ConfigureAwait(false);
-        }
-
-        private static global::Aim.ActionDescriptor? Find(global::System.Reflection.MethodInfo? method)
-        {
-            if (method?.DeclaringType?.FullName is not string type)
-            {
-                return null;
-            }
-
-            // The catalog names nested types with dots; reflection with '+'.
-            return global::Aim.ActionCatalog.TryGet(type.Replace('+', '.'), method.Name, out var action) ? action : null;
         }
     }
 

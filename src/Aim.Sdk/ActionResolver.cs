@@ -185,7 +185,7 @@ public static class ActionResolver
     // The method, then the base members it overrides, then the interface members it implements: where [SecureAction] may sit.
     private static IEnumerable<MethodInfo> Declarations(MethodInfo method)
     {
-        var definition = method.IsGenericMethod && !method.IsGenericMethodDefinition ? method.GetGenericMethodDefinition() : method;
+        var definition = Definition(method);
         yield return definition;
         for (var current = definition; ;)
         {
@@ -219,7 +219,7 @@ public static class ActionResolver
                 break;
             }
 
-            yield return next;
+            yield return Definition(next);
             current = next;
         }
 
@@ -232,7 +232,7 @@ public static class ActionResolver
                 {
                     map = type.GetInterfaceMap(iface);
                 }
-                catch (ArgumentException)
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
                 {
                     continue;
                 }
@@ -241,14 +241,24 @@ public static class ActionResolver
                 {
                     if (map.TargetMethods[i] == definition)
                     {
-                        var declared = map.InterfaceMethods[i];
-                        yield return declared.DeclaringType is { IsGenericType: true, IsGenericTypeDefinition: false } generic
-                            ? (MethodInfo)MethodBase.GetMethodFromHandle(declared.MethodHandle, generic.GetGenericTypeDefinition().TypeHandle)!
-                            : declared;
+                        yield return Definition(map.InterfaceMethods[i]);
                     }
                 }
             }
         }
+    }
+
+    // The generator names a method as declared (OriginalDefinition): Box<T>.Put(T), not Box<string>.Put(string).
+    private static MethodInfo Definition(MethodInfo method)
+    {
+        if (method.IsGenericMethod && !method.IsGenericMethodDefinition)
+        {
+            method = method.GetGenericMethodDefinition();
+        }
+
+        return method.DeclaringType is { IsGenericType: true, IsGenericTypeDefinition: false } generic
+            ? (MethodInfo)MethodBase.GetMethodFromHandle(method.MethodHandle, generic.GetGenericTypeDefinition().TypeHandle)!
+            : method;
     }
 
     // "Shop.Tools.LookupOrder(string)" -> "LookupOrder"

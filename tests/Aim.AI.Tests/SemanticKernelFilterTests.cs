@@ -84,4 +84,80 @@ public sealed class SemanticKernelFilterTests
         var result = await InvokeThroughKernelAsync(filter, Function(new SupportTools(), nameof(SupportTools.NotSecured)), []);
         Assert.Contains("open", result?.ToString());
     }
+
+    [Fact]
+    public async Task Overloaded_function_is_authorized_as_its_own_overload()
+    {
+        await using var aim = new TestRuntime("email:send");
+        var tools = new SupportTools();
+        var filter = new AimFunctionInvocationFilter(aim.Runtime);
+        var overload = typeof(SupportTools).GetMethod(nameof(SupportTools.Overloaded), [typeof(int)])!;
+
+        // Two secured overloads share a name: the filter must find this one's action (db:read, not granted), never pass it through.
+        var denied = await Assert.ThrowsAsync<ActionDeniedException>(() =>
+            InvokeThroughKernelAsync(filter, new MethodFunction(AIFunctionFactory.Create(overload, tools)), new KernelArguments { ["a"] = 3 }));
+        Assert.Equal("capability_not_granted", denied.ReasonCode);
+        Assert.Equal("db:read", denied.Capability);
+    }
+
+    [Fact]
+    public async Task Function_on_a_generic_type_is_authorized_not_passed_through()
+    {
+        await using var aim = new TestRuntime("db:read");
+        var box = new GenericTools<string>();
+        var filter = new AimFunctionInvocationFilter(aim.Runtime);
+        var put = typeof(GenericTools<string>).GetMethod(nameof(GenericTools<string>.Put))!;
+
+        var denied = await Assert.ThrowsAsync<ActionDeniedException>(() =>
+            InvokeThroughKernelAsync(filter, new MethodFunction(AIFunctionFactory.Create(put, box)), new KernelArguments { ["item"] = "x" }));
+        Assert.Equal("db:write", denied.Capability);
+        Assert.Equal(0, box.Puts);
+    }
+
+    [Fact]
+    public async Task Secured_method_missing_from_the_catalog_is_refused()
+    {
+        await using var aim = new TestRuntime("db:read");
+        var method = UncatalogedMethod.Create();
+        var filter = new AimFunctionInvocationFilter(aim.Runtime);
+
+        var refused = await Assert.ThrowsAsync<ActionDeniedException>(() =>
+            InvokeThroughKernelAsync(filter, new MethodFunction(AIFunctionFactory.Create(method, target: null)), []));
+        Assert.Equal(ActionResolution.UnresolvableReasonCode, refused.ReasonCode);
+        Assert.Equal(0, UncatalogedMethod.Runs);
+    }
+}
+
+public sealed class GenericTools<T>
+{
+    public int Puts;
+
+    [SecureAction("db:write")]
+    public string Put(T item)
+    {
+        Interlocked.Increment(ref Puts);
+        return "stored " + item;
+    }
+}
+
+/// <summary>A [SecureAction] method in an assembly the generator never saw (emitted at run time), so no catalog has it.</summary>
+public static class UncatalogedMethod
+{
+    private static int runs;
+
+    public static int Runs => Volatile.Read(ref runs);
+
+    public static void Ran() => Interlocked.Increment(ref runs);
+
+    public static System.Reflection.MethodInfo Create()
+    {
+        var assembly = System.Reflection.Emit.AssemblyBuilder.DefineDynamicAssembly(new System.Reflection.AssemblyName("Uncataloged" + Guid.NewGuid().ToString("N")), System.Reflection.Emit.AssemblyBuilderAccess.Run);
+        var type = assembly.DefineDynamicModule("m").DefineType("Plugins.Dynamic", System.Reflection.TypeAttributes.Public | System.Reflection.TypeAttributes.Sealed | System.Reflection.TypeAttributes.Abstract);
+        var method = type.DefineMethod("Delete", System.Reflection.MethodAttributes.Public | System.Reflection.MethodAttributes.Static, typeof(void), Type.EmptyTypes);
+        method.SetCustomAttribute(new System.Reflection.Emit.CustomAttributeBuilder(typeof(SecureActionAttribute).GetConstructor([typeof(string)])!, ["db:read"]));
+        var il = method.GetILGenerator();
+        il.Emit(System.Reflection.Emit.OpCodes.Call, typeof(UncatalogedMethod).GetMethod(nameof(Ran))!);
+        il.Emit(System.Reflection.Emit.OpCodes.Ret);
+        return type.CreateType()!.GetMethod("Delete")!;
+    }
 }
