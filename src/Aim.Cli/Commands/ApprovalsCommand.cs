@@ -27,11 +27,15 @@ internal static class ApprovalsCommand
                 return Cli.Ok;
             }
 
-            var table = new Table().AddColumns("id", "agent", "capability", "resource", "risk", "status", "expires");
+            // "why": a step-up's evidence (the approver must see why a check was not sure), else the action's own JIT flag.
+            var table = new Table().AddColumns("id", "agent", "capability", "resource", "risk", "status", "expires", "why");
             foreach (var a in items)
             {
+                string why = a?["evidence"] is System.Text.Json.Nodes.JsonObject evidence
+                    ? $"{AgentsCommand.S(evidence, "step")} step-up: {AgentsCommand.S(evidence, "reason")} {evidence.ToJsonString()}"
+                    : "JIT";
                 table.AddRow(Cli.Row(AgentsCommand.S(a, "id"), AgentsCommand.S(a, "agent_id"), AgentsCommand.S(a, "capability"), AgentsCommand.S(a, "resource"),
-                    AgentsCommand.S(a, "risk"), AgentsCommand.S(a, "status"), AgentsCommand.S(a, "expires")));
+                    AgentsCommand.S(a, "risk"), AgentsCommand.S(a, "status"), AgentsCommand.S(a, "expires"), why));
             }
 
             Cli.Out.Write(table);
