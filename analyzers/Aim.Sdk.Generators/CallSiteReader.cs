@@ -94,13 +94,13 @@ internal static class CallSiteReader
         if (declared is not null)
         {
             bool reportedAtDeclaration = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, compilation.Assembly);
-            return reportedAtDeclaration ? null : "its declaration '" + declaring.ToDisplayString() + "' cannot be enforced: " + declared;
+            return reportedAtDeclaration ? null : "its declaration '" + declaring.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "' cannot be enforced (" + declared + ")";
         }
 
         if (!SymbolEqualityComparer.Default.Equals(called, declaring) && SecureActionSymbols.UninterceptableReason(called) is { } reason)
         {
-            return "the called member '" + called.ToDisplayString() + "' cannot be named by generated code (" + reason
-                + "); call it through '" + declaring.ContainingType.ToDisplayString() + "'";
+            return "'" + called.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "' cannot be intercepted (" + reason + ")"
+                + (called.ContainingType.IsRefLikeType ? string.Empty : "; call it through '" + declaring.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "'");
         }
 
         // A type parameter that allows ref structs cannot be boxed to the interface or base type the interceptor takes.
