@@ -95,7 +95,7 @@ internal static class SecureActionSymbols
         return DeclarationsCache.GetValue(definition, static m =>
         {
             var result = new List<IMethodSymbol> { m };
-            if (m.IsStatic)
+            if (m.IsStatic || !MaySecure(m.ContainingAssembly))
             {
                 return result.ToArray();
             }
@@ -124,6 +124,47 @@ internal static class SecureActionSymbols
 
             return result.ToArray();
         });
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IAssemblySymbol, object> MaySecureCache = new();
+
+    /// <summary>
+    /// False when no type of the assembly can have a secured member or base or interface: it neither declares
+    /// <c>Aim.SecureActionAttribute</c> nor references (transitively) an assembly that does. Base types and interfaces
+    /// live in the assembly or its references, so the BCL's call targets skip the interface walk entirely.
+    /// </summary>
+    private static bool MaySecure(IAssemblySymbol? assembly) =>
+        assembly is not null && (bool)MaySecureCache.GetValue(assembly, a => ComputeMaySecure(a, new HashSet<IAssemblySymbol>(SymbolEqualityComparer.Default)));
+
+    private static bool ComputeMaySecure(IAssemblySymbol assembly, HashSet<IAssemblySymbol> visiting)
+    {
+        if (MaySecureCache.TryGetValue(assembly, out object? known))
+        {
+            return (bool)known;
+        }
+
+        if (!visiting.Add(assembly))
+        {
+            return false;
+        }
+
+        if (assembly.GetTypeByMetadataName(AttributeMetadataName) is not null)
+        {
+            return true;
+        }
+
+        foreach (IModuleSymbol module in assembly.Modules)
+        {
+            foreach (IAssemblySymbol referenced in module.ReferencedAssemblySymbols)
+            {
+                if (ComputeMaySecure(referenced, visiting))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The interface members (original definitions, ordered by identity) that <paramref name="method"/> implements in its own type.</summary>

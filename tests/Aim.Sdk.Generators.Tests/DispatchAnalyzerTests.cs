@@ -241,6 +241,33 @@ public sealed class DispatchAnalyzerTests
     }
 
     [Fact]
+    public async Task AIM009_reports_a_call_of_a_referenced_declaration_that_cannot_be_enforced()
+    {
+        var library = Harness.Compile("""
+            using Aim;
+            namespace Lib;
+            public sealed class Buffers
+            {
+                [SecureAction("db:write")]
+                public void Fill(System.Span<byte> buffer) { }
+            }
+            """, "LibUnenforceable");
+        using var stream = new MemoryStream();
+        Assert.True(library.Emit(stream).Success);
+        var app = Harness.Compile(
+            "namespace App; public static class Use { public static void Go() => new Lib.Buffers().Fill(new byte[4]); }",
+            "AppUnenforceable",
+            [MetadataReference.CreateFromImage(stream.ToArray())]);
+
+        var diagnostics = await Harness.AnalyzeAsync(app, default, AllAnalyzers);
+        var (_, _, sources) = Harness.Generate(app);
+
+        var d = Assert.Single(diagnostics, d => d.Id == "AIM009");
+        Assert.Contains("Buffers.Fill(System.Span<byte>)' cannot be enforced (ref struct and pointer types", d.GetMessage());
+        Assert.False(sources.ContainsKey("AimInterceptors.g.cs"));
+    }
+
+    [Fact]
     public async Task AIM009_is_silent_for_every_intercepted_shape()
     {
         var diagnostics = await Analyze(DispatchSources.Source.Replace("using Aim;", string.Empty, StringComparison.Ordinal));
