@@ -160,6 +160,23 @@ public sealed class DispatchGeneratorTests
     }
 
     [Fact]
+    public void An_unrelated_edit_keeps_the_dispatch_pipeline_cached()
+    {
+        CSharpCompilation compilation = Harness.Compile(DispatchSources.Source);
+        GeneratorDriver driver = Harness.Driver().RunGenerators(compilation);
+
+        CSharpCompilation edited = compilation.AddSyntaxTrees(
+            CSharpSyntaxTree.ParseText("namespace Unrelated { internal static class Added { internal static int Value() => 42; } }", Harness.ParseOptions, path: "/src/Added.cs"));
+        GeneratorRunResult second = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        foreach (string step in new[] { SecureActionGenerator.Steps.Targets, SecureActionGenerator.Steps.CallSites, SecureActionGenerator.Steps.CollectedTargets, SecureActionGenerator.Steps.CollectedCallSites })
+        {
+            Assert.All(second.TrackedSteps[step].SelectMany(r => r.Outputs), o =>
+                Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, step + ": " + o.Reason));
+        }
+    }
+
+    [Fact]
     public void Restating_the_attribute_on_the_implementation_keeps_the_catalog_to_the_declaration()
     {
         var (_, _, sources) = Harness.Generate(Harness.Compile("""
