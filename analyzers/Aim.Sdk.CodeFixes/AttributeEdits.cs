@@ -24,6 +24,23 @@ internal static class AttributeEdits
         return attribute.WithArgumentList(list.AddArguments(argument));
     }
 
+    /// <summary>
+    /// The member without <paramref name="attribute"/>: the whole <c>[...]</c> list when it held only this attribute, with the
+    /// list's leading trivia (indentation, doc comments) handed to what now starts the member, so no blank line is left.
+    /// </summary>
+    public static SyntaxNode WithoutAttribute(SyntaxNode member, AttributeSyntax attribute)
+    {
+        var list = (AttributeListSyntax)attribute.Parent!;
+        if (list.Attributes.Count > 1)
+        {
+            return member.RemoveNode(attribute, SyntaxRemoveOptions.KeepNoTrivia)!;
+        }
+
+        bool first = member.GetFirstToken() == list.OpenBracketToken;
+        SyntaxNode result = member.RemoveNode(list, SyntaxRemoveOptions.KeepNoTrivia)!;
+        return first ? result.WithLeadingTrivia(list.GetLeadingTrivia()) : result;
+    }
+
     public static AttributeSyntax? FindAttribute(SyntaxNode root, Microsoft.CodeAnalysis.Text.TextSpan span) =>
         root.FindNode(span, getInnermostNodeForTie: true).AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault();
 }

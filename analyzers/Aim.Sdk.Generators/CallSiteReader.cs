@@ -47,13 +47,9 @@ internal static class CallSiteReader
         }
 
         IMethodSymbol called = (target.ReducedFrom ?? target).OriginalDefinition;
-        if (SecureActionSymbols.UninterceptableReason(called) is not null || SecureActionSymbols.UninterceptableReason(declaring) is not null)
-        {
-            return null;
-        }
-
         var location = context.SemanticModel.GetInterceptableLocation(invocation, cancellationToken);
-        if (location is null)
+        if (UninterceptableCallReason(operation, context.SemanticModel.Compilation, declaring, location is not null) is not null
+            || SecureActionSymbols.UninterceptableReason(declaring) is not null)
         {
             return null;
         }
@@ -64,7 +60,7 @@ internal static class CallSiteReader
             bool declaredHere = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, context.SemanticModel.Compilation.Assembly);
             return SecureActionSymbols.ReadInterceptor(called, SecureActionSymbols.ReadAction(attribute, declaring), declaredHere);
         });
-        return new CallSiteModel(interceptor, location.Version, location.Data, location.GetDisplayLocation());
+        return new CallSiteModel(interceptor, location!.Version, location.Data, location.GetDisplayLocation());
     }
 
     /// <summary>
@@ -78,17 +74,42 @@ internal static class CallSiteReader
             return "a base call is non-virtual and cannot be forwarded by an interceptor";
         }
 
-        if (operation.Instance?.Type is ITypeParameterSymbol)
-        {
-            return "a call on a type-parameter receiver cannot be intercepted";
-        }
-
         if (IsInExpressionTree(invocation, model, cancellationToken))
         {
             return "a call inside an expression tree is not compiled as a call";
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Why an ordinary call of a secured method cannot be intercepted even though its action can be enforced (AIM009,
+    /// an error), or null. Null too when the declaring member itself cannot be enforced and is declared in this
+    /// compilation: AIM006 fails the build at the declaration. Shared by the generator and the analyzer.
+    /// </summary>
+    public static string? UninterceptableCallReason(IInvocationOperation operation, Compilation compilation, IMethodSymbol declaring, bool hasInterceptableLocation)
+    {
+        IMethodSymbol called = (operation.TargetMethod.ReducedFrom ?? operation.TargetMethod).OriginalDefinition;
+        string? declared = SecureActionSymbols.UninterceptableReason(declaring);
+        if (declared is not null)
+        {
+            bool reportedAtDeclaration = SymbolEqualityComparer.Default.Equals(declaring.ContainingAssembly, compilation.Assembly);
+            return reportedAtDeclaration ? null : "its declaration '" + declaring.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "' cannot be enforced (" + declared + ")";
+        }
+
+        if (!SymbolEqualityComparer.Default.Equals(called, declaring) && SecureActionSymbols.UninterceptableReason(called) is { } reason)
+        {
+            return "'" + called.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "' cannot be intercepted (" + reason + ")"
+                + (called.ContainingType.IsRefLikeType ? string.Empty : "; call it through '" + declaring.ContainingType.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat) + "'");
+        }
+
+        // A type parameter that allows ref structs cannot be boxed to the interface or base type the interceptor takes.
+        if (operation.Instance?.Type is ITypeParameterSymbol { AllowsRefLikeType: true })
+        {
+            return "a receiver whose type parameter allows ref structs cannot be passed to an interceptor";
+        }
+
+        return hasInterceptableLocation ? null : "the compiler reports no interceptable location for it";
     }
 
     /// <summary>True when the node sits inside a lambda converted to <c>System.Linq.Expressions.Expression&lt;T&gt;</c>.</summary>

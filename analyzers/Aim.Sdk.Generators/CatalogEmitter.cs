@@ -10,9 +10,9 @@ internal static class CatalogEmitter
 {
     public const string ManifestKey = "Aim.Capabilities";
 
-    /// <summary>Distinct actions with a well-formed capability, ordered by method identity (stable diffs).</summary>
+    /// <summary>Distinct declared actions with a well-formed capability, ordered by method identity (stable diffs).</summary>
     public static List<ActionModel> Actions(ImmutableArray<TargetModel> targets) =>
-        targets.Where(t => t.Action.CapabilityValid)
+        targets.Where(t => t.Action.CapabilityValid && t.DeclaresAction)
             .Select(t => t.Action)
             .GroupBy(a => a.Method)
             .Select(g => g.First())

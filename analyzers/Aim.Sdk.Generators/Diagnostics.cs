@@ -50,6 +50,30 @@ public static class AimDiagnostics
         "[SecureAction] on '{0}' cannot be enforced: {1}",
         "Aim.Interception", DiagnosticSeverity.Error);
 
+    /// <summary>AIM007: a secured member can also be called through a declaration that is not secured.</summary>
+    public static readonly DiagnosticDescriptor UnsecuredDeclaration = Rule(
+        "AIM007", "Secured member reachable through an unsecured interface or base member",
+        "'{0}' is secured, but '{1}' is not, so calls through '{2}' run without authorization or audit; {3}",
+        "Aim.Interception", DiagnosticSeverity.Error);
+
+    /// <summary>AIM008: an implementation or override repeats [SecureAction] with other values than the member it implements or overrides.</summary>
+    public static readonly DiagnosticDescriptor ConflictingDeclaration = Rule(
+        "AIM008", "[SecureAction] conflicts with the interface or base member's declaration",
+        "[SecureAction] on '{0}' differs from the one on '{1}' ({2}); a call would be authorized differently depending on the type it is made through",
+        "Aim.Interception", DiagnosticSeverity.Error);
+
+    /// <summary>AIM009: a call of a secured method that cannot be intercepted.</summary>
+    public static readonly DiagnosticDescriptor UninterceptableCall = Rule(
+        "AIM009", "Call of a secured method cannot be intercepted",
+        "'{0}' is secured by [SecureAction] on '{1}', but this call cannot be intercepted: {2}; it would run without authorization or audit",
+        "Aim.Interception", DiagnosticSeverity.Error);
+
+    /// <summary>
+    /// Property key on AIM007 and AIM006 diagnostics that a code fix can resolve by moving the attribute: the display
+    /// name of the member that should carry it (its declaration is the diagnostic's first additional location).
+    /// </summary>
+    public const string MoveToProperty = "MoveTo";
+
     private static DiagnosticDescriptor Rule(string id, string title, string message, string category, DiagnosticSeverity severity) =>
         new(id, title, message, category, severity, isEnabledByDefault: true, helpLinkUri: HelpLinkBase + id + ".md");
 }

@@ -23,8 +23,11 @@ internal sealed record ActionModel(
     public int EffectiveRisk => DeclaredRisk == 0 ? DetectedRisk : DeclaredRisk;
 }
 
-/// <summary>One secured method declared in the compilation (for the catalog and manifest).</summary>
-internal sealed record TargetModel(ActionModel Action, bool Interceptable);
+/// <summary>
+/// One <c>[SecureAction]</c> written in the compilation. <paramref name="DeclaresAction"/> is false when the method
+/// implements or overrides a member that carries the attribute too (a restatement): only declarations get a catalog entry.
+/// </summary>
+internal sealed record TargetModel(ActionModel Action, bool Interceptable, bool DeclaresAction = true);
 
 /// <summary>A generic type parameter of an interceptor, with its constraint clause (empty when none).</summary>
 internal sealed record TypeParameterModel(string Name, string Constraints);

@@ -75,9 +75,23 @@ public sealed class SecureActionAttributeAnalyzer : DiagnosticAnalyzer
         }
 
         string? reason = SecureActionSymbols.UninterceptableReason(method);
+        Location? moveTarget = null;
+        IMethodSymbol? moveTo = null;
+        if (reason is not null && method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        {
+            // Restating the interface member's [SecureAction] is fine: calls go through the interface and are intercepted there.
+            moveTo = method.ExplicitInterfaceImplementations.FirstOrDefault(m => SecureActionSymbols.OwnAttribute(m) is null);
+            reason = moveTo is null ? null : reason;
+            moveTarget = moveTo is null ? null : SecuredDeclarationsAnalyzer.DeclarationLocation(moveTo, context.SemanticModel.Compilation);
+        }
+
         if (reason is not null)
         {
-            context.ReportDiagnostic(Diagnostic.Create(AimDiagnostics.CannotIntercept, syntax.Name.GetLocation(), method.Name, reason));
+            ImmutableDictionary<string, string?> properties = moveTarget is not null
+                ? ImmutableDictionary<string, string?>.Empty.Add(AimDiagnostics.MoveToProperty, moveTo!.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat))
+                : ImmutableDictionary<string, string?>.Empty;
+            context.ReportDiagnostic(Diagnostic.Create(
+                AimDiagnostics.CannotIntercept, syntax.Name.GetLocation(), moveTarget is null ? null : new[] { moveTarget }, properties, method.Name, reason));
         }
 
         ActionModel action = SecureActionSymbols.ReadAction(attribute, method);

@@ -6,7 +6,8 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace Aim.Sdk.Generators;
 
 /// <summary>
-/// Intercepts every call of a <c>[SecureAction]</c> method in the compilation and routes it through
+/// Intercepts every call of a secured method in the compilation (one carrying <c>[SecureAction]</c>, or overriding or
+/// implementing a member that does: calls through interfaces, base members, type parameters) and routes it through
 /// <c>Aim.AimRuntime</c>; emits the reflection-free action catalog and the <c>Aim.Capabilities</c>
 /// manifest. Reports no diagnostics itself: the AIM analyzers do.
 /// </summary>
@@ -52,7 +53,8 @@ public sealed class SecureActionGenerator : IIncrementalGenerator
                     var method = (IMethodSymbol)ctx.TargetSymbol;
                     return new TargetModel(
                         SecureActionSymbols.ReadAction(ctx.Attributes[0], method),
-                        SecureActionSymbols.UninterceptableReason(method) is null);
+                        SecureActionSymbols.UninterceptableReason(method) is null,
+                        SecureActionSymbols.DeclaresAction(method));
                 })
             .WithTrackingName(Steps.Targets);
 

@@ -22,27 +22,195 @@ internal static class SecureActionSymbols
     public static bool IsSecureAction(AttributeData attribute) =>
         attribute.AttributeClass is { Name: "SecureActionAttribute", ContainingNamespace: { Name: "Aim", ContainingNamespace.IsGlobalNamespace: true } };
 
-    /// <summary>The <c>[SecureAction]</c> on the method or, for an override, on the nearest overridden method.</summary>
+    /// <summary>The <c>[SecureAction]</c> written on this member itself, if any.</summary>
+    public static AttributeData? OwnAttribute(IMethodSymbol method)
+    {
+        foreach (AttributeData attribute in method.OriginalDefinition.GetAttributes())
+        {
+            if (IsSecureAction(attribute))
+            {
+                return attribute;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The attribute that secures calls of <paramref name="method"/> and the member that declares the action:
+    /// the first of <see cref="Declarations"/> that carries <c>[SecureAction]</c> and does not inherit one itself.
+    /// An implementation or override that repeats the attribute restates that declaration (AIM008 when the arguments
+    /// differ), so the interface or base member stays the action's one identity. Null when the method is not secured.
+    /// </summary>
     public static AttributeData? FindAttribute(IMethodSymbol method, out IMethodSymbol declaring)
     {
-        IMethodSymbol? current = method.OriginalDefinition;
-        while (current is not null)
+        IMethodSymbol[] declarations = Declarations(method);
+        foreach (IMethodSymbol candidate in declarations)
         {
-            foreach (AttributeData attribute in current.GetAttributes())
+            AttributeData? attribute = OwnAttribute(candidate);
+            if (attribute is not null && DeclaresAction(candidate))
             {
-                if (IsSecureAction(attribute))
+                declaring = candidate;
+                return attribute;
+            }
+        }
+
+        declaring = declarations[0];
+        return null;
+    }
+
+    /// <summary>
+    /// True when this member carries <c>[SecureAction]</c> and none of the members it overrides or implements does:
+    /// it declares an action of its own (and gets a catalog entry). A repeated attribute does not.
+    /// </summary>
+    public static bool DeclaresAction(IMethodSymbol method)
+    {
+        IMethodSymbol[] declarations = Declarations(method);
+        if (OwnAttribute(declarations[0]) is null)
+        {
+            return false;
+        }
+
+        for (int i = 1; i < declarations.Length; i++)
+        {
+            if (OwnAttribute(declarations[i]) is not null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMethodSymbol, IMethodSymbol[]> DeclarationsCache = new();
+
+    /// <summary>
+    /// Where <c>[SecureAction]</c> may sit for calls of <paramref name="method"/>, nearest first (original definitions):
+    /// the method, the members it overrides (nearest first), then the interface members that each of those implements
+    /// in its own type (ordered by identity). <c>Aim.ActionResolver</c> walks the same order at run time.
+    /// </summary>
+    public static IMethodSymbol[] Declarations(IMethodSymbol method)
+    {
+        IMethodSymbol definition = (method.ReducedFrom ?? method).OriginalDefinition;
+        return DeclarationsCache.GetValue(definition, static m =>
+        {
+            var result = new List<IMethodSymbol> { m };
+            if (m.IsStatic || !MaySecure(m.ContainingAssembly))
+            {
+                return result.ToArray();
+            }
+
+            for (IMethodSymbol? current = m.OverriddenMethod?.OriginalDefinition; current is not null; current = current.OverriddenMethod?.OriginalDefinition)
+            {
+                if (result.Contains(current, SymbolEqualityComparer.Default))
                 {
-                    declaring = current;
-                    return attribute;
+                    break;
+                }
+
+                result.Add(current);
+            }
+
+            int chain = result.Count;
+            for (int i = 0; i < chain; i++)
+            {
+                foreach (IMethodSymbol member in ImplementedInterfaceMembers(result[i]))
+                {
+                    if (!result.Contains(member, SymbolEqualityComparer.Default))
+                    {
+                        result.Add(member);
+                    }
                 }
             }
 
-            current = current.IsOverride ? current.OverriddenMethod?.OriginalDefinition : null;
+            return result.ToArray();
+        });
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IAssemblySymbol, object> MaySecureCache = new();
+
+    /// <summary>
+    /// False when no type of the assembly can have a secured member or base or interface: it neither declares
+    /// <c>Aim.SecureActionAttribute</c> nor references (transitively) an assembly that does. Base types and interfaces
+    /// live in the assembly or its references, so the BCL's call targets skip the interface walk entirely.
+    /// </summary>
+    private static bool MaySecure(IAssemblySymbol? assembly) =>
+        assembly is not null && (bool)MaySecureCache.GetValue(assembly, a => ComputeMaySecure(a, new HashSet<IAssemblySymbol>(SymbolEqualityComparer.Default)));
+
+    private static bool ComputeMaySecure(IAssemblySymbol assembly, HashSet<IAssemblySymbol> visiting)
+    {
+        if (MaySecureCache.TryGetValue(assembly, out object? known))
+        {
+            return (bool)known;
         }
 
-        declaring = method;
-        return null;
+        if (!visiting.Add(assembly))
+        {
+            return false;
+        }
+
+        if (assembly.GetTypeByMetadataName(AttributeMetadataName) is not null)
+        {
+            return true;
+        }
+
+        foreach (IModuleSymbol module in assembly.Modules)
+        {
+            foreach (IAssemblySymbol referenced in module.ReferencedAssemblySymbols)
+            {
+                if (ComputeMaySecure(referenced, visiting))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
+
+    /// <summary>The interface members (original definitions, ordered by identity) that <paramref name="method"/> implements in its own type.</summary>
+    public static List<IMethodSymbol> ImplementedInterfaceMembers(IMethodSymbol method)
+    {
+        method = method.OriginalDefinition;
+        var result = new List<IMethodSymbol>();
+        if (method.IsStatic || method.ContainingType is not { TypeKind: not TypeKind.Interface } type)
+        {
+            return result;
+        }
+
+        if (method.MethodKind == MethodKind.ExplicitInterfaceImplementation)
+        {
+            result.AddRange(method.ExplicitInterfaceImplementations.Select(m => m.OriginalDefinition));
+        }
+        else if (method.MethodKind == MethodKind.Ordinary && method.DeclaredAccessibility == Accessibility.Public)
+        {
+            foreach (INamedTypeSymbol iface in type.AllInterfaces)
+            {
+                foreach (ISymbol member in iface.GetMembers(method.Name))
+                {
+                    if (member is IMethodSymbol { IsStatic: false } candidate
+                        && SymbolEqualityComparer.Default.Equals(type.FindImplementationForInterfaceMember(candidate)?.OriginalDefinition, method))
+                    {
+                        result.Add(candidate.OriginalDefinition);
+                    }
+                }
+            }
+        }
+
+        result.Sort((a, b) => string.CompareOrdinal(Identity(a), Identity(b)));
+        return result;
+    }
+
+    /// <summary>True when two declarations describe the same action (every attribute value equal; identity and parameter names may differ).</summary>
+    public static bool SameAction(ActionModel a, ActionModel b) =>
+        a.Capability == b.Capability
+        && a.Resource == b.Resource
+        && a.DeclaredRisk == b.DeclaredRisk
+        && a.JitAccess == b.JitAccess
+        && a.JitTimeoutSeconds == b.JitTimeoutSeconds
+        && a.LogArguments == b.LogArguments
+        && a.LogResult == b.LogResult
+        && a.Description == b.Description
+        && a.CostUsd.Equals(b.CostUsd);
 
     /// <summary>The method identity used by the catalog, for example <c>Shop.RefundAgent.RefundAsync(string, decimal)</c>.</summary>
     public static string Identity(IMethodSymbol method)

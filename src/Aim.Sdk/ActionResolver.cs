@@ -182,11 +182,12 @@ public static class ActionResolver
             "(is its assembly compiled with the Aim.Sdk generator?), so it is refused.");
     }
 
-    // The method, then the base members it overrides, then the interface members it implements: where [SecureAction] may sit.
+    // The method, then the base members it overrides (nearest first), then the interface members each of those implements in
+    // its own type (ordered by identity): where [SecureAction] may sit. The generator walks the same order (SecureActionSymbols.Declarations).
     private static IEnumerable<MethodInfo> Declarations(MethodInfo method)
     {
         var definition = Definition(method);
-        yield return definition;
+        var chain = new List<MethodInfo> { definition };
         for (var current = definition; ;)
         {
             MethodInfo baseDefinition;
@@ -219,33 +220,122 @@ public static class ActionResolver
                 break;
             }
 
-            yield return Definition(next);
+            chain.Add(Definition(next));
             current = next;
         }
 
-        if (definition.DeclaringType is { IsInterface: false } type)
+        var seen = new HashSet<MethodInfo>(chain);
+        var result = new List<MethodInfo>(chain);
+        foreach (var member in chain)
         {
-            foreach (var iface in type.GetInterfaces())
+            foreach (var declared in ImplementedInterfaceMembers(member).OrderBy(IdentityOf, StringComparer.Ordinal))
             {
-                InterfaceMapping map;
-                try
+                if (seen.Add(declared))
                 {
-                    map = type.GetInterfaceMap(iface);
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
-                {
-                    continue;
-                }
-
-                for (int i = 0; i < map.TargetMethods.Length; i++)
-                {
-                    if (map.TargetMethods[i] == definition)
-                    {
-                        yield return Definition(map.InterfaceMethods[i]);
-                    }
+                    result.Add(declared);
                 }
             }
         }
+
+        return result;
+    }
+
+    // The interface members (generic definitions) that a method implements in its own declaring type.
+    private static IEnumerable<MethodInfo> ImplementedInterfaceMembers(MethodInfo member)
+    {
+        if (member.IsStatic || member.DeclaringType is not { IsInterface: false } type)
+        {
+            yield break;
+        }
+
+        foreach (var iface in type.GetInterfaces())
+        {
+            InterfaceMapping map;
+            try
+            {
+                map = type.GetInterfaceMap(iface);
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                continue;
+            }
+
+            for (int i = 0; i < map.TargetMethods.Length; i++)
+            {
+                if (map.TargetMethods[i] == member || ForwardsTo(map.TargetMethods[i], member))
+                {
+                    yield return Definition(map.InterfaceMethods[i]);
+                }
+            }
+        }
+    }
+
+    // When the interface member's signature carries modifiers the implementing method's lacks (an `in` parameter, a
+    // `ref readonly` return), the C# compiler implements it with a private stub named after the interface member that only
+    // forwards to the method, and the interface map names the stub. Recognized by its body: load the arguments, call, return.
+    private static bool ForwardsTo(MethodInfo stub, MethodInfo target)
+    {
+        if (stub.DeclaringType != target.DeclaringType || !stub.IsPrivate || !stub.IsFinal || !stub.Name.Contains('.', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        byte[]? il;
+        try
+        {
+            il = stub.GetMethodBody()?.GetILAsByteArray();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException)
+        {
+            return false;
+        }
+
+        if (il is null)
+        {
+            return false;
+        }
+
+        int at = 0;
+        while (at < il.Length)
+        {
+            if (il[at] is >= 0x02 and <= 0x05)
+            {
+                at += 1; // ldarg.0 .. ldarg.3
+            }
+            else if (il[at] == 0x0E)
+            {
+                at += 2; // ldarg.s
+            }
+            else if (il[at] == 0xFE && at + 1 < il.Length && il[at + 1] == 0x09)
+            {
+                at += 4; // ldarg
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        // call or callvirt with a 4-byte token, then ret, and nothing else.
+        if (at + 6 != il.Length || il[at] is not (0x28 or 0x6F) || il[at + 5] != 0x2A)
+        {
+            return false;
+        }
+
+        MethodBase? called;
+        try
+        {
+            called = stub.Module.ResolveMethod(
+                System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(il.AsSpan(at + 1, 4)),
+                stub.DeclaringType?.IsGenericType == true ? stub.DeclaringType.GetGenericArguments() : null,
+                stub.IsGenericMethod ? stub.GetGenericArguments() : null);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+
+        return called is not null && called.Module == target.Module && called.MetadataToken == target.MetadataToken;
     }
 
     // The generator names a method as declared (OriginalDefinition): Box<T>.Put(T), not Box<string>.Put(string).
