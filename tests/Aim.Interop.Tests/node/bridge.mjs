@@ -2,6 +2,7 @@
 // Protocol: one JSON request per line on stdin, one JSON answer per line on stdout, in order.
 //   {"op":"batch","items":[{op...}, ...]} -> {"results":[...]}
 //   {"op":"mint","root":"ed25519-private/<hex>","blocks":["<datalog>", ...]} -> {"token":"<base64url>"}
+//   {"op":"public","root":"ed25519-private/<hex>"} -> {"public":"ed25519/<hex>"}
 //   {"op":"parse","token":..,"root":"ed25519/<hex>"} -> {"blocks":["<source>", ...],"revocation_ids":[..]}
 //   {"op":"authorize","token":..,"root":..,"authorizer":"<datalog>"} -> {"policy":n}
 //   {"op":"attenuate","token":..,"root":..,"block":"<datalog>"} -> {"token":..}
@@ -42,6 +43,10 @@ function run(item) {
         token = token.appendBlock(block);
       }
       return { token: token.toBase64() };
+    }
+    case "public": {
+      const key = biscuit.KeyPair.fromPrivateKey(biscuit.PrivateKey.fromString(item.root));
+      return { public: key.getPublicKey().toString() };
     }
     case "parse": {
       const token = biscuit.Biscuit.fromBase64(item.token, publicKey(item.root));
