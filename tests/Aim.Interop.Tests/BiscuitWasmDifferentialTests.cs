@@ -18,6 +18,9 @@ public sealed class BiscuitWasmDifferentialTests(NodeBridge bridge, ITestOutputH
 {
     private static readonly RunLimits Limits = new() { MaxFacts = 1000, MaxIterations = 100, MaxTime = TimeSpan.FromSeconds(5) };
 
+    // What the compared outcomes were (so a run shows it exercised allows, denials and errors, not one kind).
+    private readonly SortedDictionary<string, int> _tally = new(StringComparer.Ordinal);
+
     private static int CaseCount =>
         int.TryParse(Environment.GetEnvironmentVariable("AIM_INTEROP_CASES"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 300;
 
@@ -154,6 +157,11 @@ public sealed class BiscuitWasmDifferentialTests(NodeBridge bridge, ITestOutputH
     private void Report(List<string> disagreements, int cases, int operations)
     {
         output.WriteLine($"{cases} cases, {operations} biscuit-wasm operations, {disagreements.Count} disagreements");
+        foreach (var (kind, n) in _tally)
+        {
+            output.WriteLine($"  {kind}: {n}");
+        }
+
         foreach (var d in disagreements.Take(15))
         {
             output.WriteLine(d);
@@ -162,8 +170,10 @@ public sealed class BiscuitWasmDifferentialTests(NodeBridge bridge, ITestOutputH
         Assert.True(disagreements.Count == 0, $"{disagreements.Count} disagreements with biscuit-wasm; first: {disagreements.FirstOrDefault()}");
     }
 
-    private static bool Compare(List<string> disagreements, DatalogCase c, string step, string aim, string wasm)
+    private bool Compare(List<string> disagreements, DatalogCase c, string step, string aim, string wasm)
     {
+        var kind = aim.StartsWith("allow:", StringComparison.Ordinal) ? "allow" : aim.Split(' ')[0].Split('/') is [var a, var b, ..] ? a + "/" + b : aim;
+        _tally[$"{step}: {kind}"] = _tally.GetValueOrDefault($"{step}: {kind}") + 1;
         if (string.Equals(aim, wasm, StringComparison.Ordinal))
         {
             return true;
