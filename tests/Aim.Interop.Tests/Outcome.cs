@@ -53,7 +53,7 @@ internal static partial class Outcome
 
         if (obj.ContainsKey("Language"))
         {
-            return "Language" + (Environment.GetEnvironmentVariable("AIM_INTEROP_DEBUG") is null ? "" : error.ToJsonString());
+            return "Language";
         }
 
         var path = new StringBuilder();

@@ -357,6 +357,8 @@ internal static class ChainedAttacks
         yield return ("invalid right", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), ["tool: x"]))));
         yield return ("rights other than the check", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, extra: "right(\"tool:delete\");"))));
         yield return ("tool check as a set", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "{\"tool:search\"}", StringComparison.Ordinal))));
+        yield return ("empty exact-match array", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "[]", StringComparison.Ordinal))));
+        yield return ("no max_depth", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("max_depth(3);", string.Empty, StringComparison.Ordinal))));
         yield return ("pattern in the exact-match array", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "[\"tool:*\"]", StringComparison.Ordinal))));
         yield return ("max_depth string", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("max_depth(3)", "max_depth(\"3\")", StringComparison.Ordinal))));
         yield return ("budget not an integer", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("budget_ceiling(500)", "budget_ceiling(\"500\")", StringComparison.Ordinal))));
