@@ -43,12 +43,11 @@ failures += await Expect("tampered block", Encode(bytes), "tool:search_flights",
 
 // Attack 2: the specialist appends a raw Biscuit block (bypassing ChainedToken.Delegate, which would refuse) that
 // re-grants tool:book_flight to itself. Delegation blocks are ordinary appended blocks (the AIP-standard form), so any
-// holder of the bytes can append one; the verifier's attenuation walk reads the block's own facts and refuses it.
+// holder of the bytes can append one; the verifier's attenuation walk reads the block's own tool check and refuses it.
 var raw = BiscuitToken.FromBase64Unverified(toSpecialist);
 var widened = new BlockBuilder().AddCode($$"""
     delegator("{{specialist.Identity.AipId}}"); delegate("{{specialist.Identity.AipId}}"); context("more power");
-    right("tool:search_flights"); right("tool:book_flight");
-    check if tool($t), {"tool:book_flight", "tool:search_flights"}.contains($t);
+    check if tool($t), ["tool:search_flights", "tool:book_flight"].contains($t);
     """);
 var attacked = raw.Attenuate(widened).ToBase64();
 failures += await Expect("widened scope", attacked, "tool:book_flight", AipErrorCodes.ScopeInsufficient);

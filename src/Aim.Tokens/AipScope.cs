@@ -39,13 +39,41 @@ public static class AipScope
         return scope[0] != ':';
     }
 
-    /// <summary>True when the scope is a prefix pattern (<c>…:*</c>).</summary>
-    public static bool IsPattern(string scope) => scope.Length > 1 && scope[^1] == '*';
+    /// <summary>
+    /// True when <paramref name="scope"/> is a pattern as the AIP draft's Standard profile writes them in a chained token's
+    /// tool check: a bare <c>*</c> (every tool), or any printable prefix followed by a final <c>*</c>
+    /// (<c>$t.starts_with(prefix)</c>). Every pattern <see cref="IsValid"/> accepts is one; this also admits the
+    /// reference's <c>*</c> and prefixes that do not end in <c>:</c>, which Aim reads but does not mint.
+    /// </summary>
+    public static bool IsValidPattern(string? scope)
+    {
+        if (string.IsNullOrEmpty(scope) || scope.Length > MaxLength || scope[^1] != '*')
+        {
+            return false;
+        }
 
-    /// <summary>True when <paramref name="scope"/> (a literal or a pattern) allows <paramref name="tool"/> (a literal).</summary>
+        for (var i = 0; i < scope.Length - 1; i++)
+        {
+            var c = scope[i];
+            if (c <= ' ' || c > '~' || c == '"' || c == '\\' || c == '*')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>True when the scope is a prefix pattern (<c>…:*</c>, or in a chained token <c>*</c> and <c>prefix*</c>).</summary>
+    public static bool IsPattern(string scope) => scope.Length > 0 && scope[^1] == '*';
+
+    /// <summary>
+    /// True when <paramref name="scope"/> (a literal or a pattern) allows <paramref name="tool"/> (a literal). A pattern
+    /// allows every tool that starts with its prefix, as the Datalog <c>$t.starts_with(prefix)</c> does.
+    /// </summary>
     public static bool Allows(string scope, string tool) =>
         IsPattern(scope)
-            ? tool.Length >= scope.Length && tool.AsSpan().StartsWith(scope.AsSpan(0, scope.Length - 1), StringComparison.Ordinal)
+            ? tool.AsSpan().StartsWith(scope.AsSpan(0, scope.Length - 1), StringComparison.Ordinal)
             : string.Equals(scope, tool, StringComparison.Ordinal);
 
     /// <summary>True when any of <paramref name="scopes"/> allows <paramref name="tool"/>.</summary>

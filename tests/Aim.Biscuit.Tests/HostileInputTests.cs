@@ -159,11 +159,82 @@ public sealed class HostileInputTests
         Assert.Equal(6u, proto.Version);
         proto.Version = 4;
         var e = Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null));
-        Assert.Equal(FormatErrorKind.InvalidBlock, e.Kind);
+        Assert.Equal(FormatErrorKind.DeserializationError, e.Kind);
         proto.Version = 7;
         Assert.Equal(FormatErrorKind.Version, Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null)).Kind);
         proto.Version = 6;
         Assert.Single(ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null).Checks);
+    }
+
+    // biscuit-rust 6.0's rules (get_schema_version / check_compatibility and proto_block_to_token_block): the version it
+    // writes for a block, and which lower declared versions it still reads. Arrays, maps and .get() are not counted as
+    // version 6 features there, and a version 3 block is only checked for version 4 features.
+    [Theory]
+    [InlineData("check if [1, 2].contains(1)", 3u, new uint[] { 3, 4, 5, 6 })]
+    [InlineData("check if {\"a\": 1}.get(\"a\") === 1", 3u, new uint[] { 3, 4, 5, 6 })]
+    [InlineData("a([1, null])", 3u, new uint[] { 3, 4, 5, 6 })]
+    [InlineData("a(null)", 6u, new uint[] { 3, 6 })]
+    [InlineData("check if true == true", 6u, new uint[] { 3, 6 })]
+    [InlineData("check if [1].any($x -> $x === 1)", 6u, new uint[] { 3, 6 })]
+    [InlineData("check if 1 !== 2", 4u, new uint[] { 4, 5, 6 })]
+    [InlineData("check all a($x), $x === 1", 4u, new uint[] { 4, 5, 6 })]
+    [InlineData("check if a(1) trusting previous", 4u, new uint[] { 4, 5, 6 })]
+    [InlineData("reject if a(1)", 6u, new uint[] { 6 })]
+    [InlineData("check if { null }.length() == 1", 6u, new uint[] { 3, 6 })]
+    public void Block_versions_follow_biscuit_rust(string code, uint written, uint[] readable)
+    {
+        var source = DatalogParser.Parse(code);
+        var symbols = new SymbolTable();
+        var proto = ProtoConverter.EncodeBlock(source.Facts, source.Rules, source.Checks, source.Scopes, null, symbols, new PublicKeyTable(), false);
+        Assert.Equal(written, proto.Version);
+        for (var version = 3u; version <= 6; version++)
+        {
+            proto.Version = version;
+            if (readable.Contains(version))
+            {
+                ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null);
+            }
+            else
+            {
+                Assert.Equal(FormatErrorKind.DeserializationError,
+                    Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null)).Kind);
+            }
+        }
+    }
+
+    // biscuit-rust's grammar: a set literal holds one type (null is its own), no variables, sets or arrays; an array or a map
+    // holds no variables; '{name}' with no space is a parameter, even {null}.
+    [Theory]
+    [InlineData("check if {1, \"a\"}.contains(1)")]
+    [InlineData("check if {1, null}.contains(1)")]
+    [InlineData("check if {[1]}.contains([1])")]
+    [InlineData("check if a($x), [$x].length() == 1")]
+    [InlineData("check if a($x), {\"k\": $x}.length() == 1")]
+    [InlineData("check if {null}.contains(null)")]
+    public void Set_array_and_map_literals_follow_biscuit_rusts_grammar(string code) =>
+        Assert.Throws<BiscuitLanguageException>(() => DatalogParser.Parse(code));
+
+    [Fact]
+    public void Explicit_check_kind_in_a_version_3_block_and_third_party_blocks_under_5_are_refused_like_biscuit_rust()
+    {
+        var source = DatalogParser.Parse("check if a(1)");
+        var symbols = new SymbolTable();
+        var proto = ProtoConverter.EncodeBlock(source.Facts, source.Rules, source.Checks, source.Scopes, null, symbols, new PublicKeyTable(), false);
+        Assert.Equal(3u, proto.Version);
+        ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null);
+        proto.ChecksV2[0].Kind = Proto.CheckV2.Types.Kind.One;
+        Assert.Equal(FormatErrorKind.DeserializationError,
+            Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null)).Kind);
+        proto.Version = 4;
+        ProtoConverter.DecodeBlock(proto, symbols, new PublicKeyTable(), null);
+
+        using var key = KeyPair.Generate();
+        var thirdParty = ProtoConverter.EncodeBlock(source.Facts, source.Rules, source.Checks, source.Scopes, null, symbols, new PublicKeyTable(), true);
+        Assert.Equal(5u, thirdParty.Version);
+        ProtoConverter.DecodeBlock(thirdParty, symbols, new PublicKeyTable(), key.PublicKey);
+        thirdParty.Version = 4;
+        Assert.Equal(FormatErrorKind.DeserializationError,
+            Assert.Throws<BiscuitFormatException>(() => ProtoConverter.DecodeBlock(thirdParty, symbols, new PublicKeyTable(), key.PublicKey)).Kind);
     }
 
     [Theory]

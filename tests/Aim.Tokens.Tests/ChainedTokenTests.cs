@@ -1,6 +1,7 @@
 using Aim.Tokens.Chained;
 using Aim.Tokens.Identity;
 using Aim.Tokens.Revocation;
+using Aim.Tokens.Tests.Adversarial;
 using Aim.Tokens.Verification;
 using static Aim.Tokens.Tests.TestKeys;
 
@@ -237,6 +238,64 @@ public sealed class ChainedTokenTests
     {
         var s = base64Url.Replace('-', '+').Replace('_', '/');
         return s.PadRight(s.Length + ((4 - (s.Length % 4)) % 4), '=');
+    }
+
+    [Fact]
+    public void Blocks_are_written_in_the_drafts_canonical_templates()
+    {
+        var root = ChainedToken.Create(_user, new AipAuthority(Id(_user), ["tool:search", "tool:*", "report:daily"], 2, T0.AddMinutes(30), 5m, Principal: "user:alice"));
+        var chain = ChainedToken.Delegate(root, _user, new AipDelegation(Id(_orchestrator), ["tool:search", "report:daily"], "plan", 1m, T0.AddMinutes(20)));
+        var blocks = Aim.Biscuit.BiscuitToken.FromBase64Unverified(chain).Blocks;
+        Assert.Equal(
+            $"identity(\"{Id(_user)}\");\nprincipal(\"user:alice\");\nright(\"tool:search\");\nright(\"tool:*\");\nright(\"report:daily\");\nmax_depth(2);\nbudget_ceiling(500);\n" +
+            "check if tool($t), [\"tool:search\", \"report:daily\"].contains($t) or tool($t), $t.starts_with(\"tool:\");\n" +
+            "check if time($t), $t <= 2026-11-21T12:30:00Z;\n",
+            blocks[0].ToString());
+        Assert.Equal(
+            $"delegator(\"{Id(_user)}\");\ndelegate(\"{Id(_orchestrator)}\");\ncontext(\"plan\");\nbudget_ceiling(100);\n" +
+            "check if tool($t), [\"tool:search\", \"report:daily\"].contains($t);\ncheck if time($t), $t <= 2026-11-21T12:20:00Z;\n",
+            blocks[1].ToString());
+
+        // biscuit-rust writes version 3 for blocks whose only newer feature is an array; so do we.
+        Assert.Equal(3u, blocks[0].Version);
+        Assert.Equal(3u, blocks[1].Version);
+    }
+
+    [Fact]
+    public async Task Reference_shaped_blocks_with_a_bare_star_and_principal_verify()
+    {
+        // As the AIP reference writes them: a bare '*' is the clause tool($t), a delegation without a time check, principals.
+        var authority = $"identity(\"{Id(_user)}\");principal(\"p\");right(\"*\");max_depth(2);check if tool($t);check if time($t), $t <= {ChainedAttacks.Date(T0.AddMinutes(30))};";
+        var root = RawBiscuit.Authority(_user, authority);
+        var hop = RawBiscuit.FirstParty(root, $"delegator(\"{Id(_user)}\");delegate(\"{Id(_orchestrator)}\");context(\"c\");principal(\"p\");check if tool($t), $t.starts_with(\"db\");");
+        var verifier = Verifier(_clock, _user);
+        var verified = await verifier.VerifyAsync(RawBiscuit.Text(hop), new AipAccessRequest("db.read"));
+        Assert.Equal(["db*"], verified.Scopes);
+        Assert.Equal(AipErrorCodes.ScopeInsufficient, await CodeOf(async () => await verifier.VerifyAsync(RawBiscuit.Text(hop), new AipAccessRequest("tool:x"))));
+
+        var swapped = RawBiscuit.FirstParty(root, $"delegator(\"{Id(_user)}\");delegate(\"{Id(_orchestrator)}\");context(\"c\");principal(\"q\");check if tool($t), [\"a\"].contains($t);");
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await verifier.VerifyAsync(RawBiscuit.Text(swapped))));
+    }
+
+    [Fact]
+    public async Task Negative_budget_ceilings_are_budget_exceeded_as_the_reference_reports_them()
+    {
+        var verifier = Verifier(_clock, _user);
+        var negativeRoot = RawBiscuit.Authority(_user, ChainedAttacks.AuthorityCode(Id(_user), ["tool:search"], budgetCents: -5));
+        Assert.Equal(AipErrorCodes.BudgetExceeded, await CodeOf(async () => await verifier.VerifyAsync(RawBiscuit.Text(negativeRoot))));
+        var negativeHop = RawBiscuit.FirstParty(RawBiscuit.Authority(_user, ChainedAttacks.AuthorityCode(Id(_user), ["tool:search"])),
+            ChainedAttacks.DelegationCode(Id(_user), Id(_orchestrator), "c", ["tool:search"], budgetCents: -1));
+        Assert.Equal(AipErrorCodes.BudgetExceeded, await CodeOf(async () => await verifier.VerifyAsync(RawBiscuit.Text(negativeHop))));
+    }
+
+    [Fact]
+    public void Completion_blocks_carry_a_context_for_readers_that_take_them_for_delegations()
+    {
+        var done = ChainedToken.Complete(ChainedToken.Delegate(Root(), _user, new AipDelegation(Id(_orchestrator), ["tool:search"], "c")), _orchestrator,
+            new AipCompletion("completed", "sha256:00", 0.03m, 1200, 4500));
+        var block = Aim.Biscuit.BiscuitToken.FromBase64Unverified(done).Blocks[2];
+        Assert.Contains("context(\"completion\");", block.ToString(), StringComparison.Ordinal);
+        Assert.Empty(block.Checks);
     }
 }
 

@@ -269,4 +269,31 @@ public sealed class CompactDecodeTests
             throw new InvalidOperationException("not reached in this test");
         }
     }
+    [Fact]
+    public async Task A_null_budget_reads_as_absent()
+    {
+        var verified = await Verifier(_clock, _root).VerifyAsync(Signed(RawJws.Payload(Id(_root), Id(_agent), budget: "null")), new AipAccessRequest("tool:search", 1000m));
+        Assert.Null(verified.BudgetUsd);
+        var notANumber = Signed(RawJws.Payload(Id(_root), Id(_agent), budget: "\"5\""));
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await Verifier(_clock, _root).VerifyAsync(notANumber)));
+    }
+
+    [Fact]
+    public async Task The_lifetime_limit_is_an_option_with_a_one_hour_default()
+    {
+        var iat = T0.ToUnixTimeSeconds();
+        var longLived = Signed(RawJws.Payload(Id(_root), Id(_agent), iat: iat, exp: iat + 3_000_000_000L / 1000 * 1000));
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await Verifier(_clock, _root).VerifyAsync(longLived)));
+
+        AipVerifier With(TimeSpan? limit) => new(new AipVerifierOptions
+        {
+            TimeProvider = _clock,
+            TrustStore = new InMemoryTrustStore(Id(_root)),
+            MaxLifetime = limit,
+        });
+        Assert.NotNull(await With(null).VerifyAsync(longLived));
+        var twoHours = Signed(RawJws.Payload(Id(_root), Id(_agent), iat: iat, exp: iat + 7200));
+        Assert.NotNull(await With(TimeSpan.FromHours(2)).VerifyAsync(twoHours));
+        Assert.Equal(AipErrorCodes.TokenMalformed, await CodeOf(async () => await With(TimeSpan.FromMinutes(119)).VerifyAsync(twoHours)));
+    }
 }

@@ -4,7 +4,9 @@ public sealed class ScopeTests
 {
     [Theory]
     [InlineData("tool:*", "tool:search", true)]
-    [InlineData("tool:*", "tool:", false)]
+    [InlineData("tool:*", "tool:", true)] // as $t.starts_with("tool:") in the token's Datalog
+    [InlineData("*", "db:read", true)]
+    [InlineData("tool*", "toolbox", true)]
     [InlineData("tool:*", "toolx:search", false)]
     [InlineData("db:read", "db:read", true)]
     [InlineData("db:read", "db:readx", false)]
@@ -32,6 +34,15 @@ public sealed class ScopeTests
     [InlineData(":x")]
     [InlineData("")]
     public void Invalid_scopes_are_refused(string scope) => Assert.False(AipScope.IsValid(scope));
+
+    [Theory]
+    [InlineData("*", true)]
+    [InlineData("tool*", true)]
+    [InlineData("tool:*", true)]
+    [InlineData("to*ol*", false)]
+    [InlineData("tool:x", false)]
+    [InlineData("tool \"*", false)]
+    public void Chained_token_patterns_include_the_drafts_bare_star(string scope, bool expected) => Assert.Equal(expected, AipScope.IsValidPattern(scope));
 
     [Fact]
     public void Subset_requires_every_child_scope_covered() =>

@@ -154,10 +154,13 @@ internal sealed class ExpressionEvaluator(IReadOnlyDictionary<string, ExternFunc
             case (BinaryKind.HeterogeneousEqual, _, _): return Term.Bool(left.Equals(right));
             case (BinaryKind.HeterogeneousNotEqual, _, _): return Term.Bool(!left.Equals(right));
             case (BinaryKind.Contains, SetTerm a, SetTerm b): return Term.Bool(b.Items.All(a.Contains));
-            case (BinaryKind.Contains, SetTerm a, _): return Term.Bool(a.Contains(right));
+            // As biscuit-rust: a set answers for scalar members only (null, arrays and maps are a type error); a map answers
+            // false for anything but an integer or string key.
+            case (BinaryKind.Contains, SetTerm a, IntegerTerm or DateTerm or BoolTerm or StringTerm or BytesTerm): return Term.Bool(a.Contains(right));
             case (BinaryKind.Contains, StringTerm a, StringTerm b): return Term.Bool(a.Value.Contains(b.Value, StringComparison.Ordinal));
             case (BinaryKind.Contains, ArrayTerm a, _): return Term.Bool(a.Raw.Contains(right));
             case (BinaryKind.Contains, MapTerm a, IntegerTerm or StringTerm): return Term.Bool(a.Get(right) is not null);
+            case (BinaryKind.Contains, MapTerm, _): return Term.Bool(false);
             case (BinaryKind.Prefix, StringTerm a, StringTerm b): return Term.Bool(a.Value.StartsWith(b.Value, StringComparison.Ordinal));
             case (BinaryKind.Suffix, StringTerm a, StringTerm b): return Term.Bool(a.Value.EndsWith(b.Value, StringComparison.Ordinal));
             case (BinaryKind.Prefix, ArrayTerm a, ArrayTerm b): return Term.Bool(a.Raw.AsSpan().StartsWith(b.Raw));

@@ -47,9 +47,9 @@ internal static class ProtoConverter
         var checks = new Check[block.ChecksV2.Count];
         for (var i = 0; i < checks.Length; i++) checks[i] = DecodeCheck(block.ChecksV2[i], symbols, keys);
         var scopes = DecodeScopes(block.Scope, keys);
-        var required = Block.RequiredVersion(facts, rules, checks, scopes, externalKey is not null);
-        if (required > version && !(externalKey is not null && required == 5))
-            throw new BiscuitFormatException(FormatErrorKind.InvalidBlock, $"block declares version {version} but uses features of version {required}");
+        var explicitKind = false;
+        foreach (var c in block.ChecksV2) explicitKind |= c.HasKind;
+        Block.CheckCompatibility(version, facts, rules, checks, scopes, explicitKind, externalKey is not null);
 
         var blockKeys = new PublicKey[block.PublicKeys.Count];
         for (var i = 0; i < blockKeys.Length; i++) blockKeys[i] = DecodeKey(block.PublicKeys[i]);

@@ -319,7 +319,8 @@ public static class DatalogParser
                 SkipSpace();
                 if (Cur != ']')
                 {
-                    do items.Add(ParseTerm(allowVariables));
+                        // As biscuit-rust's parser: array members are terms of facts (no variables).
+                    do items.Add(ParseTerm(allowVariables: false));
                     while (TryConsume(","));
                 }
                 Expect(']');
@@ -357,24 +358,24 @@ public static class DatalogParser
 
         private Term ParseBraceTerm(bool allowVariables)
         {
-            // {name} is a parameter; {,} the empty set; {k: v, ...} a map; {a, b} a set.
+            // {name} is a parameter; {,} the empty set; {k: v, ...} a map; {a, b} a set. As in biscuit-rust's grammar, a
+            // parameter is '{', a letter, letters, digits, '_' or ':', and '}' with no space in between, and it comes first:
+            // {null} and {true} are parameters, { null } a set.
             var save = _pos;
             _pos++;
-            SkipSpace();
-            if (char.IsLetter(Cur) || Cur == '_')
+            if (char.IsAsciiLetter(Cur))
             {
                 var i = _pos;
-                while (i < _s.Length && (char.IsLetterOrDigit(_s[i]) || _s[i] == '_')) i++;
-                var name = _s[_pos..i];
-                var j = i;
-                while (j < _s.Length && char.IsWhiteSpace(_s[j])) j++;
-                if (j < _s.Length && _s[j] == '}' && name is not ("true" or "false" or "null"))
+                while (i < _s.Length && (char.IsAsciiLetterOrDigit(_s[i]) || _s[i] == '_' || _s[i] == ':')) i++;
+                if (i < _s.Length && _s[i] == '}')
                 {
-                    _pos = j + 1;
+                    var name = _s[_pos..i];
+                    _pos = i + 1;
                     if (parameters is null || !parameters.TryGetValue(name, out var value)) throw new BiscuitLanguageException($"missing parameter '{name}'", save);
                     return value;
                 }
             }
+            SkipSpace();
             Enter();
             try
             {
@@ -389,7 +390,7 @@ public static class DatalogParser
                     _pos++;
                     return Term.Map([]);
                 }
-                var first = ParseTerm(allowVariables);
+                var first = ParseTerm(allowVariables: false);
                 SkipSpace();
                 if (Cur == ':')
                 {
@@ -398,9 +399,9 @@ public static class DatalogParser
                     {
                         if (first is not (IntegerTerm or StringTerm)) throw Error("map keys must be integers or strings");
                         Expect(':');
-                        entries.Add(new(first, ParseTerm(allowVariables)));
+                        entries.Add(new(first, ParseTerm(allowVariables: false)));
                         if (!TryConsume(",")) break;
-                        first = ParseTerm(allowVariables);
+                        first = ParseTerm(allowVariables: false);
                     }
                     Expect('}');
                     return Term.Map(entries);
@@ -408,7 +409,9 @@ public static class DatalogParser
                 var items = new List<Term> { first };
                 while (TryConsume(",")) items.Add(ParseTerm(allowVariables));
                 Expect('}');
-                if (items.Any(t => t is VariableTerm or SetTerm)) throw new BiscuitLanguageException("sets cannot contain variables or sets", save);
+                if (items.Any(t => t is VariableTerm or SetTerm or ArrayTerm)) throw new BiscuitLanguageException("sets cannot contain variables, sets or arrays", save);
+                // As biscuit-rust's parser: the members of a set literal are of one type (null being a type of its own).
+                if (items.Any(t => t.GetType() != items[0].GetType())) throw new BiscuitLanguageException("set elements must have the same type", save);
                 return Term.Set(items);
             }
             finally

@@ -281,17 +281,10 @@ public sealed class Authorizer
             if (!CheckPasses(world, _checks[i], authorizerTrust, Origin.Authorizer, deadline))
                 failed.Add(new FailedAuthorizerCheck(i, _checks[i].ToString()));
 
+        // biscuit-rust's order: authorizer checks, authority checks, policies, then the other blocks' checks. It decides
+        // which error surfaces first when several would; failed checks are still listed authorizer, then block by block.
         if (_token is not null)
-        {
-            for (var b = 0; b < _token.Blocks.Count; b++)
-            {
-                var checks = _token.Blocks[b].Checks;
-                var trust = BlockTrust(b);
-                for (var c = 0; c < checks.Count; c++)
-                    if (!CheckPasses(world, checks[c], trust, (ulong)b, deadline))
-                        failed.Add(new FailedBlockCheck(b, c, checks[c].ToString()));
-            }
-        }
+            AddFailedBlockChecks(world, 0, failed, deadline);
 
         MatchedPolicy? matched = null;
         for (var i = 0; i < _policies.Count && matched is null; i++)
@@ -306,12 +299,25 @@ public sealed class Authorizer
             }
         }
 
+        if (_token is not null)
+            for (var b = 1; b < _token.Blocks.Count; b++)
+                AddFailedBlockChecks(world, b, failed, deadline);
+
         return matched switch
         {
             { Kind: PolicyKind.Allow } m when failed.Count == 0 => m.Index,
             { } m => throw BiscuitLogicException.Unauthorized(m, failed),
             null => throw BiscuitLogicException.NoMatchingPolicy(failed),
         };
+    }
+
+    private void AddFailedBlockChecks(World world, int block, List<FailedCheck> failed, Deadline deadline)
+    {
+        var checks = _token!.Blocks[block].Checks;
+        var trust = BlockTrust(block);
+        for (var c = 0; c < checks.Count; c++)
+            if (!CheckPasses(world, checks[c], trust, (ulong)block, deadline))
+                failed.Add(new FailedBlockCheck(block, c, checks[c].ToString()));
     }
 
     private bool CheckPasses(World world, Check check, TrustedOrigins defaults, ulong blockId, Deadline deadline)

@@ -62,65 +62,123 @@ public sealed class Block
         return sb.ToString();
     }
 
-    /// <summary>The lowest block version able to carry this content.</summary>
+    /// <summary>
+    /// The block version biscuit-rust (biscuit-auth 6.0, <c>get_schema_version</c>) writes for this content: 6 for
+    /// <c>reject if</c>, <c>null</c> (a term or a set member), closures, <c>.type()</c>, <c>extern::</c> calls, <c>==</c>,
+    /// <c>!=</c>, the short-circuiting <c>&amp;&amp;</c>/<c>||</c>, <c>.any()</c> and <c>.all()</c>; 4 for scopes,
+    /// <c>check all</c>, bitwise operators and <c>!==</c>; otherwise 3 (arrays, maps and <c>.get()</c> included, which the
+    /// written specification puts at 6); a third-party block is at least 5.
+    /// </summary>
     internal static uint RequiredVersion(IEnumerable<Fact> facts, IEnumerable<Rule> rules, IEnumerable<Check> checks,
         IReadOnlyList<Scope> scopes, bool thirdParty)
     {
-        var v4 = scopes.Count > 0;
-        var v6 = false;
-        void VisitRule(Rule r)
+        var features = Features(facts, rules, checks, scopes);
+        var version = features.V33 ? 6u : features.Scopes || features.V31 || features.CheckAll ? 4u : 3u;
+        return thirdParty ? Math.Max(5u, version) : version;
+    }
+
+    /// <summary>
+    /// Refuses what biscuit-rust refuses when it reads a block of a declared <paramref name="version"/> (already within
+    /// 3..6): scopes, bitwise operators, <c>!==</c> or <c>check all</c> below 4 (and any explicit check kind in a version 3
+    /// block), a third-party block below 5, and the version 6 features listed at <see cref="RequiredVersion"/> below 6.
+    /// </summary>
+    /// <exception cref="BiscuitFormatException"><see cref="FormatErrorKind.DeserializationError"/> with the reference's message.</exception>
+    internal static void CheckCompatibility(uint version, IReadOnlyList<Fact> facts, IReadOnlyList<Rule> rules, IReadOnlyList<Check> checks,
+        IReadOnlyList<Scope> scopes, bool explicitKindInV3, bool thirdParty)
+    {
+        if (version < 4)
         {
-            v4 |= r.Scopes.Count > 0;
-            v6 |= UsesV6Terms(r.Head.Terms);
-            foreach (var p in r.Body) v6 |= UsesV6Terms(p.Terms);
-            foreach (var e in r.Expressions) VisitOps(e.Ops);
+            foreach (var r in rules)
+                if (r.Scopes.Count > 0) throw Incompatible("deserialization error: scopes are only supported in datalog v3.1+");
+            foreach (var c in checks)
+                foreach (var q in c.Queries)
+                    if (q.Scopes.Count > 0) throw Incompatible("deserialization error: scopes are only supported in datalog v3.1+");
         }
-        void VisitOps(IReadOnlyList<Op> ops)
+
+        if (version < 6)
         {
-            foreach (var op in ops)
+            if (version < 4 && explicitKindInV3)
+                throw Incompatible("deserialization error: check kinds are only supported on datalog v3.1+ blocks");
+            foreach (var c in checks)
+                if (c.Kind == CheckKind.Reject) throw Incompatible("deserialization error: reject if is only supported in datalog v3.3+");
+        }
+
+        if (version < 5 && thirdParty)
+            throw Incompatible("deserialization error: third-party blocks are only supported in datalog v3.2+");
+
+        var features = Features(facts, rules, checks, scopes);
+        if (version < 4)
+        {
+            if (features.Scopes) throw Incompatible("scopes are only supported in datalog v3.1+");
+            if (features.V31) throw Incompatible("bitwise operators and != are only supported in datalog v3.1+");
+            if (features.CheckAll) throw Incompatible("check all is only supported in datalog v3.1+");
+        }
+        else if (version < 6 && features.V33)
+        {
+            throw Incompatible("maps, arrays, null, closures are only supported in datalog v3.3+");
+        }
+    }
+
+    private static BiscuitFormatException Incompatible(string message) => new(FormatErrorKind.DeserializationError, message);
+
+    private readonly record struct FeatureSet(bool Scopes, bool V31, bool CheckAll, bool V33);
+
+    // The same walk as biscuit-rust's get_schema_version: only top-level ops of each expression, only null (directly or as a
+    // set member) among terms.
+    private static FeatureSet Features(IEnumerable<Fact> facts, IEnumerable<Rule> rules, IEnumerable<Check> checks, IReadOnlyList<Scope> scopes)
+    {
+        bool hasScopes = scopes.Count > 0, v31 = false, checkAll = false, v33 = false;
+        void VisitRule(Rule r, bool withHead)
+        {
+            hasScopes |= r.Scopes.Count > 0;
+            if (withHead) v33 |= HasNull(r.Head.Terms);
+            foreach (var p in r.Body) v33 |= HasNull(p.Terms);
+            foreach (var e in r.Expressions)
             {
-                switch (op)
+                foreach (var op in e.Ops)
                 {
-                    case ValueOp v: v6 |= UsesV6Term(v.Value); break;
-                    case ClosureOp c: v6 = true; VisitOps(c.Ops); break;
-                    case UnaryOp { Kind: UnaryKind.TypeOf or UnaryKind.Ffi }: v6 = true; break;
-                    case BinaryOp b:
-                        switch (b.Kind)
-                        {
-                            case BinaryKind.BitwiseAnd or BinaryKind.BitwiseOr or BinaryKind.BitwiseXor or BinaryKind.NotEqual:
-                                v4 = true; break;
-                            case BinaryKind.HeterogeneousEqual or BinaryKind.HeterogeneousNotEqual or BinaryKind.LazyAnd or BinaryKind.LazyOr
-                                or BinaryKind.All or BinaryKind.Any or BinaryKind.Get or BinaryKind.Ffi:
-                                v6 = true; break;
-                        }
-                        break;
+                    switch (op)
+                    {
+                        case ValueOp v: v33 |= IsNullOrSetWithNull(v.Value); break;
+                        case ClosureOp: v33 = true; break;
+                        case UnaryOp { Kind: UnaryKind.TypeOf or UnaryKind.Ffi }: v33 = true; break;
+                        case BinaryOp b:
+                            switch (b.Kind)
+                            {
+                                case BinaryKind.BitwiseAnd or BinaryKind.BitwiseOr or BinaryKind.BitwiseXor or BinaryKind.NotEqual:
+                                    v31 = true; break;
+                                case BinaryKind.HeterogeneousEqual or BinaryKind.HeterogeneousNotEqual or BinaryKind.LazyAnd or BinaryKind.LazyOr
+                                    or BinaryKind.All or BinaryKind.Any or BinaryKind.Ffi:
+                                    v33 = true; break;
+                            }
+                            break;
+                    }
                 }
             }
         }
-        foreach (var f in facts) v6 |= UsesV6Terms(f.Predicate.Terms);
-        foreach (var r in rules) VisitRule(r);
+        foreach (var f in facts) v33 |= HasNull(f.Predicate.Terms);
+        foreach (var r in rules) VisitRule(r, withHead: true);
         foreach (var c in checks)
         {
-            if (c.Kind == CheckKind.All) v4 = true;
-            if (c.Kind == CheckKind.Reject) v6 = true;
-            foreach (var q in c.Queries) VisitRule(q);
+            if (c.Kind == CheckKind.All) checkAll = true;
+            if (c.Kind == CheckKind.Reject) v33 = true;
+            // Check queries: biscuit-rust looks at their bodies and expressions, not their heads.
+            foreach (var q in c.Queries) VisitRule(q, withHead: false);
         }
-        if (v6) return 6;
-        if (thirdParty) return 5;
-        return v4 ? 4u : 3u;
+        return new FeatureSet(hasScopes, v31, checkAll, v33);
     }
 
-    private static bool UsesV6Terms(IReadOnlyList<Term> terms)
+    private static bool HasNull(IReadOnlyList<Term> terms)
     {
         for (var i = 0; i < terms.Count; i++)
-            if (UsesV6Term(terms[i])) return true;
+            if (IsNullOrSetWithNull(terms[i])) return true;
         return false;
     }
 
-    private static bool UsesV6Term(Term term) => term switch
+    private static bool IsNullOrSetWithNull(Term term) => term switch
     {
-        NullTerm or ArrayTerm or MapTerm => true,
-        SetTerm s => UsesV6Terms(s.Items),
+        NullTerm => true,
+        SetTerm s => s.Items.Any(t => t is NullTerm),
         _ => false,
     };
 }

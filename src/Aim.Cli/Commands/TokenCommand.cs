@@ -129,16 +129,44 @@ internal static class TokenCommand
     private static Command Verify()
     {
         // One value per --trusted-key (repeat the option for several), so a token given after it is not taken for a key.
-        var trusted = new Option<string[]>("--trusted-key") { Description = "A trusted root (aip:key:ed25519:z...); repeat for several.", Required = true };
+        var trusted = new Option<string[]>("--trusted-key") { Description = "A trusted root (aip:key:ed25519:z...); repeat for several." };
+        var trustStore = new Option<string?>("--trust-store")
+        {
+            Description = "A trust store file: {\"trusted_roots\":[...],\"pinned\":[{\"id\":\"aip:web:...\",\"keys\":[...]}]} (trusted roots, and the keys of aip:web roots).",
+        };
+        var maxLifetime = new Option<string>("--max-lifetime")
+        {
+            Description = "Longest compact token lifetime (exp - iat) accepted: 90s, 15m, 1h, 30d, or 'none' (default 1h, AIP's recommendation).",
+            DefaultValueFactory = _ => "1h",
+        };
         var tool = new Option<string?>("--tool") { Description = "Also require this tool or capability to be in scope." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var requireAttestation = new Option<bool>("--require-attestation") { Description = "Refuse chained tokens whose delegation or completion blocks are not signed by the agent they name." };
         var token = TokenArgument();
-        var command = new Command("verify", "Verify a token (V1-V7); exit 0 when valid (and the tool in scope), 1 otherwise with the AIP error code.") { trusted, tool, json, requireAttestation, token };
+        var command = new Command("verify", "Verify a token (V1-V7); exit 0 when valid (and the tool in scope), 1 otherwise with the AIP error code.")
+        {
+            trusted, trustStore, maxLifetime, tool, json, requireAttestation, token,
+        };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(trusted) is not { Length: > 0 }) && r.GetValue(trustStore) is null)
+            {
+                r.AddError("Give at least one --trusted-key or a --trust-store file.");
+            }
+        });
         command.SetAction(p => Run(() =>
         {
             var text = ReadToken(p.GetValue(token), allowMissing: true);
-            var verifier = new AipVerifier(new AipVerifierOptions { TrustStore = new InMemoryTrustStore(p.GetValue(trusted)!), RequireAttestation = p.GetValue(requireAttestation) });
+            var keys = new InMemoryTrustStore(p.GetValue(trusted) ?? []);
+            IAipTrustStore store = p.GetValue(trustStore) is { } file ? new CombinedTrustStore(new FileTrustStore(file), keys) : keys;
+            var lifetimeText = p.GetValue(maxLifetime)!;
+            TimeSpan? lifetime = string.Equals(lifetimeText.Trim(), "none", StringComparison.OrdinalIgnoreCase) ? null : ParseDuration(lifetimeText);
+            var verifier = new AipVerifier(new AipVerifierOptions
+            {
+                TrustStore = store,
+                RequireAttestation = p.GetValue(requireAttestation),
+                MaxLifetime = lifetime,
+            });
             var (verified, error) = verifier.TryVerifyAsync(text, new AipAccessRequest(p.GetValue(tool))).AsTask().GetAwaiter().GetResult();
             if (verified is null)
             {
@@ -291,4 +319,12 @@ internal static class TokenCommand
 
         throw new AimConfigurationException($"'{text}' is not a duration (use 90s, 15m, 1h or hh:mm:ss).");
     }
+}
+
+/// <summary>The CLI's trust store: a file's roots and pins, plus the roots given with <c>--trusted-key</c>.</summary>
+internal sealed class CombinedTrustStore(IAipTrustStore file, IAipTrustStore keys) : IAipTrustStore
+{
+    public bool IsTrustedRoot(string aipId) => file.IsTrustedRoot(aipId) || keys.IsTrustedRoot(aipId);
+
+    public bool TryGetPinnedKeys(string aipId, out IReadOnlyList<AipPublicKey> pinned) => file.TryGetPinnedKeys(aipId, out pinned);
 }

@@ -3,28 +3,30 @@ using Aim.Biscuit.Datalog;
 namespace Aim.Tokens.Chained;
 
 /// <summary>
-/// The AIP block templates for chained tokens, and their canonical checks. Facts are the source of truth; every block's
-/// checks must be exactly the canonical checks of its facts (the verifier compares them structurally, term by term).
+/// The block templates of draft-prakash-aip-01 section 7.1 (Simple profile) with the scope patterns of section 7.2,
+/// written and read as the AIP reference writes them (its Biscuit calls go through biscuit-rust):
 /// <list type="bullet">
-/// <item>authority: <c>identity(id)</c>, <c>right(scope)</c>…, <c>max_depth(n)</c>, <c>expires(date)</c>, optional
-/// <c>budget_ceiling(cents)</c>, <c>subject(id)</c>, <c>issued_at(date)</c>; checks on <c>tool</c> and <c>time</c>.</item>
-/// <item>delegation: <c>delegator(id)</c>, <c>delegate(id)</c>, <c>context(text)</c>, <c>right(scope)</c>…, optional
-/// <c>budget_ceiling(cents)</c>, <c>expires(date)</c>; its own <c>tool</c> check and, with an expiry, a <c>time</c> check.
-/// An ordinary appended (first-party) block by default, as AIP specifies; a third-party block signed by the delegator
-/// when attested.</item>
-/// <item>completion: <c>completed_by(id)</c>, <c>status(text)</c>, optional <c>result_hash(text)</c>, <c>cost(cents)</c>,
-/// <c>tokens(n)</c>, <c>duration_ms(n)</c>; no checks. Appended, or signed by the holder when attested.</item>
+/// <item>authority: <c>identity(id)</c>, optional <c>principal(id)</c>, <c>right(scope)</c> per scope, <c>max_depth(n)</c>,
+/// optional <c>budget_ceiling(cents)</c>; <c>check if tool($t), ["a", …].contains($t) or tool($t), $t.starts_with("p")…</c>;
+/// <c>check if time($t), $t &lt;= expiry</c>. Aim extension (optional, ignored by the reference): <c>subject(id)</c>, the
+/// first holder when it is not the root.</item>
+/// <item>delegation: <c>delegator(id)</c>, <c>delegate(id)</c>, <c>context(text)</c>, optional <c>principal(id)</c> and
+/// <c>budget_ceiling(cents)</c>; its own tool check; optionally a time check no later than its parent's.</item>
+/// <item>completion (Aim extension): <c>completed_by(id)</c>, <c>status(text)</c>, <c>context(text)</c> (so the reference,
+/// which reads every block after the authority as a delegation, finds the context it requires), optional
+/// <c>result_hash(text)</c>, <c>cost(cents)</c>, <c>tokens(n)</c>, <c>duration_ms(n)</c>; no checks.</item>
 /// </list>
+/// A block's scopes are read from its tool check (the draft: the check constrains authorization, <c>right</c> facts are
+/// descriptive), its expiry from its time check.
 /// </summary>
 internal static class AipBlockTemplates
 {
     public const string Identity = "identity";
+    public const string Principal = "principal";
     public const string Subject = "subject";
     public const string Right = "right";
     public const string MaxDepth = "max_depth";
     public const string Budget = "budget_ceiling";
-    public const string Expires = "expires";
-    public const string IssuedAt = "issued_at";
     public const string Delegator = "delegator";
     public const string Delegate = "delegate";
     public const string Context = "context";
@@ -35,6 +37,9 @@ internal static class AipBlockTemplates
     public const string Tokens = "tokens";
     public const string DurationMs = "duration_ms";
 
+    /// <summary>The context a completion block carries for readers that treat it as a delegation.</summary>
+    public const string CompletionContext = "completion";
+
     private const string ToolFact = "tool";
     private const string TimeFact = "time";
     private const string Variable = "t";
@@ -44,13 +49,14 @@ internal static class AipBlockTemplates
     private static readonly Predicate TimeOfT = new(TimeFact, [Term.Variable(Variable)]);
 
     /// <summary>
-    /// <c>check if tool($t), {literals}.contains($t) or tool($t), $t.starts_with("prefix:")…</c>: the literal scopes as one
-    /// set, then one query per distinct pattern in ordinal order (built directly, no Datalog text is parsed).
+    /// The canonical tool check: one <c>[literals].contains($t)</c> clause first (the literal scopes in the order given),
+    /// then one clause per pattern in the order given (<c>$t.starts_with(prefix)</c>; a bare <c>*</c> is the clause
+    /// <c>tool($t)</c>). Built directly, no Datalog text is parsed.
     /// </summary>
     public static Check ToolCheck(IReadOnlyList<string> scopes)
     {
         var literals = new List<Term>();
-        var patterns = new SortedSet<string>(StringComparer.Ordinal);
+        var patterns = new List<string>();
         foreach (var scope in scopes)
         {
             if (AipScope.IsPattern(scope))
@@ -66,12 +72,14 @@ internal static class AipBlockTemplates
         var queries = new List<Rule>(1 + patterns.Count);
         if (literals.Count > 0)
         {
-            queries.Add(Query(ToolOfT, new ValueOp(Term.Set(literals)), new ValueOp(Term.Variable(Variable)), new BinaryOp(BinaryKind.Contains)));
+            queries.Add(Query(ToolOfT, new ValueOp(Term.Array(literals)), new ValueOp(Term.Variable(Variable)), new BinaryOp(BinaryKind.Contains)));
         }
 
         foreach (var pattern in patterns)
         {
-            queries.Add(Query(ToolOfT, new ValueOp(Term.Variable(Variable)), new ValueOp(Term.String(pattern[..^1])), new BinaryOp(BinaryKind.Prefix)));
+            queries.Add(pattern.Length == 1
+                ? new Rule(QueryHead, [ToolOfT], [], [])
+                : Query(ToolOfT, new ValueOp(Term.Variable(Variable)), new ValueOp(Term.String(pattern[..^1])), new BinaryOp(BinaryKind.Prefix)));
         }
 
         return new Check(CheckKind.One, queries);
@@ -81,53 +89,91 @@ internal static class AipBlockTemplates
     public static Check TimeCheck(DateTimeOffset expiresAt) =>
         new(CheckKind.One, [Query(TimeOfT, new ValueOp(Term.Variable(Variable)), new ValueOp(Term.Date(expiresAt)), new BinaryOp(BinaryKind.LessOrEqual))]);
 
-    /// <summary>True when <paramref name="check"/> is exactly <see cref="ToolCheck"/> of <paramref name="scopes"/> (query heads aside).</summary>
-    public static bool IsToolCheck(Check check, IReadOnlyList<string> scopes)
+    /// <summary>
+    /// Reads the scopes of a canonical tool check, or null when <paramref name="check"/> is not one: a <c>check if</c>
+    /// (kind one) whose first query may be <c>tool($t), [strings].contains($t)</c> (a non-empty array of literal scopes)
+    /// and whose other queries are each <c>tool($t), $t.starts_with("prefix")</c> or a bare <c>tool($t)</c>. No scopes,
+    /// rules or other predicates; the query heads are not read.
+    /// </summary>
+    public static List<string>? ReadToolCheck(Check check)
     {
-        if (check.Kind != CheckKind.One)
+        if (check.Kind != CheckKind.One || check.Queries.Count == 0)
         {
-            return false;
+            return null;
         }
 
-        var literalCount = CountDistinctLiterals(scopes);
-        var queries = check.Queries;
-        var q = 0;
-        if (literalCount > 0)
+        var scopes = new List<string>();
+        for (var q = 0; q < check.Queries.Count; q++)
         {
-            if (queries.Count == 0 || !IsQueryOn(queries[0], ToolFact, out var ops) || ops.Count != 3 ||
-                ops[0] is not ValueOp { Value: SetTerm set } || !IsVariable(ops[1]) || ops[2] is not BinaryOp { Kind: BinaryKind.Contains } ||
-                !SetHoldsExactly(set, scopes, literalCount))
+            var query = check.Queries[q];
+            if (!IsQueryOn(query, ToolFact))
             {
-                return false;
+                return null;
             }
 
-            q = 1;
-        }
-
-        // The pattern queries: strictly increasing prefixes (distinct, ordinal order), each one a pattern of the block.
-        string? previous = null;
-        var patternCount = 0;
-        for (; q < queries.Count; q++)
-        {
-            if (!IsQueryOn(queries[q], ToolFact, out var ops) || ops.Count != 3 || !IsVariable(ops[0]) ||
-                ops[1] is not ValueOp { Value: StringTerm prefix } || ops[2] is not BinaryOp { Kind: BinaryKind.Prefix } ||
-                (previous is not null && string.CompareOrdinal(previous, prefix.Value) >= 0) || !HasPattern(scopes, prefix.Value))
+            if (query.Expressions.Count == 0)
             {
-                return false;
+                scopes.Add("*");
+                continue;
             }
 
-            previous = prefix.Value;
-            patternCount++;
+            if (query.Expressions.Count != 1)
+            {
+                return null;
+            }
+
+            var ops = query.Expressions[0].Ops;
+            if (ops.Count != 3)
+            {
+                return null;
+            }
+
+            if (q == 0 && ops[0] is ValueOp { Value: ArrayTerm array } && IsVariable(ops[1]) && ops[2] is BinaryOp { Kind: BinaryKind.Contains })
+            {
+                if (array.Items.Count == 0)
+                {
+                    return null;
+                }
+
+                foreach (var item in array.Items)
+                {
+                    // A literal in the exact-match clause matches only itself; a '*' there would be read as a pattern.
+                    if (item is not StringTerm s || !AipScope.IsValid(s.Value) || AipScope.IsPattern(s.Value))
+                    {
+                        return null;
+                    }
+
+                    scopes.Add(s.Value);
+                }
+            }
+            else if (IsVariable(ops[0]) && ops[1] is ValueOp { Value: StringTerm prefix } && ops[2] is BinaryOp { Kind: BinaryKind.Prefix } &&
+                     AipScope.IsValidPattern(prefix.Value + "*"))
+            {
+                scopes.Add(prefix.Value + "*");
+            }
+            else
+            {
+                return null;
+            }
         }
 
-        return patternCount == CountDistinctPatterns(scopes) && queries.Count > 0;
+        return scopes;
     }
 
-    /// <summary>True when <paramref name="check"/> is exactly <see cref="TimeCheck"/> of <paramref name="expiresAt"/>.</summary>
-    public static bool IsTimeCheck(Check check, DateTimeOffset expiresAt) =>
-        check.Kind == CheckKind.One && check.Queries.Count == 1 && IsQueryOn(check.Queries[0], TimeFact, out var ops) && ops.Count == 3 &&
-        IsVariable(ops[0]) && ops[1] is ValueOp { Value: DateTerm date } && (long)date.Seconds == expiresAt.ToUnixTimeSeconds() &&
-        ops[2] is BinaryOp { Kind: BinaryKind.LessOrEqual };
+    /// <summary>The expiry of a canonical time check (<c>check if time($t), $t &lt;= date</c>), or null when it is not one.</summary>
+    public static DateTimeOffset? ReadTimeCheck(Check check)
+    {
+        if (check.Kind != CheckKind.One || check.Queries.Count != 1 || !IsQueryOn(check.Queries[0], TimeFact) || check.Queries[0].Expressions.Count != 1)
+        {
+            return null;
+        }
+
+        var ops = check.Queries[0].Expressions[0].Ops;
+        return ops.Count == 3 && IsVariable(ops[0]) && ops[1] is ValueOp { Value: DateTerm date } && date.Seconds <= 253402300799 &&
+               ops[2] is BinaryOp { Kind: BinaryKind.LessOrEqual }
+            ? DateTimeOffset.FromUnixTimeSeconds((long)date.Seconds)
+            : null;
+    }
 
     public static long ToCents(decimal usd)
     {
@@ -144,100 +190,19 @@ internal static class AipBlockTemplates
 
     private static Rule Query(Predicate body, params Op[] ops) => new(QueryHead, [body], [new Expression(ops)], []);
 
-    // One body predicate name($t), one expression, no trusting scopes.
-    private static bool IsQueryOn(Rule query, string predicate, out IReadOnlyList<Op> ops)
+    // One body predicate name($t), no trusting scopes.
+    private static bool IsQueryOn(Rule query, string predicate)
     {
-        ops = [];
-        if (query.Body.Count != 1 || query.Expressions.Count != 1 || query.Scopes.Count != 0)
+        if (query.Body.Count != 1 || query.Scopes.Count != 0)
         {
             return false;
         }
 
         var p = query.Body[0];
-        if (!string.Equals(p.Name, predicate, StringComparison.Ordinal) || p.Terms.Count != 1 || !IsVariableTerm(p.Terms[0]))
-        {
-            return false;
-        }
-
-        ops = query.Expressions[0].Ops;
-        return true;
+        return string.Equals(p.Name, predicate, StringComparison.Ordinal) && p.Terms.Count == 1 && IsVariableTerm(p.Terms[0]);
     }
 
     private static bool IsVariable(Op op) => op is ValueOp v && IsVariableTerm(v.Value);
 
     private static bool IsVariableTerm(Term term) => term is VariableTerm { Name: Variable };
-
-    private static bool SetHoldsExactly(SetTerm set, IReadOnlyList<string> scopes, int literalCount)
-    {
-        if (set.Items.Count != literalCount)
-        {
-            return false;
-        }
-
-        foreach (var item in set.Items)
-        {
-            if (item is not StringTerm s || AipScope.IsPattern(s.Value) || !Contains(scopes, s.Value))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static bool HasPattern(IReadOnlyList<string> scopes, string prefix)
-    {
-        foreach (var scope in scopes)
-        {
-            if (AipScope.IsPattern(scope) && scope.Length == prefix.Length + 1 && scope.AsSpan(0, prefix.Length).SequenceEqual(prefix))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool Contains(IReadOnlyList<string> scopes, string value)
-    {
-        foreach (var scope in scopes)
-        {
-            if (string.Equals(scope, value, StringComparison.Ordinal))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    // Scopes are few (at most 64): quadratic distinct counts allocate nothing.
-    private static int CountDistinctLiterals(IReadOnlyList<string> scopes) => CountDistinct(scopes, patterns: false);
-
-    private static int CountDistinctPatterns(IReadOnlyList<string> scopes) => CountDistinct(scopes, patterns: true);
-
-    private static int CountDistinct(IReadOnlyList<string> scopes, bool patterns)
-    {
-        var count = 0;
-        for (var i = 0; i < scopes.Count; i++)
-        {
-            if (AipScope.IsPattern(scopes[i]) != patterns)
-            {
-                continue;
-            }
-
-            var seen = false;
-            for (var j = 0; j < i && !seen; j++)
-            {
-                seen = string.Equals(scopes[i], scopes[j], StringComparison.Ordinal);
-            }
-
-            if (!seen)
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
 }

@@ -6,8 +6,11 @@ namespace Aim.Tokens.Chained;
 /// <param name="MaxDepth">How many delegations may follow (0 = none).</param>
 /// <param name="ExpiresAt">Expiry of the whole chain (whole seconds).</param>
 /// <param name="BudgetUsd">Spending ceiling in whole cents of USD, or null.</param>
-/// <param name="Subject">The first holder, when it is not the issuer itself (the first delegation must then come from it).</param>
-public sealed record AipAuthority(string Issuer, IReadOnlyList<string> Scopes, int MaxDepth, DateTimeOffset ExpiresAt, decimal? BudgetUsd = null, string? Subject = null);
+/// <param name="Subject">The first holder, when it is not the issuer itself (the first delegation must then come from it).
+/// An Aim extension (a <c>subject</c> fact the AIP reference ignores).</param>
+/// <param name="Principal">The on-behalf-of party (the draft's optional <c>principal</c> fact, invariant along the chain), or null.</param>
+public sealed record AipAuthority(string Issuer, IReadOnlyList<string> Scopes, int MaxDepth, DateTimeOffset ExpiresAt, decimal? BudgetUsd = null, string? Subject = null,
+    string? Principal = null);
 
 /// <summary>One delegation: to whom, which scopes (a subset), why, and optionally a smaller budget and earlier expiry.</summary>
 /// <param name="Delegate">The receiving agent's AIP identifier.</param>
@@ -21,7 +24,7 @@ public sealed record AipDelegation(string Delegate, IReadOnlyList<string> Scopes
 public enum AipBlockForm
 {
     /// <summary>
-    /// An ordinary appended (attenuation) block, as AIP specifies and other AIP implementations write: it costs the
+    /// An ordinary appended (attenuation) block, as AIP specifies and the AIP reference writes: it costs the
     /// verifier one Biscuit block signature. Whoever holds a non-sealed chained token can append such a block, so the
     /// <c>delegator</c> it names is a claim the chain must be consistent with, not a proof.
     /// </summary>

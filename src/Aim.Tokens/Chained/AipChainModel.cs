@@ -7,10 +7,11 @@ using T = Aim.Tokens.Chained.AipBlockTemplates;
 namespace Aim.Tokens.Chained;
 
 /// <summary>The facts of the authority block.</summary>
-internal sealed record AuthorityFacts(string Identity, string? Subject, IReadOnlyList<string> Scopes, int MaxDepth, long? BudgetCents, DateTimeOffset ExpiresAt, DateTimeOffset? IssuedAt);
+/// <remarks><see cref="BudgetCents"/> may be negative here; the verifier refuses that in V4 (<c>aip_budget_exceeded</c>, as the reference does).</remarks>
+internal sealed record AuthorityFacts(string Identity, string? Principal, string? Subject, IReadOnlyList<string> Scopes, int MaxDepth, long? BudgetCents, DateTimeOffset ExpiresAt);
 
 /// <summary>The facts of one delegation block, and the third-party key that signed it (null for an ordinary appended block).</summary>
-internal sealed record DelegationFacts(int BlockIndex, string Delegator, string Delegate, string Context, IReadOnlyList<string> Scopes, long? BudgetCents, DateTimeOffset? ExpiresAt, BiscuitPublicKey? ExternalKey)
+internal sealed record DelegationFacts(int BlockIndex, string Delegator, string Delegate, string Context, string? Principal, IReadOnlyList<string> Scopes, long? BudgetCents, DateTimeOffset? ExpiresAt, BiscuitPublicKey? ExternalKey)
 {
     /// <summary>True when the block is a third-party block (signed by a key named in the token), not an ordinary appended block.</summary>
     public bool IsAttested => ExternalKey is not null;
@@ -24,8 +25,10 @@ internal sealed record CompletionFacts(int BlockIndex, string CompletedBy, strin
 }
 
 /// <summary>
-/// A chained token read block by block from its own facts (no Datalog evaluation, no Datalog text): what each block says,
-/// in the strict AIP shape. Reading never trusts the token; <see cref="Read"/> only checks form.
+/// A chained token read block by block (no Datalog evaluation, no Datalog text): what each block says, in the strict
+/// shape of the AIP draft's block templates (<see cref="AipBlockTemplates"/>). Scopes come from each block's tool check and
+/// expiries from its time check, as the draft and the reference read them. Reading never trusts the token;
+/// <see cref="Read"/> only checks form.
 /// </summary>
 internal sealed class AipChainModel
 {
@@ -117,8 +120,6 @@ internal sealed class AipChainModel
     private static AuthorityFacts ReadAuthority(BiscuitBlock block)
     {
         var facts = BlockFacts.Read(block, 0, BlockKind.Authority);
-        var scopes = facts.RequireScopes();
-        var expires = facts.RequireDate(facts.Expires, T.Expires);
         var maxDepth = facts.RequireInteger(facts.MaxDepth, T.MaxDepth);
         if (maxDepth is < 0 or > 64)
         {
@@ -126,31 +127,44 @@ internal sealed class AipChainModel
         }
 
         RequireNoRulesOrScopes(block, 0);
-        if (block.Checks.Count != 2 || !T.IsToolCheck(block.Checks[0], scopes) || !T.IsTimeCheck(block.Checks[1], expires))
+
+        // The template's two checks, in its order: the tool check, then the time check.
+        if (block.Checks.Count != 2 || T.ReadToolCheck(block.Checks[0]) is not { } scopes || T.ReadTimeCheck(block.Checks[1]) is not { } expires)
         {
             throw ChecksMismatch(0);
         }
 
-        return new AuthorityFacts(facts.RequireString(facts.Identity, T.Identity), facts.OptionalString(facts.Subject, T.Subject), scopes,
-            (int)maxDepth, facts.OptionalInteger(facts.Budget, T.Budget), expires, facts.OptionalDate(facts.IssuedAt, T.IssuedAt));
+        RequireScopeCount(scopes, 0);
+
+        // The right facts are descriptive; they must still describe the check, so no reader is misled by them.
+        if (!SameSet(facts.Rights, scopes))
+        {
+            throw AipException.Malformed("Block 0's right facts do not match its tool check.");
+        }
+
+        return new AuthorityFacts(facts.RequireString(facts.Identity, T.Identity), facts.OptionalString(facts.Principal, T.Principal),
+            facts.OptionalString(facts.Subject, T.Subject), scopes, (int)maxDepth, facts.OptionalSignedInteger(facts.Budget, T.Budget), expires);
     }
 
     private static DelegationFacts ReadDelegation(BiscuitBlock block, int index)
     {
         var facts = BlockFacts.Read(block, index, BlockKind.Delegation);
-        var scopes = facts.RequireScopes();
-        var expires = facts.OptionalDate(facts.Expires, T.Expires);
         RequireNoRulesOrScopes(block, index);
-        var checksMatch = expires is { } e
-            ? block.Checks.Count == 2 && T.IsToolCheck(block.Checks[0], scopes) && T.IsTimeCheck(block.Checks[1], e)
-            : block.Checks.Count == 1 && T.IsToolCheck(block.Checks[0], scopes);
-        if (!checksMatch)
+        if (block.Checks.Count is < 1 or > 2 || T.ReadToolCheck(block.Checks[0]) is not { } scopes)
         {
             throw ChecksMismatch(index);
         }
 
+        RequireScopeCount(scopes, index);
+        DateTimeOffset? expires = null;
+        if (block.Checks.Count == 2)
+        {
+            expires = T.ReadTimeCheck(block.Checks[1]) ?? throw ChecksMismatch(index);
+        }
+
         return new DelegationFacts(index, facts.RequireString(facts.Delegator, T.Delegator), facts.RequireString(facts.Delegate, T.Delegate),
-            facts.RequireString(facts.Context, T.Context), scopes, facts.OptionalInteger(facts.Budget, T.Budget), expires, block.ExternalKey);
+            facts.RequireString(facts.Context, T.Context), facts.OptionalString(facts.Principal, T.Principal), scopes,
+            facts.OptionalSignedInteger(facts.Budget, T.Budget), expires, block.ExternalKey);
     }
 
     private static CompletionFacts ReadCompletion(BiscuitBlock block, int index)
@@ -168,9 +182,44 @@ internal sealed class AipChainModel
             throw AipException.Malformed("The completion status is empty.");
         }
 
+        facts.OptionalString(facts.Context, T.Context);
         return new CompletionFacts(index, facts.RequireString(facts.CompletedBy, T.CompletedBy), status, facts.OptionalString(facts.ResultHash, T.ResultHash),
             facts.OptionalInteger(facts.Cost, T.Cost), facts.OptionalInteger(facts.Tokens, T.Tokens), facts.OptionalInteger(facts.DurationMs, T.DurationMs),
             block.ExternalKey);
+    }
+
+    private static void RequireScopeCount(List<string> scopes, int index)
+    {
+        if (scopes.Count > Compact.CompactToken.MaxScopes)
+        {
+            throw AipException.Malformed($"Block {index} must grant 1 to {Compact.CompactToken.MaxScopes} scopes.");
+        }
+    }
+
+    private static bool SameSet(List<string>? rights, List<string> scopes)
+    {
+        if (rights is null)
+        {
+            return false;
+        }
+
+        foreach (var r in rights)
+        {
+            if (!scopes.Contains(r, StringComparer.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        foreach (var s in scopes)
+        {
+            if (!rights.Contains(s, StringComparer.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void RequireNoRulesOrScopes(BiscuitBlock block, int index)
@@ -200,14 +249,13 @@ internal sealed class AipChainModel
         private const int MaxTextLength = 4096;
 
         private int _index;
-        private List<string>? _scopes;
 
+        public List<string>? Rights;
         public Term? Identity;
+        public Term? Principal;
         public Term? Subject;
         public Term? MaxDepth;
         public Term? Budget;
-        public Term? Expires;
-        public Term? IssuedAt;
         public Term? Delegator;
         public Term? Delegate;
         public Term? Context;
@@ -225,20 +273,19 @@ internal sealed class AipChainModel
             {
                 switch (kind, fact.Predicate.Name)
                 {
-                    case (BlockKind.Authority or BlockKind.Delegation, T.Right):
+                    case (BlockKind.Authority, T.Right):
                         var right = facts.One(fact);
-                        facts._scopes ??= new List<string>(4);
-                        facts._scopes.Add(right is StringTerm s && AipScope.IsValid(s.Value) ? s.Value : throw AipException.Malformed($"Block {index}: an invalid right."));
+                        facts.Rights ??= new List<string>(4);
+                        facts.Rights.Add(right is StringTerm s && s.Value.Length <= AipScope.MaxLength ? s.Value : throw AipException.Malformed($"Block {index}: an invalid right."));
                         break;
                     case (BlockKind.Authority, T.Identity): facts.Set(ref facts.Identity, fact); break;
+                    case (BlockKind.Authority or BlockKind.Delegation, T.Principal): facts.Set(ref facts.Principal, fact); break;
                     case (BlockKind.Authority, T.Subject): facts.Set(ref facts.Subject, fact); break;
                     case (BlockKind.Authority, T.MaxDepth): facts.Set(ref facts.MaxDepth, fact); break;
                     case (BlockKind.Authority or BlockKind.Delegation, T.Budget): facts.Set(ref facts.Budget, fact); break;
-                    case (BlockKind.Authority or BlockKind.Delegation, T.Expires): facts.Set(ref facts.Expires, fact); break;
-                    case (BlockKind.Authority, T.IssuedAt): facts.Set(ref facts.IssuedAt, fact); break;
                     case (BlockKind.Delegation, T.Delegator): facts.Set(ref facts.Delegator, fact); break;
                     case (BlockKind.Delegation, T.Delegate): facts.Set(ref facts.Delegate, fact); break;
-                    case (BlockKind.Delegation, T.Context): facts.Set(ref facts.Context, fact); break;
+                    case (BlockKind.Delegation or BlockKind.Completion, T.Context): facts.Set(ref facts.Context, fact); break;
                     case (BlockKind.Completion, T.CompletedBy): facts.Set(ref facts.CompletedBy, fact); break;
                     case (BlockKind.Completion, T.Status): facts.Set(ref facts.Status, fact); break;
                     case (BlockKind.Completion, T.ResultHash): facts.Set(ref facts.ResultHash, fact); break;
@@ -251,11 +298,6 @@ internal sealed class AipChainModel
 
             return facts;
         }
-
-        public readonly IReadOnlyList<string> RequireScopes() =>
-            _scopes is { Count: > 0 and <= Compact.CompactToken.MaxScopes } scopes
-                ? scopes
-                : throw AipException.Malformed($"Block {_index} must grant 1 to {Compact.CompactToken.MaxScopes} rights.");
 
         public readonly string RequireString(Term? term, string name) => OptionalString(term, name) ?? throw Missing(name);
 
@@ -275,13 +317,11 @@ internal sealed class AipChainModel
             _ => throw AipException.Malformed($"Block {_index}: '{name}' must be a non-negative integer."),
         };
 
-        public readonly DateTimeOffset RequireDate(Term? term, string name) => OptionalDate(term, name) ?? throw Missing(name);
-
-        public readonly DateTimeOffset? OptionalDate(Term? term, string name) => term switch
+        public readonly long? OptionalSignedInteger(Term? term, string name) => term switch
         {
             null => null,
-            DateTerm d when d.Seconds <= 253402300799 => DateTimeOffset.FromUnixTimeSeconds((long)d.Seconds),
-            _ => throw AipException.Malformed($"Block {_index}: '{name}' must be a date."),
+            IntegerTerm i => i.Value,
+            _ => throw AipException.Malformed($"Block {_index}: '{name}' must be an integer."),
         };
 
         private readonly AipException Missing(string name) => AipException.Malformed($"Block {_index} must hold exactly one '{name}' fact.");

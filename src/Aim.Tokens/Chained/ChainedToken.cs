@@ -12,8 +12,8 @@ namespace Aim.Tokens.Chained;
 /// Chained AIP tokens on Biscuit v3: <see cref="Create"/> signs the authority block with the root's key;
 /// <see cref="Delegate(string, Ed25519KeyPair, AipDelegation, AipBlockForm)"/> appends a delegation block for the current
 /// holder; <see cref="Complete(string, Ed25519KeyPair, AipCompletion, AipBlockForm)"/> closes the chain with a completion
-/// block. Blocks are ordinary appended Biscuit blocks by default (<see cref="AipBlockForm.Standard"/>, what other AIP
-/// implementations write and read); <see cref="AipBlockForm.Attested"/> writes them as third-party blocks signed by the
+/// block. Blocks follow the block templates of draft-prakash-aip-01 section 7.1 (<see cref="AipBlockTemplates"/>) and are
+/// ordinary appended Biscuit blocks by default (<see cref="AipBlockForm.Standard"/>, what the AIP reference writes and reads); <see cref="AipBlockForm.Attested"/> writes them as third-party blocks signed by the
 /// delegating agent's key, which proves who delegated at the cost of one more signature per hop. These honest operations
 /// refuse to widen anything, but the verifier never relies on that: it re-checks every rule on the bytes.
 /// </summary>
@@ -45,15 +45,22 @@ public static class ChainedToken
             RequireIdentifier(authority.Subject, nameof(authority));
         }
 
+        if (authority.Principal is { } principal && string.IsNullOrWhiteSpace(principal))
+        {
+            throw new ArgumentException("A principal is a non-empty identifier.", nameof(authority));
+        }
+
+        // The draft's authority template (section 7.1), in its order; subject is Aim's optional extension.
+        var scopes = authority.Scopes.Distinct(StringComparer.Ordinal).ToArray();
         var builder = BiscuitToken.CreateBuilder();
         var block = builder.Authority;
         block.AddFact(new Fact(T.Identity, Term.String(issuer.Value)));
-        if (authority.Subject is not null)
+        if (authority.Principal is not null)
         {
-            block.AddFact(new Fact(T.Subject, Term.String(authority.Subject)));
+            block.AddFact(new Fact(T.Principal, Term.String(authority.Principal)));
         }
 
-        foreach (var scope in authority.Scopes.Distinct(StringComparer.Ordinal))
+        foreach (var scope in scopes)
         {
             block.AddFact(new Fact(T.Right, Term.String(scope)));
         }
@@ -64,10 +71,13 @@ public static class ChainedToken
             block.AddFact(new Fact(T.Budget, Term.Integer(T.ToCents(budget))));
         }
 
-        var expires = Truncate(authority.ExpiresAt);
-        block.AddFact(new Fact(T.Expires, Term.Date(expires)));
-        block.AddCheck(T.ToolCheck(authority.Scopes));
-        block.AddCheck(T.TimeCheck(expires));
+        if (authority.Subject is not null)
+        {
+            block.AddFact(new Fact(T.Subject, Term.String(authority.Subject)));
+        }
+
+        block.AddCheck(T.ToolCheck(scopes));
+        block.AddCheck(T.TimeCheck(Truncate(authority.ExpiresAt)));
         using var rootKey = KeyPair.FromPrivateKey(root.ExportSeed(), Algorithm.Ed25519);
         return builder.Build(rootKey).ToBase64();
     }
@@ -141,29 +151,20 @@ public static class ChainedToken
             throw new AipException(AipErrorCodes.TokenExpired, "The delegation cannot outlive its parent.");
         }
 
+        // The draft's delegation template: no right facts, the scopes live in the block's own tool check.
         var block = new BlockBuilder();
         block.AddFact(new Fact(T.Delegator, Term.String(delegatorId)));
         block.AddFact(new Fact(T.Delegate, Term.String(delegation.Delegate)));
         block.AddFact(new Fact(T.Context, Term.String(delegation.Context)));
-        foreach (var scope in delegation.Scopes.Distinct(StringComparer.Ordinal))
-        {
-            block.AddFact(new Fact(T.Right, Term.String(scope)));
-        }
-
         if (budget is { } cents)
         {
             block.AddFact(new Fact(T.Budget, Term.Integer(cents)));
         }
 
+        block.AddCheck(T.ToolCheck(delegation.Scopes.Distinct(StringComparer.Ordinal).ToArray()));
         if (expires is { } exp)
         {
-            block.AddFact(new Fact(T.Expires, Term.Date(exp)));
-        }
-
-        block.AddCheck(T.ToolCheck(delegation.Scopes));
-        if (expires is { } exp2)
-        {
-            block.AddCheck(T.TimeCheck(exp2));
+            block.AddCheck(T.TimeCheck(exp));
         }
 
         return Append(biscuit, delegator, block, form);
@@ -208,6 +209,7 @@ public static class ChainedToken
         var block = new BlockBuilder();
         block.AddFact(new Fact(T.CompletedBy, Term.String(holderId)));
         block.AddFact(new Fact(T.Status, Term.String(completion.Status)));
+        block.AddFact(new Fact(T.Context, Term.String(T.CompletionContext)));
         if (completion.ResultHash is { } hash)
         {
             block.AddFact(new Fact(T.ResultHash, Term.String(hash)));

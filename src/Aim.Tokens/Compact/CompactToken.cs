@@ -405,7 +405,7 @@ public static class CompactToken
                     case 0: iss = ReadIdentifierString(ref reader, "iss"); break;
                     case 1: sub = ReadIdentifierString(ref reader, "sub"); break;
                     case 2: scopes = ReadScopes(ref reader); break;
-                    case 3: budget = RequireBudget(ref reader); break;
+                    case 3: budget = reader.TokenType == JsonTokenType.Null ? null : RequireBudget(ref reader); break; // null: absent, as AIP reads it
                     case 4: maxDepth = RequireInteger(ref reader, "max_depth"); break;
                     case 5: iat = RequireInteger(ref reader, "iat"); break;
                     default: exp = RequireInteger(ref reader, "exp"); break;

@@ -12,7 +12,7 @@ internal static class AipPolicies
 {
     /// <summary>Standard profile: the requested tool must be named by a right of the authority (literal) or covered by a pattern.</summary>
     public static readonly Check ToolIsARight =
-        DatalogParser.ParseCheck("check if tool($t), right($r), $r == $t or tool($t), right($r), $r.ends_with(\":*\")");
+        DatalogParser.ParseCheck("check if tool($t), right($r), $r == $t or tool($t), right($r), $r.ends_with(\"*\")");
 
     /// <summary>Every profile closes with this policy: the decision rests on the checks of the token and the verifier.</summary>
     public static readonly Aim.Biscuit.Datalog.Policy AllowIfTrue = DatalogParser.ParsePolicy("allow if true");

@@ -80,7 +80,7 @@ public sealed class AipVerifiedToken
     /// <summary>How many delegations the chain holds (0 for a compact token).</summary>
     public int Depth => Hops.Count;
 
-    /// <summary>When the root was issued.</summary>
+    /// <summary>When the root was issued (<c>iat</c>); <see cref="DateTimeOffset.MinValue"/> for a chained token, whose template carries no issue time.</summary>
     public DateTimeOffset IssuedAt { get; }
 
     /// <summary>The effective expiry (the earliest along the chain).</summary>

@@ -74,6 +74,12 @@ public sealed partial class AipVerifier
         var scopes = model.Authority.Scopes;
         var budget = model.Authority.BudgetCents;
         var expires = model.Authority.ExpiresAt;
+        var principal = model.Authority.Principal;
+        if (budget < 0)
+        {
+            throw new AipException(AipErrorCodes.BudgetExceeded, "The authority's budget ceiling is negative.");
+        }
+
         var hops = new List<AipDelegationHop>(depth);
         foreach (var d in model.Delegations)
         {
@@ -82,8 +88,24 @@ public sealed partial class AipVerifier
                 throw new AipException(AipErrorCodes.ScopeInsufficient, $"Block {d.BlockIndex} widens the scope of its parent.");
             }
 
+            // The on-behalf-of principal never changes along the chain (the draft; the reference refuses it as malformed).
+            if (d.Principal is { } p)
+            {
+                if (principal is not null && !string.Equals(p, principal, StringComparison.Ordinal))
+                {
+                    throw AipException.Malformed($"Block {d.BlockIndex} substitutes the principal.");
+                }
+
+                principal = p;
+            }
+
             if (d.BudgetCents is { } b)
             {
+                if (b < 0)
+                {
+                    throw new AipException(AipErrorCodes.BudgetExceeded, $"Block {d.BlockIndex} has a negative budget ceiling.");
+                }
+
                 if (budget is { } parentBudget && b > parentBudget)
                 {
                     throw new AipException(AipErrorCodes.BudgetExceeded, $"Block {d.BlockIndex} raises the budget above an ancestor's.");
@@ -136,7 +158,7 @@ public sealed partial class AipVerifier
         }
 
         return new AipVerifiedToken(AipTokenMode.Chained, root.Value, holder, scopes, budget is { } eb ? AipBlockTemplates.FromCents(eb) : null,
-            model.Authority.MaxDepth, model.Authority.IssuedAt ?? DateTimeOffset.MinValue, expires, hops, completion, signers)
+            model.Authority.MaxDepth, DateTimeOffset.MinValue, expires, hops, completion, signers)
         {
             RootScopes = model.Authority.Scopes,
             RootBudget = model.Authority.BudgetCents is { } rb ? AipBlockTemplates.FromCents(rb) : null,

@@ -254,7 +254,7 @@ public sealed partial class AipVerifier
         }
 
         // V4 (time): lifetime under the maximum, not issued in the future, not expired.
-        if (claims.ExpiresAt - claims.IssuedAt > _options.MaxLifetime)
+        if (_options.MaxLifetime is { } maxLifetime && claims.ExpiresAt - claims.IssuedAt > maxLifetime)
         {
             throw AipException.Malformed("The token's lifetime exceeds the maximum.");
         }

@@ -24,8 +24,13 @@ public sealed class AipVerifierOptions
     /// <summary>Tolerance for clock differences on <c>iat</c> and <c>exp</c>. Default 60 seconds.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Longest lifetime (<c>exp - iat</c>) of a compact token; AIP asks for under an hour. Default one hour.</summary>
-    public TimeSpan MaxLifetime { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// Longest lifetime (<c>exp - iat</c>) of a compact token; a longer one is refused as
+    /// <see cref="AipErrorCodes.TokenMalformed"/>. Default one hour, because AIP says a compact token SHOULD live under an
+    /// hour; that is a recommendation to issuers, so a verifier that must accept longer-lived tokens (the AIP reference's
+    /// conformance tokens live for years) sets a longer limit, or null for none.
+    /// </summary>
+    public TimeSpan? MaxLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Longest token accepted, in characters (compact tokens are also capped at 8 KiB). Default 64 KiB.</summary>
     public int MaxTokenLength { get; set; } = 64 * 1024;

@@ -229,9 +229,9 @@ internal static class AppendedAttacks
         {
             var extra = smuggled[i % smuggled.Length];
             var code = i % 3 == 2
-                ? DelegationCode(Id(User), Id(Orchestrator), "x", Search).Replace(ToolCheck(Search), "check if tool($t);", StringComparison.Ordinal)
+                ? DelegationCode(Id(User), Id(Orchestrator), "x", Search).Replace("[\"tool:search\"]", "{\"tool:search\"}", StringComparison.Ordinal)
                 : DelegationCode(Id(User), Id(Orchestrator), "x", Search, extra: extra);
-            yield return new Attack("authority smuggled into an appended block", i % 3 == 2 ? "tool check wider than its rights" : extra,
+            yield return new Attack("authority smuggled into an appended block", i % 3 == 2 ? "tool check written as a set, not the draft's array" : extra,
                 RawBiscuit.Text(RawBiscuit.FirstParty(root, code)), AipErrorCodes.TokenMalformed, search);
         }
     }

@@ -23,17 +23,18 @@ internal static class ChainedAttacks
 
     public static string Date(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    // The draft's canonical tool check (section 7.1/7.2): literals as one array clause first, then the patterns, in the order given.
     public static string ToolCheck(IEnumerable<string> scopes)
     {
-        var list = scopes.ToList();
-        var literals = list.Where(s => !s.EndsWith('*')).Distinct().Order(StringComparer.Ordinal).ToList();
+        var list = scopes.Distinct().ToList();
+        var literals = list.Where(s => !s.EndsWith('*')).ToList();
         var parts = new List<string>();
         if (literals.Count > 0)
         {
-            parts.Add("tool($t), {" + string.Join(", ", literals.Select(l => $"\"{l}\"")) + "}.contains($t)");
+            parts.Add("tool($t), [" + string.Join(", ", literals.Select(l => $"\"{l}\"")) + "].contains($t)");
         }
 
-        parts.AddRange(list.Where(s => s.EndsWith('*')).Distinct().Order(StringComparer.Ordinal).Select(p => $"tool($t), $t.starts_with(\"{p[..^1]}\")"));
+        parts.AddRange(list.Where(s => s.EndsWith('*')).Select(p => p == "*" ? "tool($t)" : $"tool($t), $t.starts_with(\"{p[..^1]}\")"));
         return "check if " + string.Join(" or ", parts) + ";";
     }
 
@@ -54,7 +55,6 @@ internal static class ChainedAttacks
             sb.Append(CultureInfo.InvariantCulture, $"budget_ceiling({b});");
         }
 
-        sb.Append(CultureInfo.InvariantCulture, $"expires({Date(exp)});");
         sb.Append(ToolCheck(list));
         sb.Append(CultureInfo.InvariantCulture, $"check if time($t), $t <= {Date(exp)};");
         sb.Append(extra);
@@ -66,19 +66,9 @@ internal static class ChainedAttacks
         var list = rights.ToList();
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"delegator(\"{delegator}\");delegate(\"{@delegate}\");context(\"{context}\");");
-        foreach (var r in list)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"right(\"{r}\");");
-        }
-
         if (budgetCents is { } b)
         {
             sb.Append(CultureInfo.InvariantCulture, $"budget_ceiling({b});");
-        }
-
-        if (expires is { } e)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"expires({Date(e)});");
         }
 
         sb.Append(ToolCheck(list));
@@ -364,10 +354,15 @@ internal static class ChainedAttacks
         yield return ("authority without time check", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace($"check if time($t), $t <= {Date(RootExpiry)};", string.Empty, StringComparison.Ordinal))));
         yield return ("unknown authority fact", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, extra: "admin(true);"))));
         yield return ("no rights", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("right(\"tool:search\");", string.Empty, StringComparison.Ordinal))));
-        yield return ("invalid right", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), ["*"]))));
+        yield return ("invalid right", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), ["tool: x"]))));
+        yield return ("rights other than the check", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, extra: "right(\"tool:delete\");"))));
+        yield return ("tool check as a set", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "{\"tool:search\"}", StringComparison.Ordinal))));
+        yield return ("empty exact-match array", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "[]", StringComparison.Ordinal))));
+        yield return ("no max_depth", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("max_depth(3);", string.Empty, StringComparison.Ordinal))));
+        yield return ("pattern in the exact-match array", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("[\"tool:search\"]", "[\"tool:*\"]", StringComparison.Ordinal))));
         yield return ("max_depth string", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("max_depth(3)", "max_depth(\"3\")", StringComparison.Ordinal))));
-        yield return ("negative budget", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, budgetCents: -5))));
-        yield return ("two expiries", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, extra: $"expires({Date(RootExpiry.AddDays(9))});"))));
+        yield return ("budget not an integer", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights).Replace("budget_ceiling(500)", "budget_ceiling(\"500\")", StringComparison.Ordinal))));
+        yield return ("two time checks", RawBiscuit.Text(RawBiscuit.Authority(User, AuthorityCode(Id(User), rights, extra: $"check if time($t), $t <= {Date(RootExpiry.AddDays(9))};"))));
         yield return ("delegation with unknown fact", RawBiscuit.Text(RawBiscuit.ThirdParty(root, User, DelegationCode(Id(User), Id(Orchestrator), "x", rights, extra: "max_depth(9);"))));
         yield return ("delegation without tool check", RawBiscuit.Text(RawBiscuit.ThirdParty(root, User, DelegationCode(Id(User), Id(Orchestrator), "x", rights).Replace(ToolCheck(rights), string.Empty, StringComparison.Ordinal))));
         yield return ("delegation with rule", RawBiscuit.Text(RawBiscuit.ThirdParty(root, User, DelegationCode(Id(User), Id(Orchestrator), "x", rights, extra: "right(\"tool:delete\") <- delegate($d);"))));
