@@ -112,6 +112,7 @@ internal static class IntentCommand
         private readonly Option<int?> dimension = new("--dim") { Description = "Embedding dimension." };
         private readonly Option<int?> bucketBits = new("--bucket-bits") { Description = "log2 of the hashed bucket count." };
         private readonly Option<int?> wordWeight = new("--word-weight") { Description = "Weight of word features relative to a char n-gram (1-8)." };
+        private readonly Option<int?> evidencePrior = new("--evidence-prior") { Description = "Zero pseudo-features in the average's denominator (0-4096)." };
         private readonly Option<int?> minN = new("--min-n") { Description = "Shortest char n-gram." };
         private readonly Option<int?> maxN = new("--max-n") { Description = "Longest char n-gram." };
         private readonly Option<int?> handWrittenWeight = new("--hand-written-weight") { Description = "Sample weight of hand-written lines (1-16)." };
@@ -125,7 +126,7 @@ internal static class IntentCommand
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, benignOffset, threshold })
+            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, evidencePrior, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, benignOffset, threshold })
             {
                 command.Options.Add(option);
             }
@@ -141,6 +142,7 @@ internal static class IntentCommand
                 Dimension = p.GetValue(dimension) ?? o.Dimension,
                 BucketBits = p.GetValue(bucketBits) ?? o.BucketBits,
                 WordWeight = p.GetValue(wordWeight) ?? o.WordWeight,
+                EvidencePrior = p.GetValue(evidencePrior) ?? o.EvidencePrior,
                 MinN = p.GetValue(minN) ?? o.MinN,
                 MaxN = p.GetValue(maxN) ?? o.MaxN,
                 HandWrittenWeight = p.GetValue(handWrittenWeight) ?? o.HandWrittenWeight,

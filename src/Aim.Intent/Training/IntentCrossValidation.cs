@@ -315,6 +315,6 @@ public static class IntentCrossValidation
                 : "temperature 1";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}, benign logit offset {options.BenignLogitOffset:0.##}");
+            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, evidence prior {options.EvidencePrior}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}, benign logit offset {options.BenignLogitOffset:0.##}");
     }
 }
