@@ -29,7 +29,7 @@ public sealed record IntentTrainingOptions
     /// the hidden vector is the sum of an input's feature rows over (feature count + this), so an input with little text
     /// carries little evidence and its scores stay near the biases (the class prior) instead of saturating.
     /// </summary>
-    public int EvidencePrior { get; init; }
+    public int EvidencePrior { get; init; } = 256;
 
     /// <summary>
     /// The sample weight <see cref="IntentTrainingRun.FromDirectory"/> gives hand-written training lines
