@@ -47,7 +47,7 @@ public sealed class TokenizerTests(ModelFixture model) : IClassFixture<ModelFixt
     [Fact]
     public void Vocabulary_is_the_uncased_bert_vocabulary()
     {
-        var lines = System.Text.Encoding.UTF8.GetString(model.Files.Vocabulary).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = System.Text.Encoding.UTF8.GetString(model.Files.Vocabulary).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
         Assert.Equal(30522, lines.Length);
         Assert.Equal("[CLS]", lines[101]);
         Assert.Equal("[SEP]", lines[102]);

@@ -141,23 +141,30 @@ internal static class IntentCommand
 
         // The shipped cut points are IntentCheckOptions' defaults; the band is where the cascade needs the second stage to
         // decide as full stacking would under them.
-        var (criticalFrom, criticalTo) = report.BandFor(IntentCheckOptions.DefaultCritical);
-        var (highFrom, highTo) = report.BandFor(IntentCheckOptions.DefaultHigh);
+        var (criticalFrom, criticalTo) = report.BandFor(IntentCheckOptions.DefaultCritical, IntentCheckOptions.DefaultSecondStageCritical);
+        var (highFrom, highTo) = report.BandFor(IntentCheckOptions.DefaultHigh, IntentCheckOptions.DefaultSecondStageHigh);
         report.SetBand(Math.Min(criticalFrom, highFrom), Math.Max(criticalTo, highTo));
         report.Head.Save(headPath);
         Console.WriteLine();
         Console.WriteLine($"wrote {headPath} ({report.Head.Version}, band {report.Head.UncertainFrom:0.00}..{report.Head.UncertainTo:0.00}, {report.Elapsed.TotalSeconds:0} s)");
-        Console.WriteLine($"recommended at the targets (benign denied <= 1%, stepped up <= 10%): first stage alone {Describe(IntentOutcomeReport.BestPoint(firstOnly, 0.01, 0.10))}, with the second stage {Describe(IntentOutcomeReport.BestPoint(stacked, 0.01, 0.10))}");
+        foreach (var (target, stepUp) in new[] { ("critical", 0.10), ("high", 0.05) })
+        {
+            Console.WriteLine($"best point for {target} (benign denied <= 1%, stepped up <= {stepUp:P0}): first stage {Describe(IntentOutcomeReport.BestPoint(firstOnly, 0.01, stepUp))}, second stage on every line {Describe(IntentOutcomeReport.BestPoint(stacked, 0.01, stepUp))}");
+        }
 
         var cascade = SecondStageReport.Cascade(report.Folds, report.Head.UncertainFrom, report.Head.UncertainTo);
-        foreach (var (level, thresholds) in new[] { ("critical", IntentCheckOptions.DefaultCritical), ("high", IntentCheckOptions.DefaultHigh) })
+        foreach (var (level, thresholds, second) in new[]
+        {
+            ("critical", IntentCheckOptions.DefaultCritical, IntentCheckOptions.DefaultSecondStageCritical),
+            ("high", IntentCheckOptions.DefaultHigh, IntentCheckOptions.DefaultSecondStageHigh),
+        })
         {
             Console.WriteLine();
             Console.WriteLine($"{level} defaults ({Describe(thresholds)}), first stage alone, per left-out file:");
             Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(firstOnly, thresholds)));
             Console.WriteLine();
-            Console.WriteLine($"{level} defaults ({Describe(thresholds)}), cascade (second stage in the band), per left-out file:");
-            Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(cascade, thresholds)));
+            Console.WriteLine($"{level} defaults (second stage: {Describe(second)}), cascade (second stage in the band), per left-out file:");
+            Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(cascade, thresholds, second)));
             if (heldOut)
             {
                 Console.WriteLine();
@@ -165,7 +172,7 @@ internal static class IntentCommand
                 Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(SecondStageReport.FirstStageOnly(report.HeldOut), thresholds)));
                 Console.WriteLine();
                 Console.WriteLine($"{level} defaults, held-out files, cascade:");
-                Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(SecondStageReport.Cascade(report.HeldOut, report.Head.UncertainFrom, report.Head.UncertainTo), thresholds)));
+                Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(SecondStageReport.Cascade(report.HeldOut, report.Head.UncertainFrom, report.Head.UncertainTo), thresholds, second)));
             }
         }
 
@@ -251,7 +258,7 @@ internal static class IntentCommand
         if (stage is not null && firstStage >= stage.UncertainFrom && firstStage <= stage.UncertainTo)
         {
             var score = stage.Score(text, firstStage, CancellationToken.None);
-            return (risk, IntentCheckOptions.DefaultOutcome(risk, score), IntentClassifierCheck.SecondStageName, score);
+            return (risk, IntentCheckOptions.DefaultOutcome(risk, score, secondStage: true), IntentClassifierCheck.SecondStageName, score);
         }
 
         return (risk, IntentCheckOptions.DefaultOutcome(risk, firstStage), IntentClassifierCheck.FirstStageName, firstStage);

@@ -47,18 +47,23 @@ public sealed class SecondStageReport
             : new IntentScoredExample(s.Group, s.Malicious, s.FirstStage)).ToArray();
 
     /// <summary>
-    /// The narrowest band of first-stage scores outside which the cascade decides as full stacking does under <paramref name="thresholds"/>
-    /// on the out-of-fold scores (rounded outward to 0.01).
+    /// The band of first-stage scores that holds 98% of the out-of-fold lines on which full stacking decides otherwise than the
+    /// first stage (first-stage scores under <paramref name="firstStage"/>, stacked scores under <paramref name="secondStage"/>):
+    /// from their 1st to their 99th percentile, rounded outward to 0.01 (a single outlier does not widen it to everything).
     /// </summary>
-    public (float From, float To) BandFor(IntentThresholds thresholds)
+    public (float From, float To) BandFor(IntentThresholds firstStage, IntentThresholds secondStage)
     {
-        var changed = Folds.Where(s => thresholds.Decide(s.FirstStage) != thresholds.Decide(s.Stacked)).Select(s => s.FirstStage).ToArray();
+        ArgumentNullException.ThrowIfNull(firstStage);
+        ArgumentNullException.ThrowIfNull(secondStage);
+        var changed = Folds.Where(s => firstStage.Decide(s.FirstStage) != secondStage.Decide(s.Stacked)).Select(s => s.FirstStage).Order().ToArray();
         if (changed.Length == 0)
         {
             return (1f, 1f);
         }
 
-        return ((float)(Math.Floor(changed.Min() * 100) / 100), (float)Math.Min(1, Math.Ceiling(changed.Max() * 100) / 100));
+        var low = changed[(int)Math.Floor(0.01 * (changed.Length - 1))];
+        var high = changed[(int)Math.Ceiling(0.99 * (changed.Length - 1))];
+        return ((float)(Math.Floor(low * 100) / 100), (float)Math.Min(1, Math.Ceiling(high * 100) / 100));
     }
 
     /// <summary>The same head with another band.</summary>

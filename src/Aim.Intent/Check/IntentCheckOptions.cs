@@ -66,17 +66,32 @@ public sealed record IntentThresholds(float StepUpAt, float DenyAt)
 /// <summary>Settings of <see cref="IntentClassifierCheck"/>. Defaults are documented in docs/intent.md with the figures they were chosen on.</summary>
 public sealed class IntentCheckOptions
 {
-    /// <summary>The default cut points of high-risk actions.</summary>
-    public static IntentThresholds DefaultHigh { get; } = new(StepUpAt: 0.85f, DenyAt: 0.995f);
+    /// <summary>The default cut points of high-risk actions on the first stage's score.</summary>
+    public static IntentThresholds DefaultHigh { get; } = new(StepUpAt: 0.72f, DenyAt: 0.975f);
 
-    /// <summary>The default cut points of critical actions.</summary>
-    public static IntentThresholds DefaultCritical { get; } = new(StepUpAt: 0.75f, DenyAt: 0.995f);
+    /// <summary>The default cut points of critical actions on the first stage's score.</summary>
+    public static IntentThresholds DefaultCritical { get; } = new(StepUpAt: 0.49f, DenyAt: 0.975f);
 
-    /// <summary>Allow / step-up / deny cut points of high-risk actions. Default <see cref="DefaultHigh"/>.</summary>
+    /// <summary>The default cut points of high-risk actions on the second stage's (stacked) score.</summary>
+    public static IntentThresholds DefaultSecondStageHigh { get; } = new(StepUpAt: 0.605f, DenyAt: 0.775f);
+
+    /// <summary>The default cut points of critical actions on the second stage's (stacked) score.</summary>
+    public static IntentThresholds DefaultSecondStageCritical { get; } = new(StepUpAt: 0.54f, DenyAt: 0.775f);
+
+    /// <summary>Allow / step-up / deny cut points of high-risk actions on the first stage's score. Default <see cref="DefaultHigh"/>.</summary>
     public IntentThresholds High { get; set; } = DefaultHigh;
 
-    /// <summary>Allow / step-up / deny cut points of critical actions. Default <see cref="DefaultCritical"/>.</summary>
+    /// <summary>Allow / step-up / deny cut points of critical actions on the first stage's score. Default <see cref="DefaultCritical"/>.</summary>
     public IntentThresholds Critical { get; set; } = DefaultCritical;
+
+    /// <summary>
+    /// Cut points of high-risk actions when the second stage decided: its stacked score is on its own scale (fitted by
+    /// logistic regression on out-of-author scores, it rarely goes above 0.98), so it has its own. Default <see cref="DefaultSecondStageHigh"/>.
+    /// </summary>
+    public IntentThresholds SecondStageHigh { get; set; } = DefaultSecondStageHigh;
+
+    /// <summary>Cut points of critical actions when the second stage decided. Default <see cref="DefaultSecondStageCritical"/>.</summary>
+    public IntentThresholds SecondStageCritical { get; set; } = DefaultSecondStageCritical;
 
     /// <summary>
     /// The malicious probability at or above which a medium-risk action (allowed at once, classified in the background)
@@ -128,16 +143,23 @@ public sealed class IntentCheckOptions
         _ => IntentFailMode.Open,
     };
 
-    /// <summary>The cut points for a high or critical action (critical for anything above high).</summary>
-    public IntentThresholds ThresholdsFor(RiskLevel risk) => risk == RiskLevel.High ? High : Critical;
-
-    /// <summary>The outcome the default policy gives a malicious probability at a risk level: low and medium are always allowed (medium is only reported).</summary>
-    public static IntentOutcome DefaultOutcome(RiskLevel risk, float maliciousProbability) => risk switch
+    /// <summary>The cut points for a high or critical action (critical for anything above high) and the stage that scored it.</summary>
+    public IntentThresholds ThresholdsFor(RiskLevel risk, bool secondStage = false) => (risk == RiskLevel.High, secondStage) switch
     {
-        RiskLevel.High => DefaultHigh.Decide(maliciousProbability),
-        RiskLevel.Critical => DefaultCritical.Decide(maliciousProbability),
-        _ => IntentOutcome.Allow,
+        (true, false) => High,
+        (false, false) => Critical,
+        (true, true) => SecondStageHigh,
+        (false, true) => SecondStageCritical,
     };
+
+    /// <summary>
+    /// The outcome the default policy gives a malicious probability at a risk level, from the first or the second stage:
+    /// low and medium are always allowed (medium is only reported).
+    /// </summary>
+    public static IntentOutcome DefaultOutcome(RiskLevel risk, float maliciousProbability, bool secondStage = false) =>
+        risk is RiskLevel.High or RiskLevel.Critical
+            ? new IntentCheckOptions().ThresholdsFor(risk, secondStage).Decide(maliciousProbability)
+            : IntentOutcome.Allow;
 
     /// <summary>A copy (the check reads its options once).</summary>
     public IntentCheckOptions Clone() => (IntentCheckOptions)MemberwiseClone();
@@ -146,13 +168,15 @@ public sealed class IntentCheckOptions
     /// <exception cref="AimConfigurationException">A setting is out of range.</exception>
     public void Validate()
     {
-        if (High is null || Critical is null)
+        if (High is null || Critical is null || SecondStageHigh is null || SecondStageCritical is null)
         {
-            throw new AimConfigurationException("Intent thresholds for high and critical actions are required.");
+            throw new AimConfigurationException("Intent thresholds for high and critical actions (both stages) are required.");
         }
 
         High.Validate("high");
         Critical.Validate("critical");
+        SecondStageHigh.Validate("high (second stage)");
+        SecondStageCritical.Validate("critical (second stage)");
         if (!(MediumAlertThreshold is >= 0f and <= 1f))
         {
             throw new AimConfigurationException($"The medium-risk intent alert threshold must be within 0..1, got {MediumAlertThreshold}.");

@@ -232,7 +232,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
 
     private StepResult Decide(ActionRequest request, IntentVerdict verdict, float score, string stage, string text, List<ArgumentRange>? ranges, float? firstStageScore = null)
     {
-        var thresholds = options.ThresholdsFor(request.Risk);
+        var thresholds = options.ThresholdsFor(request.Risk, stage == SecondStageName);
         var outcome = thresholds.Decide(score);
         var model = stage == SecondStageName ? firstStageVersion + "+" + secondStage!.Version : firstStageVersion;
         if (outcome == IntentOutcome.Allow)

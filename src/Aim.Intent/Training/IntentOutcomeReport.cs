@@ -39,13 +39,16 @@ public sealed record IntentOutcomeCounts(string Group, int Attacks, int AttacksC
 public static class IntentOutcomeReport
 {
     /// <summary>The figures per group (in first-seen order) and pooled (last).</summary>
-    public static IReadOnlyList<IntentOutcomeCounts> Count(IReadOnlyList<IntentScoredExample> examples, IntentThresholds thresholds)
+    /// <param name="examples">The scored examples.</param>
+    /// <param name="thresholds">The cut points of first-stage scores.</param>
+    /// <param name="secondStage">The cut points of second-stage scores; <see langword="null"/> for <paramref name="thresholds"/>.</param>
+    public static IReadOnlyList<IntentOutcomeCounts> Count(IReadOnlyList<IntentScoredExample> examples, IntentThresholds thresholds, IntentThresholds? secondStage = null)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(thresholds);
         var groups = examples.Select(e => e.Group).Distinct().ToList();
-        var rows = groups.Select(g => Tally(g, examples.Where(e => e.Group == g), thresholds)).ToList();
-        rows.Add(Tally("pooled", examples, thresholds));
+        var rows = groups.Select(g => Tally(g, examples.Where(e => e.Group == g), thresholds, secondStage)).ToList();
+        rows.Add(Tally("pooled", examples, thresholds, secondStage));
         return rows;
     }
 
@@ -116,12 +119,12 @@ public static class IntentOutcomeReport
         return text.ToString();
     }
 
-    private static IntentOutcomeCounts Tally(string group, IEnumerable<IntentScoredExample> examples, IntentThresholds thresholds)
+    private static IntentOutcomeCounts Tally(string group, IEnumerable<IntentScoredExample> examples, IntentThresholds thresholds, IntentThresholds? secondStage = null)
     {
         int attacks = 0, caught = 0, attacksDenied = 0, benign = 0, steppedUp = 0, denied = 0, second = 0;
         foreach (var e in examples)
         {
-            var outcome = thresholds.Decide(e.Score);
+            var outcome = (e.SecondStage ? secondStage ?? thresholds : thresholds).Decide(e.Score);
             second += e.SecondStage ? 1 : 0;
             if (e.Malicious)
             {
