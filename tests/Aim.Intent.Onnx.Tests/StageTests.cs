@@ -5,11 +5,17 @@ using Aim.Intent.Check;
 
 namespace Aim.Intent.Onnx.Tests;
 
-public sealed class StageTests(ModelFixture model) : IClassFixture<ModelFixture>, IDisposable
+/// <summary>One loaded stage for the class (the model is 90 MB).</summary>
+public sealed class StageFixture : IDisposable
 {
-    private readonly OnnxIntentStage stage = new(new OnnxIntentStageOptions { Model = model.Files });
+    public OnnxIntentStage Stage { get; } = new();
 
-    public void Dispose() => stage.Dispose();
+    public void Dispose() => Stage.Dispose();
+}
+
+public sealed class StageTests(StageFixture fixture) : IClassFixture<StageFixture>
+{
+    private readonly OnnxIntentStage stage = fixture.Stage;
 
     private sealed class Fixed(float score) : IIntentClassifier
     {
