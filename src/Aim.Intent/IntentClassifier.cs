@@ -67,7 +67,7 @@ public sealed class IntentClassifier : IIntentClassifier
 
         if (featureCount > 0)
         {
-            TensorPrimitives.Multiply(hidden, 1f / featureCount, hidden);
+            TensorPrimitives.Multiply(hidden, settings.HiddenScale(featureCount), hidden);
         }
 
         var logits = s.Logits.AsSpan(0, IntentLabels.Count);
@@ -138,7 +138,7 @@ public sealed class IntentClassifier : IIntentClassifier
         var weights = s.ChunkWeight.AsSpan(0, chunkCount);
         weights.Clear();
         var embeddings = model.Embeddings.AsSpan();
-        var scale = 1f / featureCount;
+        var scale = model.Settings.HiddenScale(featureCount);
         for (var f = 0; f < featureCount; f++)
         {
             weights[s.FeatureChunk[f]] += TensorPrimitives.Dot(embeddings.Slice(s.Buckets[f] * dimension, dimension), direction) * scale;

@@ -258,10 +258,18 @@ internal static class IntentFeaturizer
 /// <param name="MinN">The shortest character n-gram.</param>
 /// <param name="MaxN">The longest character n-gram.</param>
 /// <param name="WordWeight">How many times each word unigram and bigram is counted (1 in format version 1 and 2 files).</param>
-internal readonly record struct FeaturizerSettings(int BucketBits, int MinN, int MaxN, int WordWeight = 1)
+/// <param name="EvidencePrior">Zero-vector pseudo-features added to the average's denominator (0 before format version 4):
+/// the hidden vector is sum / (n + prior), so an input with few features stays near the bias (the class prior).</param>
+internal readonly record struct FeaturizerSettings(int BucketBits, int MinN, int MaxN, int WordWeight = 1, int EvidencePrior = 0)
 {
     /// <summary>The largest word weight a model may carry.</summary>
     public const int MaxWordWeight = 8;
+
+    /// <summary>The largest evidence prior a model may carry.</summary>
+    public const int MaxEvidencePrior = 4096;
+
+    /// <summary>The factor that turns a sum of <paramref name="featureCount"/> feature rows into the hidden vector.</summary>
+    public float HiddenScale(int featureCount) => featureCount + EvidencePrior == 0 ? 0f : 1f / (featureCount + EvidencePrior);
 
     public int BucketCount => 1 << BucketBits;
 }

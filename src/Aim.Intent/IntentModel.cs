@@ -12,7 +12,7 @@ namespace Aim.Intent;
 /// File format (little-endian): magic <c>AIMINTNT</c>, version, bucket bits, dimension, class count,
 /// min and max n-gram length, the number of non-zero rows, the softmax temperature (float, version 2;
 /// version 1 files have none and use 1), the word weight (int, version 3; older files use 1, see
-/// <c>FeaturizerSettings.WordWeight</c>), the rows' ascending bucket indices, those rows, the output
+/// <c>FeaturizerSettings.WordWeight</c>), the evidence prior (int, version 4; older files use 0), the rows' ascending bucket indices, those rows, the output
 /// matrix and bias, then the SHA-256 of everything before it. Rows no training example touched are
 /// zero and not stored.
 /// </remarks>
@@ -24,13 +24,15 @@ public sealed class IntentModel
     /// <summary>The largest temperature a model may carry.</summary>
     public const float MaxTemperature = 100f;
 
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
     private const int HeaderBytesV1 = 8 + (7 * 4);
     private const int HeaderBytesV2 = HeaderBytesV1 + 4;
-    private const int HeaderBytes = HeaderBytesV2 + 4;
+    private const int HeaderBytesV3 = HeaderBytesV2 + 4;
+    private const int HeaderBytes = HeaderBytesV3 + 4;
     private const int MaxFileBytes = 64 << 20;
     private static readonly byte[] Magic = "AIMINTNT"u8.ToArray();
     private static readonly Lazy<IntentModel> DefaultModel = new(LoadEmbedded, LazyThreadSafetyMode.ExecutionAndPublication);
+    private string? version;
 
     internal IntentModel(FeaturizerSettings settings, int dimension, float[] embeddings, float[] output, float[] bias, float temperature = 1f)
     {
@@ -56,6 +58,15 @@ public sealed class IntentModel
 
     /// <summary>How many times a word unigram or bigram counts relative to one character n-gram (1 in format version 1 and 2 files).</summary>
     public int WordWeight => Settings.WordWeight;
+
+    /// <summary>Zero pseudo-features in the average's denominator (0 in files before format version 4): see <c>IntentTrainingOptions.EvidencePrior</c>.</summary>
+    public int EvidencePrior => Settings.EvidencePrior;
+
+    /// <summary>
+    /// A stable name of these exact weights for audit records: <c>ngram-</c> and the first 12 hex digits of the SHA-256 that
+    /// ends the model file (<see cref="ToBytes"/>), for example <c>ngram-3f09a1c2b4d5</c>.
+    /// </summary>
+    public string Version => version ??= "ngram-" + Convert.ToHexStringLower(ToBytes().AsSpan(^32..^26));
 
     /// <summary>The number of parameters, zero rows included.</summary>
     public long ParameterCount => (long)Embeddings.Length + Output.Length + Bias.Length;
@@ -110,7 +121,7 @@ public sealed class IntentModel
             throw IntentModelException.Model($"Intent model format version {version} is not supported (expected 1 to {FormatVersion}).");
         }
 
-        var headerBytes = version switch { 1 => HeaderBytesV1, 2 => HeaderBytesV2, _ => HeaderBytes };
+        var headerBytes = version switch { 1 => HeaderBytesV1, 2 => HeaderBytesV2, 3 => HeaderBytesV3, _ => HeaderBytes };
         if (body.Length < headerBytes)
         {
             throw IntentModelException.Model("The intent model's header is truncated.");
@@ -123,14 +134,16 @@ public sealed class IntentModel
         }
 
         var wordWeight = version < 3 ? 1 : ReadInt(body, HeaderBytesV2);
+        var evidencePrior = version < 4 ? 0 : ReadInt(body, HeaderBytesV3);
         if (bucketBits is < 8 or > 24 || dimension is < 1 or > 512 || classes != IntentLabels.Count
             || wordWeight is < 1 or > FeaturizerSettings.MaxWordWeight
+            || evidencePrior is < 0 or > FeaturizerSettings.MaxEvidencePrior
             || minN is < 1 or > 8 || maxN < minN || maxN > 8 || rows < 0 || rows > (1 << bucketBits))
         {
             throw IntentModelException.Model("The intent model's header is out of range.");
         }
 
-        var settings = new FeaturizerSettings(bucketBits, minN, maxN, wordWeight);
+        var settings = new FeaturizerSettings(bucketBits, minN, maxN, wordWeight, evidencePrior);
         long expected = headerBytes + (rows * 4L) + (((long)rows * dimension) + (classes * dimension) + classes) * 4L;
         if (body.Length != expected)
         {
@@ -159,7 +172,7 @@ public sealed class IntentModel
         offset += output.Length * 4;
         var bias = new float[classes];
         ReadFloats(body.Slice(offset, classes * 4), bias);
-        return new IntentModel(settings, dimension, embeddings, output, bias, temperature);
+        return new IntentModel(settings, dimension, embeddings, output, bias, temperature) { version = "ngram-" + Convert.ToHexStringLower(digest[..6]) };
     }
 
     /// <summary>Reads a model from a stream (read to its end).</summary>
@@ -203,6 +216,7 @@ public sealed class IntentModel
         WriteInt(span, 32, rows.Count);
         BinaryPrimitives.WriteSingleLittleEndian(span[HeaderBytesV1..], Temperature);
         WriteInt(span, HeaderBytesV2, Settings.WordWeight);
+        WriteInt(span, HeaderBytesV3, Settings.EvidencePrior);
         var offset = HeaderBytes;
         foreach (var row in rows)
         {

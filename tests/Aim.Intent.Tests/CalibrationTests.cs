@@ -62,7 +62,7 @@ public class CalibrationTests
     public void A_version_1_file_without_a_temperature_still_loads_with_temperature_1()
     {
         // Version 1 files predate the word weight, so they featurize with weight 1.
-        var model = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0, WordWeight = 1 });
+        var model = IntentTrainer.Train(Small, Fast with { CalibrationFraction = 0, WordWeight = 1, EvidencePrior = 0 });
         // Version 1: the same layout without the 4-byte temperature and the 4-byte word weight after the header.
         var v1 = ModelFiles.AsOlderVersion(model.ToBytes(), version: 1);
 

@@ -57,7 +57,8 @@ public class CheckTests
         Assert.Equal("intent_flagged", result.ReasonCode);
         Assert.NotNull(result.Details);
         Assert.True(IntentLabels.TryParse(result.Details!["class"]!.GetValue<string>(), out var intent) && intent != IntentClass.Benign);
-        Assert.InRange(result.Details["malicious_probability"]!.GetValue<double>(), 0.8, 1.0);
+        Assert.InRange(result.Details["malicious_probability"]!.GetValue<double>(), IntentCheckOptions.DefaultHigh.DenyAt, 1.0);
+        Assert.Equal("deny", result.Details["intent_outcome"]!.GetValue<string>());
         Assert.InRange(result.Details["confidence"]!.GetValue<double>(), 0.0, 1.0);
         Assert.NotEmpty(result.Details["evidence"]!.AsArray());
         var alert = Assert.Single(alerts.Snapshot());
@@ -91,14 +92,57 @@ public class CheckTests
         Assert.Contains(shown, e => e.Contains("secret-value-123"));
     }
 
-    [Fact]
-    public async Task Verdict_under_the_threshold_is_allowed()
+    [Theory]
+    [InlineData(RiskLevel.Critical, 0.10f, "allow")]
+    [InlineData(RiskLevel.Critical, 0.59f, "allow")]
+    [InlineData(RiskLevel.Critical, 0.60f, "step_up")]
+    [InlineData(RiskLevel.Critical, 0.89f, "step_up")]
+    [InlineData(RiskLevel.Critical, 0.90f, "deny")]
+    [InlineData(RiskLevel.High, 0.60f, "allow")]
+    [InlineData(RiskLevel.High, 0.70f, "step_up")]
+    [InlineData(RiskLevel.High, 0.95f, "deny")]
+    public async Task Each_risk_level_has_its_own_allow_step_up_and_deny_cut_points(RiskLevel risk, float score, string expected)
     {
-        var check = new IntentClassifierCheck(new FixedClassifier(_ => Flagged(0.85f)), Generous(o => o.Threshold = 0.9f));
-        Assert.True((await check.CheckAsync(Request(RiskLevel.Critical), default)).Allowed);
+        var check = new IntentClassifierCheck(new FixedClassifier(_ => Flagged(score)), Generous(o =>
+        {
+            o.Critical = new IntentThresholds(StepUpAt: 0.6f, DenyAt: 0.9f);
+            o.High = new IntentThresholds(StepUpAt: 0.7f, DenyAt: 0.95f);
+        }));
 
-        var strict = new IntentClassifierCheck(new FixedClassifier(_ => Flagged(0.85f)), Generous(o => o.Threshold = 0.8f));
-        Assert.False((await strict.CheckAsync(Request(RiskLevel.Critical), default)).Allowed);
+        var result = await check.CheckAsync(Request(risk), default);
+
+        Assert.Equal(expected, result.Details!["intent_outcome"]!.GetValue<string>());
+        Assert.Equal(score, result.Details["intent_score"]!.GetValue<double>(), 4);
+        Assert.Equal("ngram", result.Details["intent_stage"]!.GetValue<string>());
+        Assert.Equal(nameof(FixedClassifier), result.Details["intent_model"]!.GetValue<string>());
+        switch (expected)
+        {
+            case "allow":
+                Assert.True(result.Allowed);
+                Assert.False(result.RequiresApproval);
+                Assert.Null(result.Details["evidence"]);
+                break;
+            case "step_up":
+                Assert.True(result.Allowed);
+                Assert.True(result.RequiresApproval);
+                Assert.Equal("intent_uncertain", result.ReasonCode);
+                Assert.NotEmpty(result.Details["evidence"]!.AsArray());
+                Assert.Equal("exfiltration", result.Details["class"]!.GetValue<string>());
+                break;
+            default:
+                Assert.False(result.Allowed);
+                Assert.Equal("intent_flagged", result.ReasonCode);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task Built_in_model_names_its_exact_weights_in_the_details()
+    {
+        var result = await new IntentClassifierCheck().CheckAsync(Benign(RiskLevel.Critical), default);
+        var model = result.Details!["intent_model"]!.GetValue<string>();
+        Assert.Equal(IntentModel.Default.Version, model);
+        Assert.Matches("^ngram-[0-9a-f]{12}$", model);
     }
 
     [Fact]
@@ -203,15 +247,26 @@ public class CheckTests
     }
 
     [Theory]
-    [InlineData(-0.1f, 5)]
-    [InlineData(1.5f, 5)]
-    [InlineData(float.NaN, 5)]
-    [InlineData(0.8f, 0)]
-    public void Invalid_options_are_refused(float threshold, int budgetMs)
+    [InlineData(-0.1f, 0.9f, 0.8f, 5)]
+    [InlineData(0.5f, 1.5f, 0.8f, 5)]
+    [InlineData(float.NaN, 0.9f, 0.8f, 5)]
+    [InlineData(0.9f, 0.5f, 0.8f, 5)]     // deny below step-up
+    [InlineData(0.5f, 0.9f, float.NaN, 5)]
+    [InlineData(0.5f, 0.9f, 0.8f, 0)]
+    public void Invalid_options_are_refused(float stepUp, float deny, float mediumAlert, int budgetMs)
     {
-        var options = new IntentCheckOptions { Threshold = threshold, Budget = TimeSpan.FromMilliseconds(budgetMs) };
-        var ex = Assert.Throws<AimConfigurationException>(() => new IntentClassifierCheck(new FixedClassifier(_ => Flagged()), options));
-        Assert.Equal("aim_configuration", ex.Code);
+        foreach (var options in new[]
+        {
+            new IntentCheckOptions { Critical = new IntentThresholds(stepUp, deny), MediumAlertThreshold = mediumAlert, Budget = TimeSpan.FromMilliseconds(budgetMs) },
+            new IntentCheckOptions { High = new IntentThresholds(stepUp, deny), MediumAlertThreshold = mediumAlert, Budget = TimeSpan.FromMilliseconds(budgetMs) },
+        })
+        {
+            var ex = Assert.Throws<AimConfigurationException>(() => new IntentClassifierCheck(new FixedClassifier(_ => Flagged()), options));
+            Assert.Equal("aim_configuration", ex.Code);
+        }
+
+        Assert.Throws<AimConfigurationException>(() => new IntentClassifierCheck(new FixedClassifier(_ => Flagged()), new IntentCheckOptions { High = null! }));
+        Assert.Throws<AimConfigurationException>(() => new IntentClassifierCheck(new FixedClassifier(_ => Flagged()), new IntentCheckOptions { SecondStageBudget = TimeSpan.Zero }));
     }
 
     [Fact]
@@ -252,10 +307,10 @@ public class CheckTests
         Assert.NotNull(decision.Details?["class"]);
     }
 
-    internal static IntentVerdict Flagged(float malicious = 0.97f) =>
+    internal static IntentVerdict Flagged(float malicious = 0.999f) =>
         new(IntentClass.Exfiltration, malicious, malicious, [new IntentEvidence("command=secret-value-123", 0.5f, 0)]);
 
-    private sealed class FixedClassifier(Func<string, IntentVerdict> classify) : IIntentClassifier
+    internal sealed class FixedClassifier(Func<string, IntentVerdict> classify) : IIntentClassifier
     {
         public IntentVerdict Classify(string text, int maxEvidence = IntentVerdict.DefaultEvidenceCount)
         {

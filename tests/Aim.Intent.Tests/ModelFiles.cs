@@ -16,27 +16,28 @@ internal static class ModelFiles
         new("email:send", "x@gmail.com", "send the customer database to my gmail", IntentClass.Exfiltration),
     ];
 
-    // Version 3 layout: a 36-byte header, the temperature (4 bytes), the word weight (4 bytes), the rows, then a SHA-256
-    // of everything before it.
+    // Version 4 layout: a 36-byte header, the temperature (4 bytes), the word weight (4 bytes), the evidence prior (4 bytes),
+    // the rows, then a SHA-256 of everything before it.
     private const int HeaderLength = 36;
-    private const int V3PrefixLength = HeaderLength + 8;
+    private const int V4PrefixLength = HeaderLength + 12;
     private const int ChecksumLength = 32;
 
     /// <summary>
-    /// The same model as an older file: version 2 drops the word weight, version 1 also the temperature; the version field
-    /// and the checksum are rewritten so only the layout differs.
+    /// The same model as an older file: version 3 drops the evidence prior, version 2 also the word weight, version 1 also the
+    /// temperature; the version field and the checksum are rewritten so only the layout differs.
     /// </summary>
-    public static byte[] AsOlderVersion(byte[] v3, int version)
+    public static byte[] AsOlderVersion(byte[] v4, int version)
     {
         int keep = version switch
         {
             1 => HeaderLength,
             2 => HeaderLength + 4,
+            3 => HeaderLength + 8,
             _ => throw new ArgumentOutOfRangeException(nameof(version)),
         };
-        var body = new byte[v3.Length - ChecksumLength - (V3PrefixLength - keep)];
-        v3.AsSpan(0, keep).CopyTo(body);
-        v3.AsSpan(V3PrefixLength, v3.Length - ChecksumLength - V3PrefixLength).CopyTo(body.AsSpan(keep));
+        var body = new byte[v4.Length - ChecksumLength - (V4PrefixLength - keep)];
+        v4.AsSpan(0, keep).CopyTo(body);
+        v4.AsSpan(V4PrefixLength, v4.Length - ChecksumLength - V4PrefixLength).CopyTo(body.AsSpan(keep));
         BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(8), version);
         return WithChecksum(body);
     }

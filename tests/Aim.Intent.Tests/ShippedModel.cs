@@ -46,33 +46,36 @@ public sealed class ShippedModelTests(ShippedModelFixture fixture) : IClassFixtu
         Assert.InRange(fixture.EmbeddedBytes.Length, 1, 4 << 20);
     }
 
-    [Fact]
-    public void Held_out_malicious_recall_and_benign_false_positives_stay_at_the_documented_level()
+    [Theory]
+    [InlineData("heldout.jsonl", 0.95, 0.05)]
+    [InlineData("heldout-2.jsonl", 0.92, 0.12)]
+    [InlineData("heldout-3.jsonl", 0.88, 0.12)]
+    [InlineData("heldout-short.jsonl", 1.0, 0.15)]
+    public void Held_out_sets_stay_at_their_documented_three_outcome_level_under_the_critical_defaults(string file, double minCaught, double maxSteppedUp)
     {
-        // docs/intent.md holds the exact figures (0.896 and 1/63 at 0.8, with the benign logit offset chosen by
-        // leave-one-author-out cross-validation); these floors catch a regression, not a rounding change.
-        // The target (0.95 at 0.8) is not met, so it is not the floor.
-        var atDefault = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.8f);
-        Assert.True(atDefault.MaliciousRecall >= 0.88, atDefault.ToMarkdown());
-        Assert.True(atDefault.BenignFalsePositiveRate <= 0.05, atDefault.ToMarkdown());
-
-        var atHalf = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.5f);
-        Assert.True(atHalf.MaliciousRecall >= 0.95, atHalf.ToMarkdown());
-        Assert.True(atHalf.BenignFalsePositiveRate <= 0.05, atHalf.ToMarkdown());
+        // docs/intent.md holds the exact figures of the one final evaluation (first stage alone, critical defaults:
+        // 0.963 / 1 of 63 / 0, 0.929 / 8 of 81 / 0, 0.891 / 8 of 80 / 0, 1.000 / 7 of 60 / 0); these floors catch a
+        // regression, not a rounding change.
+        var examples = IntentCorpus.ReadFile(Path.Combine(Paths.Data, file));
+        var scored = examples.Select(e => new IntentScoredExample(file, e.Label != IntentClass.Benign, Classifier.Predict(e.Text).MaliciousProbability)).ToArray();
+        var counts = IntentOutcomeReport.Count(scored, Check.IntentCheckOptions.DefaultCritical)[^1];
+        var table = IntentOutcomeReport.ToMarkdown([counts]);
+        Assert.True(counts.CaughtRate >= minCaught, table);
+        Assert.True(counts.BenignStepUpRate <= maxSteppedUp, table);
+        Assert.Equal(0, counts.BenignDenied);
     }
 
     [Fact]
-    public void The_second_held_out_set_stays_at_its_documented_level()
+    public void At_the_old_single_threshold_the_held_out_figures_are_where_the_docs_say()
     {
-        // heldout-2.jsonl: written by another author who read no training data; reported on its own
-        // (docs/intent.md: 0.866 recall and 7/81 false positives at 0.8, above the 5% false-positive target).
-        var path = Path.Combine(Paths.Data, "heldout-2.jsonl");
-        Assert.True(File.Exists(path), "data/intent/heldout-2.jsonl is missing");
-        var examples = IntentCorpus.ReadFile(path);
-        var atDefault = IntentEvaluation.Evaluate(Classifier, examples, 0.8f);
-        Assert.True(atDefault.MaliciousRecall >= 0.85, atDefault.ToMarkdown());
-        Assert.True(atDefault.BenignFalsePositiveRate <= 0.09, atDefault.ToMarkdown());
-        Assert.Contains(fixture.Report.HeldOutSets, s => s.Key == "heldout-2.jsonl" && s.Value.Total == examples.Count);
+        // The pre-v2 rule (flag at 0.8), kept as a regression check of the model itself: 0.878 and 1/63, 0.850 and 4/81.
+        var atDefault = IntentEvaluation.Evaluate(Classifier, fixture.HeldOut, 0.8f);
+        Assert.True(atDefault.MaliciousRecall >= 0.87, atDefault.ToMarkdown());
+        Assert.True(atDefault.BenignFalsePositiveRate <= 0.05, atDefault.ToMarkdown());
+        var second = IntentEvaluation.Evaluate(Classifier, IntentCorpus.ReadFile(Path.Combine(Paths.Data, "heldout-2.jsonl")), 0.8f);
+        Assert.True(second.MaliciousRecall >= 0.84, second.ToMarkdown());
+        Assert.True(second.BenignFalsePositiveRate <= 0.07, second.ToMarkdown());
+        Assert.Contains(fixture.Report.HeldOutSets, s => s.Key == "heldout-2.jsonl" && s.Value.Total == second.Total);
     }
 
     [Theory]

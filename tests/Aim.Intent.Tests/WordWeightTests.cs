@@ -50,7 +50,7 @@ public class WordWeightTests
     [Fact]
     public void A_version_2_file_without_a_word_weight_still_loads_with_weight_1()
     {
-        var model = IntentTrainer.Train(Tiny, Fast with { WordWeight = 1 }).WithTemperature(1.5f);
+        var model = IntentTrainer.Train(Tiny, Fast with { WordWeight = 1, EvidencePrior = 0 }).WithTemperature(1.5f);
         var v2 = ModelFiles.AsOlderVersion(model.ToBytes(), version: 2);
 
         var loaded = IntentModel.Load(v2);
@@ -80,7 +80,7 @@ public class WordWeightTests
     public void A_file_with_an_unknown_version_is_refused()
     {
         var bytes = IntentTrainer.Train(Tiny, Fast).ToBytes();
-        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 4);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), 5);
         ModelFiles.ResealInPlace(bytes);
         var ex = Assert.Throws<IntentModelException>(() => IntentModel.Load(bytes));
         Assert.Equal("intent_model_invalid", ex.Code);

@@ -2,6 +2,9 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Aim.Intent;
+using Aim.Intent.Check;
+using Aim.Intent.Onnx;
+using Aim.Intent.Onnx.Training;
 using Aim.Intent.Training;
 
 namespace Aim.Cli.Commands;
@@ -17,7 +20,11 @@ internal static class IntentCommand
         var data = new Option<string>("--data") { Description = "Corpus directory with train*.jsonl and heldout*.jsonl.", DefaultValueFactory = _ => "data/intent" };
         var output = new Option<string>("--out") { Description = "Where to write the model (for the shipped one: src/Aim.Intent/Model/intent-model.bin).", Required = true };
         var overrides = new TrainingOverrides();
-        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on each held-out set.") { data, output };
+        var secondStageOut = new Option<string?>("--second-stage-out") { Description = "Also train the ONNX second stage's head (src/Aim.Intent.Onnx/Model/intent-head.bin for the shipped one) and print the three-outcome evaluation." };
+        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "Where sentence embeddings of the corpus are cached between runs (default: the temp directory)." };
+        var trainThreads = new Option<int>("--threads") { Description = "Folds or embeddings computed at once for the second stage.", DefaultValueFactory = _ => 2 };
+        var heldOutReport = new Option<bool>("--held-out") { Description = "Print the second stage's three-outcome figures on each heldout*.jsonl (run once, with final settings)." };
+        var train = new Command("train", "Train the intent model (deterministic) and print per-class precision/recall on each held-out set.") { data, output, secondStageOut, embeddingCache, trainThreads, heldOutReport };
         overrides.AddTo(train);
         train.SetAction(p => Cli.Run(() =>
         {
@@ -39,20 +46,28 @@ internal static class IntentCommand
                 Console.Write(evaluation.ToMarkdown());
             }
 
+            if (p.GetValue(secondStageOut) is { } headPath)
+            {
+                TrainSecondStage(p.GetValue(data)!, headPath, report.Model, options, p.GetValue(embeddingCache), Math.Max(1, p.GetValue(trainThreads)), p.GetValue(heldOutReport));
+            }
+
             return Cli.Ok;
         }));
 
-        var json = new Option<bool>("--json") { Description = "Write one JSON object per line: {label, confidence, malicious_probability, evidence, latency_us}." };
+        var json = new Option<bool>("--json") { Description = "Write one JSON object per line: {label, confidence, malicious_probability, evidence, risk, outcome, stage, score, latency_us}." };
         var model = new Option<string?>("--model") { Description = "Use this model file instead of the embedded one." };
+        var secondStage = new Option<bool>("--second-stage") { Description = "Also consult the ONNX second stage (all-MiniLM-L6-v2 + the shipped head) for high and critical actions in its band, as an agent that enables it would." };
         var input = new Argument<string>("FILE") { Description = "JSON lines {capability, resource, input} (a line not starting with '{' is classified as plain text); '-' or nothing for stdin.", DefaultValueFactory = _ => "-" };
-        var classify = new Command("classify", "Classify actions with the intent model.") { json, model, input };
+        var classify = new Command("classify", "Classify actions with the intent model and give the outcome (allow, step_up, deny) of the default policy for each capability's risk level.") { json, model, secondStage, input };
         classify.SetAction(p => Cli.Run(() =>
         {
             var classifier = p.GetValue(model) is { } modelPath ? new IntentClassifier(IntentModel.LoadFile(modelPath)) : IntentClassifier.Default;
+            using var stage = p.GetValue(secondStage) ? new OnnxIntentStage() : null;
             var file = p.GetValue(input)!;
             using var reader = file == "-" ? Console.In : new StreamReader(file);
             var asJson = p.GetValue(json);
             classifier.Classify("warm up: load the model and JIT the path before the first timed line");
+            stage?.Score("warm up", 0.5f, CancellationToken.None);
             var number = 0;
             while (reader.ReadLine() is { } line)
             {
@@ -62,9 +77,10 @@ internal static class IntentCommand
                     continue;
                 }
 
-                var text = line.TrimStart().StartsWith('{') ? TextOf(line, number) : line;
+                var (text, capability) = line.TrimStart().StartsWith('{') ? TextOf(line, number) : (line, null);
                 var clock = Stopwatch.GetTimestamp();
                 var verdict = classifier.Classify(text);
+                var decision = Decide(capability, verdict.MaliciousProbability, text, stage);
                 var micros = Stopwatch.GetElapsedTime(clock).TotalMicroseconds;
                 if (asJson)
                 {
@@ -74,12 +90,16 @@ internal static class IntentCommand
                         confidence = Math.Round(verdict.Confidence, 4),
                         malicious_probability = Math.Round(verdict.MaliciousProbability, 4),
                         evidence = verdict.Evidence.Select(e => new { text = e.Text, weight = Math.Round(e.Weight, 4) }),
+                        risk = decision.Risk.ToString().ToLowerInvariant(),
+                        outcome = decision.Outcome.ToWireName(),
+                        stage = decision.Stage,
+                        score = Math.Round(decision.Score, 4),
                         latency_us = Math.Round(micros, 1),
                     }, JsonLines));
                 }
                 else
                 {
-                    Console.WriteLine($"{verdict.LabelName,-20} {verdict.Confidence:0.00}  p(malicious) {verdict.MaliciousProbability:0.00}  [{string.Join(" | ", verdict.Evidence.Select(e => e.Text))}]  {micros:0} us");
+                    Console.WriteLine($"{decision.Outcome.ToWireName(),-8} {decision.Risk.ToString().ToLowerInvariant(),-9} {decision.Stage,-7} {verdict.LabelName,-20} {verdict.Confidence:0.00}  p(malicious) {verdict.MaliciousProbability:0.00}  [{string.Join(" | ", verdict.Evidence.Select(e => e.Text))}]  {micros:0} us");
                 }
             }
 
@@ -103,6 +123,62 @@ internal static class IntentCommand
         return new Command("intent", "The in-process intent classifier: train it, cross-validate its settings, or classify actions.") { train, cv, classify };
     }
 
+    private static void TrainSecondStage(string dataDirectory, string headPath, IntentModel firstStage, IntentTrainingOptions options, string? cachePath, int threads, bool heldOut)
+    {
+        var files = EmbeddingModelFiles.FromPackageAssembly();
+        using var embedder = new SentenceEmbedder(files);
+        cachePath ??= Path.Combine(Path.GetTempPath(), $"aim-intent-embeddings-{files.Sha256[..12]}.bin");
+        var report = SecondStageTraining.Run(dataDirectory, files, embedder, firstStage, options, cachePath, threads, Console.Out);
+
+        var firstOnly = SecondStageReport.FirstStageOnly(report.Folds);
+        var stacked = SecondStageReport.Cascade(report.Folds, 0f, 1f);
+        Console.WriteLine();
+        Console.WriteLine("frontier, first stage alone (leave-one-author-out, pooled):");
+        Console.Write(IntentOutcomeReport.FrontierMarkdown(firstOnly));
+        Console.WriteLine();
+        Console.WriteLine("frontier, first stage + second stage on every line (leave-one-author-out, pooled):");
+        Console.Write(IntentOutcomeReport.FrontierMarkdown(stacked));
+
+        // The shipped cut points are IntentCheckOptions' defaults; the band is where the cascade needs the second stage to
+        // decide as full stacking would under them.
+        var (criticalFrom, criticalTo) = report.BandFor(IntentCheckOptions.DefaultCritical, IntentCheckOptions.DefaultSecondStageCritical);
+        var (highFrom, highTo) = report.BandFor(IntentCheckOptions.DefaultHigh, IntentCheckOptions.DefaultSecondStageHigh);
+        report.SetBand(Math.Min(criticalFrom, highFrom), Math.Max(criticalTo, highTo));
+        report.Head.Save(headPath);
+        Console.WriteLine();
+        Console.WriteLine($"wrote {headPath} ({report.Head.Version}, band {report.Head.UncertainFrom:0.00}..{report.Head.UncertainTo:0.00}, {report.Elapsed.TotalSeconds:0} s)");
+        foreach (var (target, stepUp) in new[] { ("critical", 0.10), ("high", 0.05) })
+        {
+            Console.WriteLine($"best point for {target} (benign denied <= 1%, stepped up <= {stepUp:P0}): first stage {Describe(IntentOutcomeReport.BestPoint(firstOnly, 0.01, stepUp))}, second stage on every line {Describe(IntentOutcomeReport.BestPoint(stacked, 0.01, stepUp))}");
+        }
+
+        var cascade = SecondStageReport.Cascade(report.Folds, report.Head.UncertainFrom, report.Head.UncertainTo);
+        foreach (var (level, thresholds, second) in new[]
+        {
+            ("critical", IntentCheckOptions.DefaultCritical, IntentCheckOptions.DefaultSecondStageCritical),
+            ("high", IntentCheckOptions.DefaultHigh, IntentCheckOptions.DefaultSecondStageHigh),
+        })
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{level} defaults ({Describe(thresholds)}), first stage alone, per left-out file:");
+            Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(firstOnly, thresholds)));
+            Console.WriteLine();
+            Console.WriteLine($"{level} defaults (second stage: {Describe(second)}), cascade (second stage in the band), per left-out file:");
+            Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(cascade, thresholds, second)));
+            if (heldOut)
+            {
+                Console.WriteLine();
+                Console.WriteLine($"{level} defaults, held-out files (final models, scored once), first stage alone:");
+                Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(SecondStageReport.FirstStageOnly(report.HeldOut), thresholds)));
+                Console.WriteLine();
+                Console.WriteLine($"{level} defaults, held-out files, cascade:");
+                Console.Write(IntentOutcomeReport.ToMarkdown(IntentOutcomeReport.Count(SecondStageReport.Cascade(report.HeldOut, report.Head.UncertainFrom, report.Head.UncertainTo), thresholds, second)));
+            }
+        }
+
+        static string Describe(IntentThresholds t) => $"step up at {t.StepUpAt:0.0000}, deny at {t.DenyAt:0.0000}";
+    }
+
     // Trainer settings a run may override (experiments and cross-validation; the shipped model uses none).
     private sealed class TrainingOverrides
     {
@@ -112,6 +188,7 @@ internal static class IntentCommand
         private readonly Option<int?> dimension = new("--dim") { Description = "Embedding dimension." };
         private readonly Option<int?> bucketBits = new("--bucket-bits") { Description = "log2 of the hashed bucket count." };
         private readonly Option<int?> wordWeight = new("--word-weight") { Description = "Weight of word features relative to a char n-gram (1-8)." };
+        private readonly Option<int?> evidencePrior = new("--evidence-prior") { Description = "Zero pseudo-features in the average's denominator (0-4096)." };
         private readonly Option<int?> minN = new("--min-n") { Description = "Shortest char n-gram." };
         private readonly Option<int?> maxN = new("--max-n") { Description = "Longest char n-gram." };
         private readonly Option<int?> handWrittenWeight = new("--hand-written-weight") { Description = "Sample weight of hand-written lines (1-16)." };
@@ -125,7 +202,7 @@ internal static class IntentCommand
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, benignOffset, threshold })
+            foreach (var option in new Option[] { seed, epochs, learningRate, dimension, bucketBits, wordWeight, evidencePrior, minN, maxN, handWrittenWeight, benignWeight, templatedFraction, calibration, calibrationFraction, temperature, benignOffset, threshold })
             {
                 command.Options.Add(option);
             }
@@ -141,6 +218,7 @@ internal static class IntentCommand
                 Dimension = p.GetValue(dimension) ?? o.Dimension,
                 BucketBits = p.GetValue(bucketBits) ?? o.BucketBits,
                 WordWeight = p.GetValue(wordWeight) ?? o.WordWeight,
+                EvidencePrior = p.GetValue(evidencePrior) ?? o.EvidencePrior,
                 MinN = p.GetValue(minN) ?? o.MinN,
                 MaxN = p.GetValue(maxN) ?? o.MaxN,
                 HandWrittenWeight = p.GetValue(handWrittenWeight) ?? o.HandWrittenWeight,
@@ -162,8 +240,32 @@ internal static class IntentCommand
         }
     }
 
+    // The default policy for the capability's risk level (plain text lines, with no capability, count as medium: the
+    // risk classifier's default). Low: not classified; medium: allowed (classified in the background, only reported).
+    private static (RiskLevel Risk, IntentOutcome Outcome, string Stage, float Score) Decide(string? capability, float firstStage, string text, OnnxIntentStage? stage)
+    {
+        var risk = Aim.Capabilities.RiskClassifier.Classify(capability ?? string.Empty).Level;
+        if (risk is RiskLevel.Low or RiskLevel.Auto)
+        {
+            return (risk, IntentOutcome.Allow, "none", firstStage);
+        }
+
+        if (risk == RiskLevel.Medium)
+        {
+            return (risk, IntentOutcome.Allow, IntentClassifierCheck.FirstStageName, firstStage);
+        }
+
+        if (stage is not null && firstStage >= stage.UncertainFrom && firstStage <= stage.UncertainTo)
+        {
+            var score = stage.Score(text, firstStage, CancellationToken.None);
+            return (risk, IntentCheckOptions.DefaultOutcome(risk, score, secondStage: true), IntentClassifierCheck.SecondStageName, score);
+        }
+
+        return (risk, IntentCheckOptions.DefaultOutcome(risk, firstStage), IntentClassifierCheck.FirstStageName, firstStage);
+    }
+
     // {capability, resource, input}: missing fields count as empty; anything else is a typed error.
-    private static string TextOf(string line, int number)
+    private static (string Text, string? Capability) TextOf(string line, int number)
     {
         try
         {
@@ -174,7 +276,8 @@ internal static class IntentCommand
                 throw Invalid(number, "expected a JSON object");
             }
 
-            return IntentText.Build(Field(root, "capability", number), Field(root, "resource", number), Field(root, "input", number));
+            var capability = Field(root, "capability", number);
+            return (IntentText.Build(capability, Field(root, "resource", number), Field(root, "input", number)), capability);
         }
         catch (JsonException e)
         {

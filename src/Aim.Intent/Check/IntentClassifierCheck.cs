@@ -8,22 +8,36 @@ namespace Aim.Intent.Check;
 
 /// <summary>
 /// Step 5 of the call path: classifies what an action is about to do. Low risk: skipped. Medium:
-/// allowed at once and classified in the background (a finding raises a <see cref="SecurityAlert"/>).
-/// High and critical: classified before the action runs; a non-benign verdict whose malicious
-/// probability reaches <see cref="IntentCheckOptions.Threshold"/> is denied with reason code
-/// <c>intent_flagged</c> and the class, confidence and evidence in the step details (which the audit
-/// entry records). A classifier that times out or throws follows the risk level's
-/// <see cref="IntentFailMode"/>: closed denies with <c>intent_unavailable</c>, open allows and alerts.
+/// allowed at once and classified in the background (a score at or above
+/// <see cref="IntentCheckOptions.MediumAlertThreshold"/> raises a <see cref="SecurityAlert"/>).
+/// High and critical: classified before the action runs, with three outcomes from the risk level's
+/// <see cref="IntentThresholds"/>: allow, step up (the action waits for a JIT approval whose approver sees
+/// the class, score and evidence; reason code <c>intent_uncertain</c>) or deny (<c>intent_flagged</c>).
+/// When a second stage is configured it re-scores first-stage scores in its uncertainty band. Every
+/// outcome carries <c>intent_outcome</c>, <c>intent_score</c>, <c>intent_stage</c> and <c>intent_model</c>
+/// in its step details, which the audit entry records. A classifier that times out or throws follows the
+/// risk level's <see cref="IntentFailMode"/>.
 /// </summary>
 public sealed class IntentClassifierCheck : IIntentCheck
 {
-    /// <summary>The reason code of a flagged action.</summary>
+    /// <summary>The reason code of a denied action (high-confidence verdict).</summary>
     public const string FlaggedReasonCode = "intent_flagged";
+
+    /// <summary>The reason code of a stepped-up action (uncertain verdict: a human decides).</summary>
+    public const string UncertainReasonCode = "intent_uncertain";
 
     /// <summary>The reason code of a fail-closed denial (classifier slow or failing).</summary>
     public const string UnavailableReasonCode = "intent_unavailable";
 
+    /// <summary>The <c>intent_stage</c> detail of a decision made by the first (n-gram) stage.</summary>
+    public const string FirstStageName = "ngram";
+
+    /// <summary>The <c>intent_stage</c> detail of a decision made by the second stage.</summary>
+    public const string SecondStageName = "second";
+
     private readonly IIntentClassifier classifier;
+    private readonly IIntentSecondStage? secondStage;
+    private readonly string firstStageVersion;
     private readonly IntentCheckOptions options;
     private readonly ISecurityAlertSink sink;
     private readonly TimeProvider time;
@@ -33,10 +47,10 @@ public sealed class IntentClassifierCheck : IIntentCheck
     private long skippedBackgroundChecks;
 
     /// <summary>Creates the step.</summary>
-    /// <param name="classifier">The classifier; <see langword="null"/> for <see cref="IntentClassifier.Default"/> (the embedded model).</param>
+    /// <param name="classifier">The first-stage classifier; <see langword="null"/> for <see cref="IntentClassifier.Default"/> (the embedded model).</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults. Read once: later changes are ignored.</param>
     /// <param name="alerts">Where alerts go; <see langword="null"/> for a new <see cref="InMemorySecurityAlertLog"/> (see <see cref="Alerts"/>).</param>
-    /// <param name="timeProvider">The clock for alert times and the budget; <see langword="null"/> for the system clock.</param>
+    /// <param name="timeProvider">The clock for alert times and the budgets; <see langword="null"/> for the system clock.</param>
     /// <param name="logger">Receives classifier failures; optional.</param>
     /// <exception cref="AimConfigurationException">The options are invalid.</exception>
     /// <exception cref="IntentModelException">No classifier was given and the embedded model cannot be loaded.</exception>
@@ -49,17 +63,10 @@ public sealed class IntentClassifierCheck : IIntentCheck
     {
         options ??= new IntentCheckOptions();
         options.Validate();
-        this.options = new IntentCheckOptions
-        {
-            Threshold = options.Threshold,
-            Budget = options.Budget,
-            HighFailMode = options.HighFailMode,
-            CriticalFailMode = options.CriticalFailMode,
-            MaxEvidence = options.MaxEvidence,
-            EvidenceIncludesArgumentValues = options.EvidenceIncludesArgumentValues,
-            MaxPendingBackgroundChecks = options.MaxPendingBackgroundChecks,
-        };
+        this.options = options.Clone();
         this.classifier = classifier ?? IntentClassifier.Default;
+        secondStage = this.options.SecondStage;
+        firstStageVersion = this.classifier is IntentClassifier builtIn ? builtIn.Model.Version : this.classifier.GetType().Name;
         sink = alerts ?? new InMemorySecurityAlertLog();
         time = timeProvider ?? TimeProvider.System;
         this.logger = logger ?? NullLogger.Instance;
@@ -106,7 +113,9 @@ public sealed class IntentClassifierCheck : IIntentCheck
                 return ValueTask.FromResult(Unavailable(request, "failed", e));
             }
 
-            return ValueTask.FromResult(Decide(request, verdict, text, ranges));
+            return NeedsSecondStage(verdict)
+                ? SecondOpinionAsync(request, verdict, text, ranges, cancellationToken)
+                : ValueTask.FromResult(Decide(request, verdict, verdict.MaliciousProbability, FirstStageName, text, ranges));
         }
 
         return CheckOffThreadAsync(request, text, ranges, cancellationToken);
@@ -155,25 +164,117 @@ public sealed class IntentClassifierCheck : IIntentCheck
             return Unavailable(request, "failed", e);
         }
 
-        return Decide(request, verdict, text, ranges);
+        return NeedsSecondStage(verdict)
+            ? await SecondOpinionAsync(request, verdict, text, ranges, cancellationToken).ConfigureAwait(false)
+            : Decide(request, verdict, verdict.MaliciousProbability, FirstStageName, text, ranges);
     }
 
-    private StepResult Decide(ActionRequest request, IntentVerdict verdict, string text, List<ArgumentRange>? ranges)
+    private bool NeedsSecondStage(IntentVerdict verdict) =>
+        secondStage is not null && verdict.MaliciousProbability >= secondStage.UncertainFrom && verdict.MaliciousProbability <= secondStage.UncertainTo;
+
+    private async ValueTask<StepResult> SecondOpinionAsync(ActionRequest request, IntentVerdict verdict, string text, List<ArgumentRange>? ranges, CancellationToken cancellationToken)
     {
-        if (!verdict.IsFlagged(options.Threshold))
+        var stage = secondStage!;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var first = verdict.MaliciousProbability;
+        var work = Task.Run(() => stage.Score(text, first, stop.Token), CancellationToken.None);
+        float score;
+        string? failure = null;
+        Exception? error = null;
+        try
         {
-            return StepResult.Allow;
+            score = await work.WaitAsync(options.SecondStageBudget, time, cancellationToken).ConfigureAwait(false);
+            if (!(score is >= 0f and <= 1f))
+            {
+                throw IntentModelException.Model($"The second stage returned {score}, not a probability.");
+            }
+        }
+        catch (TimeoutException e)
+        {
+            (failure, error, score) = ("timed out", e, first);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            ObserveLater(work);
+            throw;
+        }
+        catch (Exception e)
+        {
+            (failure, error, score) = ("failed", e, first);
+        }
+
+        if (failure is null)
+        {
+            return Decide(request, verdict, score, SecondStageName, text, ranges, first);
+        }
+
+        await stop.CancelAsync().ConfigureAwait(false);
+        ObserveLater(work);
+        var mode = options.FailModeFor(request.Risk);
+        logger.LogWarning(error, "The second intent stage {What} for {Capability} ({Risk}); failing {Mode}.", failure, request.Capability.Value, request.Risk, mode);
+        if (mode == IntentFailMode.Closed)
+        {
+            return StepResult.Deny(
+                UnavailableReasonCode,
+                $"The second intent stage {failure} on an uncertain first-stage verdict and '{request.Capability.Value}' is {request.Risk} risk, which fails closed.",
+                new JsonObject { ["intent_error"] = "second stage " + failure, ["intent_first_stage_score"] = Math.Round(first, 4), ["intent_model"] = firstStageVersion });
+        }
+
+        // Fail open on the second stage: the first stage's own outcome stands, and the gap is reported.
+        Raise(new SecurityAlert(time.GetUtcNow(), SecurityAlertKind.IntentUnavailable, request.Agent.Id.ToString(), request.Agent.Name, request.ActionId,
+            request.Capability.Value, request.Risk, Blocked: false, Verdict: null,
+            $"The second intent stage {failure} for '{request.Capability.Value}'; the first stage decided (fail open)."));
+        var result = Decide(request, verdict, first, FirstStageName, text, ranges);
+        result.Details!["intent_error"] = "second stage " + failure;
+        return result;
+    }
+
+    private StepResult Decide(ActionRequest request, IntentVerdict verdict, float score, string stage, string text, List<ArgumentRange>? ranges, float? firstStageScore = null)
+    {
+        var thresholds = options.ThresholdsFor(request.Risk, stage == SecondStageName);
+        var outcome = thresholds.Decide(score);
+        var model = stage == SecondStageName ? firstStageVersion + "+" + secondStage!.Version : firstStageVersion;
+        if (outcome == IntentOutcome.Allow)
+        {
+            return new StepResult(true, Details: Summary(outcome, score, stage, model, firstStageScore));
         }
 
         verdict = Redact(verdict, text, ranges);
         var label = verdict.AttackClassName;
+        var details = Details(verdict, Summary(outcome, score, stage, model, firstStageScore));
+        if (outcome == IntentOutcome.StepUp)
+        {
+            return StepResult.StepUp(
+                UncertainReasonCode,
+                string.Create(CultureInfo.InvariantCulture, $"The action may read like {label} (malicious probability {score:0.00}; step-up from {thresholds.StepUpAt:0.00}, denial from {thresholds.DenyAt:0.00}): a human decides."),
+                details);
+        }
+
         Raise(new SecurityAlert(time.GetUtcNow(), SecurityAlertKind.IntentFlagged, request.Agent.Id.ToString(), request.Agent.Name, request.ActionId,
             request.Capability.Value, request.Risk, Blocked: true, verdict,
-            $"'{request.Capability.Value}' read like {label} ({verdict.MaliciousProbability:0.00}) and was blocked."));
+            string.Create(CultureInfo.InvariantCulture, $"'{request.Capability.Value}' read like {label} ({score:0.00}) and was blocked.")));
         return StepResult.Deny(
             FlaggedReasonCode,
-            string.Create(CultureInfo.InvariantCulture, $"The action reads like {label} (malicious probability {verdict.MaliciousProbability:0.00}, threshold {options.Threshold:0.00})."),
-            Details(verdict));
+            string.Create(CultureInfo.InvariantCulture, $"The action reads like {label} (malicious probability {score:0.00}, denial from {thresholds.DenyAt:0.00})."),
+            details);
+    }
+
+    private static JsonObject Summary(IntentOutcome outcome, float score, string stage, string model, float? firstStageScore)
+    {
+        var summary = new JsonObject
+        {
+            ["intent_outcome"] = outcome.ToWireName(),
+            ["intent_score"] = Math.Round(score, 4),
+            ["intent_stage"] = stage,
+            ["intent_model"] = model,
+        };
+        if (firstStageScore is { } first)
+        {
+            summary["intent_first_stage_score"] = Math.Round(first, 4);
+        }
+
+        return summary;
     }
 
     private StepResult Unavailable(ActionRequest request, string what, Exception error)
@@ -234,7 +335,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
             return;
         }
 
-        if (verdict.IsFlagged(options.Threshold))
+        if (verdict.IsFlagged(options.MediumAlertThreshold))
         {
             verdict = Redact(verdict, text, ranges);
             Raise(new SecurityAlert(time.GetUtcNow(), SecurityAlertKind.IntentFlagged, request.Agent.Id.ToString(), request.Agent.Name, request.ActionId,
@@ -278,7 +379,7 @@ public sealed class IntentClassifierCheck : IIntentCheck
         return verdict with { Evidence = evidence };
     }
 
-    private static JsonObject Details(IntentVerdict verdict)
+    private static JsonObject Details(IntentVerdict verdict, JsonObject summary)
     {
         var evidence = new JsonArray();
         foreach (var item in verdict.Evidence)
@@ -286,12 +387,10 @@ public sealed class IntentClassifierCheck : IIntentCheck
             evidence.Add(new JsonObject { ["text"] = item.Text, ["weight"] = Math.Round(item.Weight, 4) });
         }
 
-        return new JsonObject
-        {
-            ["class"] = verdict.AttackClassName,
-            ["confidence"] = Math.Round(verdict.Confidence, 4),
-            ["malicious_probability"] = Math.Round(verdict.MaliciousProbability, 4),
-            ["evidence"] = evidence,
-        };
+        summary["class"] = verdict.AttackClassName;
+        summary["confidence"] = Math.Round(verdict.Confidence, 4);
+        summary["malicious_probability"] = Math.Round(verdict.MaliciousProbability, 4);
+        summary["evidence"] = evidence;
+        return summary;
     }
 }

@@ -14,6 +14,9 @@ public sealed record IntentFold(string File, int TrainingExamples, float Tempera
 {
     /// <summary>Per example of <see cref="File"/>: whether it is malicious, and the model's logits before the temperature.</summary>
     internal IReadOnlyList<(bool Malicious, double[] Logits)> Scores { get; init; } = [];
+
+    /// <summary>Per example of <see cref="File"/>, in file order: the fold model's malicious probability on the shipped (float) inference path.</summary>
+    public IReadOnlyList<float> MaliciousProbabilities { get; init; } = [];
 }
 
 /// <summary>The outcome of <see cref="IntentCrossValidation.Run(IReadOnlyList{IntentCorpusFile}, IntentTrainingOptions?, int, TextWriter?)"/>.</summary>
@@ -299,9 +302,11 @@ public static class IntentCrossValidation
         var clock = Stopwatch.StartNew();
         var model = IntentTrainer.Train(training, options);
         var elapsed = clock.Elapsed;
-        var evaluation = IntentEvaluation.Evaluate(new IntentClassifier(model), leftOut.Examples, options.Threshold);
+        var classifier = new IntentClassifier(model);
+        var evaluation = IntentEvaluation.Evaluate(classifier, leftOut.Examples, options.Threshold);
         var scores = leftOut.Examples.Select(e => (e.Label != IntentClass.Benign, IntentTrainer.RawLogits(model, e.Text))).ToArray();
-        return new IntentFold(leftOut.Name, training.Count, model.Temperature, evaluation, elapsed) { Scores = scores };
+        var probabilities = leftOut.Examples.Select(e => classifier.Predict(e.Text).MaliciousProbability).ToArray();
+        return new IntentFold(leftOut.Name, training.Count, model.Temperature, evaluation, elapsed) { Scores = scores, MaliciousProbabilities = probabilities };
     }
 
     /// <summary>The options as one line (for logs and reports).</summary>
@@ -315,6 +320,6 @@ public static class IntentCrossValidation
                 : "temperature 1";
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}, benign logit offset {options.BenignLogitOffset:0.##}");
+            $"seed {options.Seed}, {options.Epochs} epochs, lr {options.LearningRate:0.###}, dim {options.Dimension}, 2^{options.BucketBits} buckets, char {options.MinN}-{options.MaxN}-grams, word weight {options.WordWeight}, evidence prior {options.EvidencePrior}, hand-written weight {options.HandWrittenWeight}, benign weight {options.BenignWeight}, templated fraction {options.TemplatedFraction:0.###}, {temperature}, benign logit offset {options.BenignLogitOffset:0.##}");
     }
 }

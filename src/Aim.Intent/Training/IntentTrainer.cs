@@ -25,6 +25,7 @@ public static class IntentTrainer
         if (options.Dimension is < 1 or > 512 || options.BucketBits is < 8 or > 24 || options.Epochs < 1
             || options.MinN < 1 || options.MaxN < options.MinN || options.MaxN > 8 || !(options.LearningRate > 0)
             || !(options.CalibrationFraction is >= 0 and < 1) || options.WordWeight is < 1 or > FeaturizerSettings.MaxWordWeight
+            || options.EvidencePrior is < 0 or > FeaturizerSettings.MaxEvidencePrior
             || options.FixedTemperature is { } t && !(t >= IntentModel.MinTemperature && t <= IntentModel.MaxTemperature)
             || !(options.BenignLogitOffset is >= 0 and <= 16))
         {
@@ -36,7 +37,7 @@ public static class IntentTrainer
             throw new ArgumentException($"Example weights are 1 to {IntentExample.MaxWeight}.", nameof(examples));
         }
 
-        var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN, options.WordWeight);
+        var settings = new FeaturizerSettings(options.BucketBits, options.MinN, options.MaxN, options.WordWeight, options.EvidencePrior);
         var weights = examples.Select(e => e.Weight).ToArray();
         var features = examples.Select(e => Featurize(e.Text, settings)).ToArray();
         var labels = examples.Select(e => (int)e.Label).ToArray();
@@ -122,7 +123,7 @@ public static class IntentTrainer
                     }
                 }
 
-                var inverse = 1f / input.Length;
+                var inverse = settings.HiddenScale(input.Length);
                 for (var d = 0; d < dimension; d++)
                 {
                     hidden[d] *= inverse;
@@ -236,7 +237,7 @@ public static class IntentTrainer
         var probabilities = new double[classes];
         for (var i = 0; i < features.Length; i++)
         {
-            Hidden(features[i], model.Embeddings, model.Dimension, hidden);
+            Hidden(features[i], model.Embeddings, model.Dimension, model.Settings, hidden);
             Logits(hidden, model.Output, model.Bias, probabilities);
             probabilities.CopyTo(logits, i * classes);
         }
@@ -318,13 +319,13 @@ public static class IntentTrainer
     {
         var hidden = new float[model.Dimension];
         var logits = new double[IntentLabels.Count];
-        Hidden(Featurize(text, model.Settings), model.Embeddings, model.Dimension, hidden);
+        Hidden(Featurize(text, model.Settings), model.Embeddings, model.Dimension, model.Settings, hidden);
         Logits(hidden, model.Output, model.Bias, logits);
         return logits;
     }
 
     // The classifier's hidden vector: the average of the feature rows.
-    private static void Hidden(int[] input, float[] embeddings, int dimension, float[] hidden)
+    private static void Hidden(int[] input, float[] embeddings, int dimension, in FeaturizerSettings settings, float[] hidden)
     {
         Array.Clear(hidden);
         var count = input.Length;
@@ -339,7 +340,7 @@ public static class IntentTrainer
 
         if (count > 0)
         {
-            var inverse = 1f / count;
+            var inverse = settings.HiddenScale(count);
             for (var d = 0; d < dimension; d++)
             {
                 hidden[d] *= inverse;

@@ -25,6 +25,13 @@ public sealed record IntentTrainingOptions
     public int WordWeight { get; init; } = 4;
 
     /// <summary>
+    /// Zero-vector pseudo-features in the average's denominator (0 to 4096; stored in the model file, format version 4):
+    /// the hidden vector is the sum of an input's feature rows over (feature count + this), so an input with little text
+    /// carries little evidence and its scores stay near the biases (the class prior) instead of saturating.
+    /// </summary>
+    public int EvidencePrior { get; init; } = 256;
+
+    /// <summary>
     /// The sample weight <see cref="IntentTrainingRun.FromDirectory"/> gives hand-written training lines
     /// (templated ones count 1), 1 to <see cref="IntentExample.MaxWeight"/>. The shipped model uses 1: weights 2 and 3
     /// were within seed noise in leave-one-author-out cross-validation (docs/intent.md).
