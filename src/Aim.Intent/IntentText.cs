@@ -1,7 +1,5 @@
-using System.Collections;
 using System.Globalization;
 using System.Text;
-using System.Text.Json.Nodes;
 
 namespace Aim.Intent;
 
@@ -13,10 +11,10 @@ namespace Aim.Intent;
 public static class IntentText
 {
     /// <summary>The most chars one argument value contributes.</summary>
-    public const int MaxValueLength = 4096;
+    public const int MaxValueLength = Aim.Authorization.ActionText.MaxValueLength;
 
     /// <summary>The most items of a sequence argument formatted.</summary>
-    public const int MaxSequenceItems = 32;
+    public const int MaxSequenceItems = Aim.Authorization.ActionText.MaxSequenceItems;
 
     /// <summary>Joins capability, resource and an already-formatted input (the corpus form).</summary>
     public static string Build(string? capability, string? resource, string? input)
@@ -70,7 +68,7 @@ public static class IntentText
 
             text.Append(name).Append('=');
             var start = text.Length;
-            AppendValue(text, arguments![i], depth: 0);
+            Aim.Authorization.ActionText.AppendValue(text, arguments![i]);
             valueRanges?.Add(new ArgumentRange(name, start, text.Length));
         }
 
@@ -78,12 +76,7 @@ public static class IntentText
     }
 
     /// <summary>Formats one argument value the way <see cref="Build(string?, string?, string?, string?, IReadOnlyList{string}?, IReadOnlyList{object?}?)"/> does.</summary>
-    public static string FormatValue(object? value)
-    {
-        var text = new StringBuilder();
-        AppendValue(text, value, depth: 0);
-        return text.ToString();
-    }
+    public static string FormatValue(object? value) => Aim.Authorization.ActionText.FormatValue(value);
 
     private static void Append(StringBuilder text, string? part)
     {
@@ -98,59 +91,6 @@ public static class IntentText
         }
 
         text.Append(part);
-    }
-
-    private static void AppendValue(StringBuilder text, object? value, int depth)
-    {
-        string formatted;
-        try
-        {
-            formatted = value switch
-            {
-                null => "null",
-                string s => s,
-                bool b => b ? "true" : "false",
-                byte[] bytes => $"<{bytes.Length} bytes>",
-                JsonNode node => node.ToJsonString(),
-                IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
-                IEnumerable sequence when depth < 2 => FormatSequence(sequence, depth),
-                _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty,
-            };
-        }
-        catch (Exception)
-        {
-            // A hostile or broken ToString must not break authorization; the value just goes unread.
-            formatted = "<unformattable>";
-        }
-
-        text.Append(formatted.Length > MaxValueLength ? formatted.AsSpan(0, MaxValueLength) : formatted);
-    }
-
-    private static string FormatSequence(IEnumerable sequence, int depth)
-    {
-        var text = new StringBuilder("[");
-        var n = 0;
-        foreach (var item in sequence)
-        {
-            if (n == MaxSequenceItems)
-            {
-                text.Append(", ...");
-                break;
-            }
-
-            if (n++ > 0)
-            {
-                text.Append(", ");
-            }
-
-            AppendValue(text, item, depth + 1);
-            if (text.Length > MaxValueLength)
-            {
-                break;
-            }
-        }
-
-        return text.Append(']').ToString();
     }
 }
 

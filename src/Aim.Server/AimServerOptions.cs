@@ -29,9 +29,10 @@ public sealed class AimServerOptions
 
     /// <summary>
     /// Step 5 on the server: the intent check run for medium, high and critical actions whose agent shared the action's
-    /// text (<c>AimOptions.ShareActionText</c>). Null skips step 5.
+    /// text (<c>AimOptions.ShareActionText</c>). Default: Aim.Intent's classifier with its default thresholds (allow, step
+    /// up to a human approval, or deny), the same check the embedded engine uses. Null skips step 5.
     /// </summary>
-    public Aim.Authorization.IIntentCheck? IntentCheck { get; set; }
+    public Aim.Authorization.IIntentCheck? IntentCheck { get; set; } = new Aim.Intent.Check.IntentClassifierCheck();
 
     /// <summary>SIEM forwarding (Splunk HEC, Microsoft Sentinel); no sink configured means no forwarding.</summary>
     public Siem.SiemOptions Siem { get; set; } = new();
