@@ -38,10 +38,16 @@ public static class AimServerHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Aim.Server", LogLevel.Information);
 
-        Directory.CreateDirectory(options.DataDirectory);
-        var db = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+        PrivateFiles.CreateDirectory(options.DataDirectory);
+        bool sqlite = string.IsNullOrWhiteSpace(options.PostgresConnectionString);
+        if (sqlite)
+        {
+            PrivateFiles.PrepareSqlite(Path.Combine(options.DataDirectory, "aim.db"));
+        }
+
+        var db = sqlite
             ? Database.Sqlite(Path.Combine(options.DataDirectory, "aim.db"))
-            : Database.Postgres(options.PostgresConnectionString);
+            : Database.Postgres(options.PostgresConnectionString!);
         try
         {
             await Migrations.ApplyAsync(db, options.TimeProvider).ConfigureAwait(false);

@@ -5,13 +5,16 @@ namespace Aim.Server.AuditLog;
 /// <summary>Audit records the server itself writes (registrations, grants, approvals, status changes).</summary>
 internal static class ServerEvents
 {
+    /// <summary>The capability namespace of server events; agents may not record in it.</summary>
+    public const string Namespace = "aim:";
+
     public static JsonObject Event(string what, string? agentId, string? agentName, string by, string? detail = null)
     {
         var record = new JsonObject
         {
             ["kind"] = "event",
             ["action_id"] = Storage.ServerStore.NewId(),
-            ["capability"] = "aim:" + what,
+            ["capability"] = Namespace + what,
             ["decision"] = "allow",
             ["event"] = what,
             ["by"] = by,

@@ -32,9 +32,15 @@ internal static class AuditEndpoints
             try
             {
                 var parsed = AuditRecordJson.FromJson(record);
-                if (parsed.AgentId != caller.Agent.Id && parsed.AgentName != caller.Agent.Name)
+                // The record is forwarded to SIEMs and reports as this agent's: both names must be the signer's own.
+                if (!string.Equals(parsed.AgentId, caller.Agent.Id, StringComparison.Ordinal) || !string.Equals(parsed.AgentName, caller.Agent.Name, StringComparison.Ordinal))
                 {
-                    throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "The record names another agent.");
+                    throw ApiException.Forbidden("record_agent_mismatch", "The record's agent_id and agent_name must both be the signing agent's (its server id and name).");
+                }
+
+                if (parsed.Capability.StartsWith(ServerEvents.Namespace, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw ApiException.Forbidden("reserved_capability", $"Capabilities in the '{ServerEvents.Namespace}' namespace are recorded by the server only.");
                 }
             }
             catch (FormatException ex)
