@@ -195,9 +195,9 @@ internal static class EntryCheck
     {
         var head = await audit.TreeHeadAsync(org).ConfigureAwait(false);
         var proof = await audit.InclusionProofAsync(org, row.Index, head.TreeSize).ConfigureAwait(false);
-        var leaf = MerkleTree.LeafHash(row.Body);
+        var leaf = MerkleHash.Leaf(row.Body);
         bool leafMatches = leaf.AsSpan().SequenceEqual(row.Leaf);
-        string? entryProblem = ServerAuditLog.CheckEntry(org, row);
+        string? entryProblem = (await audit.CheckEntryAsync(org, row).ConfigureAwait(false))?.Code;
         bool headOk = head.VerifySignature() && head.LogPublicKey.AsSpan().SequenceEqual(audit.LogPublicKey);
         bool included = InclusionProof.Verify(leaf, proof, head.RootHash);
         string? problem = !leafMatches ? "the stored bytes do not hash to the stored leaf"

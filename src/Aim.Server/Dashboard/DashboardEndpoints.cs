@@ -126,7 +126,7 @@ internal static class DashboardEndpoints
                 var pending = await store.ListVerificationsAsync(c.Caller.OrgId, DecisionStatus.Pending, 200);
                 long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                 string approvals = string.Join(',', pending.Where(p => p.Expires > now).Select(p => p.Id));
-                long size = (await audit.TreeHeadAsync(c.Caller.OrgId, ct)).TreeSize;
+                long size = await audit.SizeAsync(c.Caller.OrgId, ct);
                 // The first round always announces both: the page may have rendered before a change this stream would miss.
                 if (approvals != lastApprovals)
                 {
