@@ -330,6 +330,7 @@ public sealed class HardeningTests
         }
     }
 
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private static void AssertPrivate(string directory, params string[] names)
     {
         foreach (var name in names)

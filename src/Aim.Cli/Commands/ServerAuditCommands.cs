@@ -137,9 +137,25 @@ internal static class ServerAuditCommands
     public static int Verify(string serverUrl, FileInfo keyFile, FileInfo? savedHead, bool json)
     {
         using var c = ServerConnection.Open(serverUrl, keyFile);
-        var head = SignedTreeHead.FromJson(c.GetText("api/v1/audit/tree-head"));
         var saved = savedHead is null ? null : ReadSavedHead(savedHead);
+        SignedTreeHead? head = null;
+        string? refusal = null;
+        try
+        {
+            head = SignedTreeHead.FromJson(c.GetText("api/v1/audit/tree-head"));
+        }
+        catch (AimException ex) when (ex.Code == "audit_log_inconsistent")
+        {
+            // The server found its own log inconsistent and signs nothing: the entries are still checked against the saved head.
+            refusal = ex.Message;
+        }
+
         var (valid, count, code, index, message) = VerifyEntries(c, head, saved);
+        if (valid && refusal is not null)
+        {
+            (valid, code, message) = (false, "audit_log_inconsistent", "The server refuses to sign a head for its log: " + refusal);
+        }
+
         if (json)
         {
             ServerConnection.PrintJson(new System.Text.Json.Nodes.JsonObject
@@ -149,13 +165,13 @@ internal static class ServerAuditCommands
                 ["first_bad_index"] = index,
                 ["reason"] = code,
                 ["message"] = message,
-                ["tree_size"] = head.TreeSize,
+                ["tree_size"] = head?.TreeSize,
                 ["saved_tree_size"] = saved?.TreeSize,
             });
         }
         else if (valid)
         {
-            Console.WriteLine($"OK: {count} entries verified locally against the server's signed head (size {head.TreeSize}, root {Convert.ToHexStringLower(head.RootHash)})"
+            Console.WriteLine($"OK: {count} entries verified locally against the server's signed head (size {head!.TreeSize}, root {Convert.ToHexStringLower(head.RootHash)})"
                 + (saved is null ? string.Empty : $" and the saved head of size {saved.TreeSize}"));
         }
         else
@@ -208,14 +224,14 @@ internal static class ServerAuditCommands
 
     private sealed record AgentKey(string AgentId, string AgentName, byte[] PublicKey, DateTimeOffset Created, DateTimeOffset? NotAfter);
 
-    private static (bool Valid, long Count, string? Code, long? Index, string? Message) VerifyEntries(ServerConnection c, SignedTreeHead head, SignedTreeHead? saved)
+    private static (bool Valid, long Count, string? Code, long? Index, string? Message) VerifyEntries(ServerConnection c, SignedTreeHead? head, SignedTreeHead? saved)
     {
-        if (!head.VerifySignature())
+        if (head is not null && !head.VerifySignature())
         {
             return (false, 0, AuditReasonCodes.TreeHeadInvalid, null, "The server's current tree head is not validly signed.");
         }
 
-        if (saved is not null && (!saved.VerifySignature() || !saved.LogPublicKey.AsSpan().SequenceEqual(head.LogPublicKey)))
+        if (saved is not null && (!saved.VerifySignature() || (head is not null && !saved.LogPublicKey.AsSpan().SequenceEqual(head.LogPublicKey))))
         {
             return (false, 0, AuditReasonCodes.TreeHeadInvalid, null, "The server's tree head is not signed by the saved head's log key (or the saved head is not validly signed).");
         }
@@ -273,7 +289,7 @@ internal static class ServerAuditCommands
             return (false, frontier.Size, AuditReasonCodes.Truncated, frontier.Size, $"The server serves {frontier.Size} entries but the saved head covers {saved.TreeSize}: entries were removed.");
         }
 
-        if (frontier.Size != head.TreeSize || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(frontier.Root(), head.RootHash))
+        if (head is not null && (frontier.Size != head.TreeSize || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(frontier.Root(), head.RootHash)))
         {
             return (false, frontier.Size, frontier.Size < head.TreeSize ? AuditReasonCodes.Truncated : AuditReasonCodes.RootMismatch, null,
                 $"The {frontier.Size} entries the server serves do not hash to its own signed head (size {head.TreeSize}).");

@@ -48,8 +48,9 @@ internal static class RequestJson
 
             return (JsonObject)JsonNode.Parse(body, documentOptions: Strict)!;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
+            // InvalidOperationException: System.Text.Json cannot decode some escapes (an unpaired surrogate in a member name).
             throw ApiException.BadRequest(ErrorCodes.MalformedJson, "The body is not valid JSON (or repeats a member name).");
         }
     }
