@@ -60,8 +60,9 @@ public sealed record SignedTreeHead(long TreeSize, byte[] RootHash, DateTimeOffs
 
             return new SignedTreeHead(size, rootHash, time, key, sig);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
         {
+            // ArgumentException: text with an unpaired surrogate cannot even be read as JSON.
             throw Invalid(ex.Message, ex);
         }
     }
