@@ -37,8 +37,9 @@ internal static class SignInCsrf
             return false;
         }
 
+        // "null": the dashboard's Referrer-Policy no-referrer makes browsers send an opaque origin with its own forms.
         string origin = headers.Origin.ToString();
-        if (origin.Length > 0 && !string.Equals(origin, $"{http.Request.Scheme}://{http.Request.Host.Value}", StringComparison.OrdinalIgnoreCase))
+        if (origin.Length > 0 && origin != "null" && !string.Equals(origin, $"{http.Request.Scheme}://{http.Request.Host.Value}", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }
