@@ -22,7 +22,8 @@ public sealed class AuditRestartTamperTests
             var data = new TheoryData<string, string>();
             foreach (var backend in Tests.Backends.All)
             {
-                foreach (var kind in new[] { "none", "rewrite_entry_and_leaf", "swap_rows_fixing_indexes", "truncate_tail", "roll_back_to_earlier_head", "delete_row_and_renumber", "agent_entry_resigned_with_another_key" })
+                foreach (var kind in new[] { "none", "rewrite_entry_and_leaf", "swap_rows_fixing_indexes", "truncate_tail", "roll_back_to_earlier_head", "delete_row_and_renumber", "agent_entry_resigned_with_another_key",
+                    "truncate_tail_keeping_head", "delete_middle_row", "malformed_entry" })
                 {
                     data.Add(backend, kind);
                 }
@@ -41,6 +42,9 @@ public sealed class AuditRestartTamperTests
         ["roll_back_to_earlier_head"] = ([AuditReasonCodes.Truncated], [AuditReasonCodes.Truncated]),
         ["delete_row_and_renumber"] = ([AuditReasonCodes.TreeHeadInvalid, AuditReasonCodes.Truncated], [AuditReasonCodes.RootMismatch, AuditReasonCodes.Truncated]),
         ["agent_entry_resigned_with_another_key"] = ([AuditReasonCodes.SignerUntrusted], [AuditReasonCodes.SignerUntrusted]),
+        ["truncate_tail_keeping_head"] = ([AuditReasonCodes.Truncated], [AuditReasonCodes.Truncated]),
+        ["delete_middle_row"] = ([AuditReasonCodes.Truncated], [AuditReasonCodes.EntryDeleted]),
+        ["malformed_entry"] = ([AuditReasonCodes.EntryModified], [AuditReasonCodes.EntryModified]),
     };
 
     [Theory]
@@ -151,6 +155,20 @@ public sealed class AuditRestartTamperTests
                 await db.ExecAsync("DELETE FROM audit_entries WHERE org_id = @o AND idx >= @n", ("@o", org), ("@n", size - 2));
                 await db.ExecAsync("UPDATE audit_heads SET size = @n WHERE org_id = @o", ("@n", size - 2), ("@o", org));
                 break;
+            case "truncate_tail_keeping_head":
+                await db.ExecAsync("DELETE FROM audit_entries WHERE org_id = @o AND idx >= @n", ("@o", org), ("@n", size - 2));
+                break;
+            case "delete_middle_row":
+                Assert.Equal(1, await db.ExecAsync("DELETE FROM audit_entries WHERE org_id = @o AND idx = 4", ("@o", org)));
+                break;
+            case "malformed_entry":
+            {
+                var garbage = "{\"type\":\"aim-server-audit/1\",\"index\":"u8.ToArray();
+                Assert.Equal(1, await db.ExecAsync("UPDATE audit_entries SET body = @b, leaf = @l WHERE org_id = @o AND idx = 4",
+                    ("@b", garbage), ("@l", MerkleHash.Leaf(garbage)), ("@o", org)));
+                break;
+            }
+
             case "roll_back_to_earlier_head":
                 // A consistent earlier state, as a database backup would hold it: entries, subtree hashes and signed head.
                 await db.ExecAsync("DELETE FROM audit_entries WHERE org_id = @o AND idx >= @n", ("@o", org), ("@n", snapshot.Size));

@@ -145,6 +145,23 @@ public sealed class HardeningTests
         Assert.True((await admin.GetAsync("api/v1/audit/verify")).Json["valid"]!.GetValue<bool>());
     }
 
+    [Fact]
+    public async Task A_damaged_stored_entry_is_listed_not_a_server_error()
+    {
+        await using var server = await ServerHarness.StartAsync("sqlite");
+        using var admin = server.Admin();
+        using var agent = new AgentClient(server.Url, "lister");
+        (await agent.RegisterAsync(admin.ApiKey)).Expect(HttpStatusCode.Created);
+        var record = Record(agent);
+        record["detail"] = new JsonObject { ["nested"] = 5 }; // an agent may attach any JSON under an unknown member
+        (await SignedAppendAsync(agent, record)).Expect(HttpStatusCode.Created);
+        Assert.Equal(1, await SqlAsync(server, "UPDATE audit_entries SET body = @b WHERE idx = 0", ("@b", "not json"u8.ToArray())));
+        var items = (await admin.GetAsync("api/v1/audit/entries")).Expect(HttpStatusCode.OK).Json["items"]!.AsArray();
+        Assert.Null(items[0]!["entry"]);
+        var verdict = (await admin.GetAsync("api/v1/audit/verify")).Expect(HttpStatusCode.OK).Json;
+        Assert.Equal(AuditReasonCodes.EntryModified, verdict["reason_code"]!.GetValue<string>());
+    }
+
     internal static JsonObject Record(AgentClient agent, string capability = "db:read") => Protocol.AuditRecordJson.ToJson(new AuditRecord
     {
         ActionId = Guid.NewGuid().ToString("N"),

@@ -12,6 +12,19 @@ namespace Aim.Server.Endpoints;
 /// <summary>The audit log: agents append signed records; auditors query, fetch tree heads and proofs.</summary>
 internal static class AuditEndpoints
 {
+    /// <summary>The stored entry as JSON, or null when the stored bytes are not JSON (a damaged row is shown, not a 500).</summary>
+    private static JsonNode? StoredEntry(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/audit/records", async (HttpContext http, RequestAuth auth, ServerAuditLog audit, ServerMetrics metrics) =>
@@ -95,7 +108,7 @@ internal static class AuditEndpoints
                     action_id = r.ActionId,
                     leaf_hash = Base64Url.EncodeToString(r.Leaf),
                     body = Base64Url.EncodeToString(r.Body),
-                    entry = JsonNode.Parse(r.Body),
+                    entry = StoredEntry(r.Body),
                 }),
                 next_from = rows.Count == limit ? rows[^1].Index + 1 : (long?)null,
             });
