@@ -39,10 +39,16 @@ public static class AimServerHost
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Aim.Server", LogLevel.Information);
 
-        Directory.CreateDirectory(options.DataDirectory);
-        var db = string.IsNullOrWhiteSpace(options.PostgresConnectionString)
+        PrivateFiles.CreateDirectory(options.DataDirectory);
+        bool sqlite = string.IsNullOrWhiteSpace(options.PostgresConnectionString);
+        if (sqlite)
+        {
+            PrivateFiles.PrepareSqlite(Path.Combine(options.DataDirectory, "aim.db"));
+        }
+
+        var db = sqlite
             ? Database.Sqlite(Path.Combine(options.DataDirectory, "aim.db"))
-            : Database.Postgres(options.PostgresConnectionString);
+            : Database.Postgres(options.PostgresConnectionString!);
         try
         {
             await Migrations.ApplyAsync(db, options.TimeProvider).ConfigureAwait(false);
@@ -60,7 +66,8 @@ public static class AimServerHost
         builder.Services.AddSingleton(db);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(metrics);
-        builder.Services.AddSingleton(new ServerAuditLog(db, logKey, options.TimeProvider));
+        builder.Services.AddSingleton(sp => new ServerAuditLog(db, logKey, options.TimeProvider, Path.Combine(options.DataDirectory, "audit-heads.jsonl"),
+            sp.GetRequiredService<ILogger<ServerAuditLog>>()));
         var decisions = new DecisionStore(store);
         builder.Services.AddSingleton(decisions);
         builder.Services.AddSingleton(new AgentAccessCache(store, decisions));
@@ -73,6 +80,10 @@ public static class AimServerHost
         var app = builder.Build();
         var logger = app.Logger;
         await BootstrapAsync(store, options, logger).ConfigureAwait(false);
+        // Every organization's stored head is checked against the head ledger before the first request.
+        var audit = app.Services.GetRequiredService<ServerAuditLog>();
+        await audit.InitializeAsync().ConfigureAwait(false);
+        app.Lifetime.ApplicationStopping.Register(audit.RecordHeads);
         app.Lifetime.ApplicationStopped.Register(() =>
         {
             db.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -137,6 +148,12 @@ public static class AimServerHost
     {
         if (await store.AnyApiKeyAsync().ConfigureAwait(false))
         {
+            // The way back in: a bootstrap key that no longer works (revoked by an older server) is replaced from AIM_ADMIN_KEY.
+            if (options.BootstrapAdminKey is { Length: > 0 } recovery && await store.RestoreBootstrapAsync("default", ApiKeys.Hash(recovery)).ConfigureAwait(false))
+            {
+                logger.LogWarning("The organization 'default' had no active bootstrap admin key; installed the one from AIM_ADMIN_KEY.");
+            }
+
             return;
         }
 

@@ -77,15 +77,22 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    public static async Task<ServerHarness> StartAsync(string backend, TimeProvider? clock = null, Action<AimServerOptions>? configure = null, string? dataDirectory = null, string? postgres = null)
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The PostgreSQL database the server uses (null on SQLite).</summary>
+    public string? Postgres { get; private init; }
+
+    public static async Task<ServerHarness> StartAsync(string backend, TimeProvider? clock = null, Action<AimServerOptions>? configure = null, string? dataDirectory = null, string? postgres = null, string? adminKey = null)
     {
         string data = dataDirectory ?? Directory.CreateTempSubdirectory("aim-server-test").FullName;
-        string adminKey = "aim_test_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        adminKey ??= "aim_test_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        postgres = backend == "postgres" ? postgres ?? Backends.NewPostgresDatabase() : null;
+        string key = adminKey;
         var app = await AimServerHost.BuildAsync(["--urls", "http://127.0.0.1:0"], o =>
         {
             o.DataDirectory = data;
-            o.BootstrapAdminKey = adminKey;
-            o.PostgresConnectionString = backend == "postgres" ? postgres ?? Backends.NewPostgresDatabase() : null;
+            o.BootstrapAdminKey = key;
+            o.PostgresConnectionString = postgres;
             if (clock is not null)
             {
                 o.TimeProvider = clock;
@@ -95,7 +102,7 @@ public sealed class ServerHarness : IAsyncDisposable
         });
         await app.StartAsync();
         var url = new Uri(app.Urls.First(u => u.StartsWith("http://127.0.0.1:", StringComparison.Ordinal)) + "/");
-        return new ServerHarness(app, url, adminKey, data);
+        return new ServerHarness(app, url, adminKey, data) { Postgres = postgres };
     }
 
     public AdminClient Admin() => new(Url, AdminKey);

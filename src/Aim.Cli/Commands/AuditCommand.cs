@@ -26,12 +26,19 @@ internal static class AuditCommand
         var index = new Option<long>("--index") { Description = "The entry's index.", Required = true };
         var treeSize = new Option<long?>("--tree-size") { Description = "The tree size to prove against (default: the latest)." };
 
-        var verify = new Command("verify", "Verify every entry's signature, the Merkle tree and every signed tree head. Exit 0 when intact, 1 with the first bad entry otherwise.")
+        var server = new Option<string?>("--server") { Description = "Use the Aim server's log (entries are downloaded and checked here) instead of a local file." };
+        var keyFile = new Option<FileInfo?>("--api-key-file") { Description = "With --server: a file holding an auditor (or admin) API key." };
+        var verify = new Command("verify", "Verify every entry's signature, the Merkle tree and every signed tree head (a local log, or the server's with --server). Exit 0 when intact, 1 with the first bad entry otherwise.")
         {
-            log, agent, home, treeHead, signer, json,
+            log, agent, home, treeHead, signer, server, keyFile, json,
         };
         verify.SetAction(p => Cli.Run(() =>
         {
+            if (p.GetValue(server) is { } serverUrl)
+            {
+                return ServerAuditCommands.Verify(serverUrl, p.GetValue(keyFile) ?? throw new AimConfigurationException("--server needs --api-key-file."), p.GetValue(treeHead), p.GetValue(json));
+            }
+
             string path = ResolveLog(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
             SignedTreeHead? trusted = null;
             if (p.GetValue(treeHead) is { } file)
@@ -118,18 +125,16 @@ internal static class AuditCommand
             return Cli.Ok;
         }));
 
-        var server = new Option<string?>("--server") { Description = "Prove against the Aim server's log instead of a local file." };
-        var keyFile = new Option<FileInfo?>("--api-key-file") { Description = "With --server: a file holding the API key." };
-        var proof = new Command("proof", "Print an entry's inclusion proof and check it against a signed tree head (a local log, or the server's with --server).")
+        var proof = new Command("proof", "Print an entry's inclusion proof and check it against a signed tree head (a local log, or the server's with --server; --tree-head pins a head saved earlier).")
         {
-            log, agent, home, index, treeSize, server, keyFile, json,
+            log, agent, home, index, treeSize, treeHead, server, keyFile, json,
         };
         proof.SetAction(p => Cli.Run(() =>
         {
             if (p.GetValue(server) is { } serverUrl)
             {
                 var apiKey = p.GetValue(keyFile) ?? throw new AimConfigurationException("--server needs --api-key-file.");
-                return ServerAuditCommands.Proof(serverUrl, apiKey, p.GetValue(index), p.GetValue(treeSize), p.GetValue(json));
+                return ServerAuditCommands.Proof(serverUrl, apiKey, p.GetValue(index), p.GetValue(treeSize), p.GetValue(json), p.GetValue(treeHead));
             }
 
             using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
@@ -157,9 +162,14 @@ internal static class AuditCommand
             return ok ? Cli.Ok : Cli.Negative;
         }));
 
-        var sth = new Command("tree-head", "Sign and print the current tree head; keep it to detect a later truncation (aim audit verify --tree-head).") { log, agent, home };
+        var sth = new Command("tree-head", "Sign and print the current tree head (or print the server's with --server); keep it to detect a later truncation or rewrite (aim audit verify --tree-head).") { log, agent, home, server, keyFile };
         sth.SetAction(p => Cli.Run(() =>
         {
+            if (p.GetValue(server) is { } serverUrl)
+            {
+                return ServerAuditCommands.TreeHead(serverUrl, p.GetValue(keyFile) ?? throw new AimConfigurationException("--server needs --api-key-file."));
+            }
+
             using var opened = Open(p.GetValue(log), p.GetValue(agent), p.GetValue(home));
             Console.WriteLine(opened.Log.CreateTreeHead().ToJson());
             return Cli.Ok;

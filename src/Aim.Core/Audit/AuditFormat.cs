@@ -27,7 +27,8 @@ internal static class AuditFormat
     public static bool TryFromBase64Url(string? text, int expectedLength, out byte[] bytes)
     {
         bytes = [];
-        if (text is null || text.Length != Base64Url.GetEncodedLength(expectedLength))
+        // IsValid first: TryDecodeFromChars throws (FormatException) on a character outside the alphabet.
+        if (text is null || text.Length != Base64Url.GetEncodedLength(expectedLength) || !Base64Url.IsValid(text))
         {
             return false;
         }

@@ -3,9 +3,11 @@ using System.Security.Cryptography;
 
 namespace Aim.Audit;
 
-/// <summary>RFC 9162 section 2.1.1 hashing: SHA-256 with domain separation between leaves and nodes.</summary>
-internal static class MerkleHash
+/// <summary>RFC 9162 section 2.1.1 hashing: SHA-256 with domain separation between leaves and nodes. The one
+/// implementation of the tree hash in Aim: the embedded audit log and the server's log both use it.</summary>
+public static class MerkleHash
 {
+    /// <summary>The size of every hash (SHA-256): 32 bytes.</summary>
     public const int Size = 32;
 
     // One reusable SHA-256 context per thread: cheaper than setting up a fresh one for every 65-byte node hash,
@@ -49,7 +51,9 @@ internal static class MerkleHash
     }
 
     /// <summary>The largest power of two strictly smaller than <paramref name="n"/> (n &gt; 1): RFC 9162's k.</summary>
+    /// <returns>The split point k.</returns>
     public static long SplitPoint(long n) => 1L << (63 - BitOperations.LeadingZeroCount((ulong)(n - 1)));
 
+    /// <summary>True when <paramref name="n"/> is a positive power of two.</summary>
     public static bool IsPowerOfTwo(long n) => n > 0 && (n & (n - 1)) == 0;
 }

@@ -2,9 +2,10 @@ namespace Aim.Audit;
 
 /// <summary>
 /// RFC 9162 proof generation (sections 2.1.3.1 and 2.1.4.1) over stored complete-subtree hashes: every
-/// left subtree in the RFC's recursion is complete and aligned, so each step is one lookup.
+/// left subtree in the RFC's recursion is complete and aligned, so each step is one lookup. Verify what it builds with
+/// <see cref="InclusionProof.Verify"/> and <see cref="ConsistencyProof.Verify"/>.
 /// </summary>
-internal sealed class MerkleProofs
+public sealed class MerkleProofs
 {
     private readonly Func<int, long, byte[]> _node;
 
@@ -13,6 +14,25 @@ internal sealed class MerkleProofs
     public MerkleProofs(Func<int, long, byte[]> node)
     {
         _node = node;
+    }
+
+    /// <summary>
+    /// The complete subtrees (level, index) that <paramref name="build"/> reads, found by a dry run with placeholder
+    /// hashes, so a store can fetch them all in one query before building the real proof.
+    /// </summary>
+    /// <param name="build">Builds a proof or root with the <see cref="MerkleProofs"/> it is given.</param>
+    /// <returns>The subtrees read.</returns>
+    public static IReadOnlyCollection<(int Level, long Index)> NodesNeeded(Action<MerkleProofs> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        var needed = new HashSet<(int, long)>();
+        var placeholder = new byte[MerkleHash.Size];
+        build(new MerkleProofs((l, i) =>
+        {
+            needed.Add((l, i));
+            return placeholder;
+        }));
+        return needed;
     }
 
     /// <summary>MTH(D[start : start + size]).</summary>

@@ -60,11 +60,20 @@ public sealed record SignedTreeHead(long TreeSize, byte[] RootHash, DateTimeOffs
 
             return new SignedTreeHead(size, rootHash, time, key, sig);
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or FormatException)
         {
+            // ArgumentException: text with an unpaired surrogate cannot even be read as JSON.
             throw Invalid(ex.Message, ex);
         }
     }
+
+    /// <summary>Signs a tree head with the log key (the timestamp is truncated to milliseconds).</summary>
+    /// <param name="treeSize">How many entries the head covers.</param>
+    /// <param name="rootHash">Their RFC 9162 root (32 bytes).</param>
+    /// <param name="timestamp">When the head is signed.</param>
+    /// <param name="logKey">The log key.</param>
+    /// <returns>The signed head.</returns>
+    public static SignedTreeHead Sign(long treeSize, byte[] rootHash, DateTimeOffset timestamp, Ed25519KeyPair logKey) => Create(treeSize, rootHash, timestamp, logKey);
 
     /// <summary>Signs a tree head with the log key.</summary>
     internal static SignedTreeHead Create(long treeSize, byte[] rootHash, DateTimeOffset timestamp, Ed25519KeyPair logKey)
@@ -74,7 +83,8 @@ public sealed record SignedTreeHead(long TreeSize, byte[] RootHash, DateTimeOffs
     }
 
     /// <summary>True when both heads state the same size, root and key (signatures and times may differ).</summary>
-    internal bool SameTree(SignedTreeHead other) =>
+    /// <param name="other">The other head.</param>
+    public bool SameTree(SignedTreeHead other) =>
         TreeSize == other.TreeSize
         && CryptographicOperations.FixedTimeEquals(RootHash, other.RootHash)
         && LogPublicKey.AsSpan().SequenceEqual(other.LogPublicKey);

@@ -245,7 +245,8 @@ public sealed class RemoteEngine : IAimEngine
         try
         {
             await EnsureRegisteredAsync(cancellationToken).ConfigureAwait(false);
-            var json = AuditRecordJson.ToJson(record);
+            // The server files the record under the agent it registered, so the record names that id (not the local one).
+            var json = AuditRecordJson.ToJson(record with { AgentId = _serverAgentId ?? record.AgentId });
             var signature = _key.Sign(CanonicalJson.Serialize(json));
             var body = new JsonObject { ["record"] = json, ["record_sig"] = System.Buffers.Text.Base64Url.EncodeToString(signature) };
             var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/audit/records", body, _single, useApiKey: false, cancellationToken).ConfigureAwait(false);

@@ -64,9 +64,7 @@ internal static class AdminPages
 
                 try
                 {
-                    var row = (id.Length > 64 ? null : await store.DecideCapabilityRequestAsync(user.Caller.OrgId, id, approve, user.Caller.Name, user.Field("reason")))
-                        ?? throw ApiException.NotFound("capability request");
-                    await audit.AppendAsync(user.Caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "capability_request.approved" : "capability_request.rejected", row.AgentId, null, user.Caller.Name, row.Capability));
+                    var row = await Endpoints.CapabilityRequestDecision.DecideAsync(store, audit, user.Caller, id, approve, user.Field("reason"));
                     return Results.Redirect("/dashboard/capability-requests?notice=" + Uri.EscapeDataString($"{row.Capability}: {row.Status}."));
                 }
                 catch (ApiException ex)
@@ -98,8 +96,11 @@ internal static class AdminPages
             }
 
             string key = ApiKeys.Generate();
-            var row = await store.CreateApiKeyAsync(user.Caller.OrgId, name, role!, ApiKeys.Hash(key));
-            await audit.AppendAsync(user.Caller.OrgId, null, null, ServerEvents.Event("api_key.created", null, null, user.Caller.Name, $"{row.Name} ({row.Role}, key {row.Id})"));
+            var row = await audit.ChangeAsync(user.Caller.OrgId, async (c, tx) =>
+            {
+                var created = await store.CreateApiKeyAsync(c, tx, user.Caller.OrgId, name, role!, ApiKeys.Hash(key));
+                return (created, ServerEvents.Of("api_key.created", null, null, user.Caller.Name, $"{created.Name} ({created.Role}, key {created.Id})"));
+            });
             return await KeysPageAsync(user, store, (row, key), null);
         });
 
@@ -111,12 +112,19 @@ internal static class AdminPages
                 return refusal!;
             }
 
-            if (id.Length > 64 || !await store.RevokeApiKeyAsync(user.Caller.OrgId, id))
+            try
             {
-                return await KeysPageAsync(user, store, null, "No such active key.", 404);
+                if (id.Length > 64 || !await audit.ChangeAsync(user.Caller.OrgId, async (c, tx) =>
+                    await store.RevokeApiKeyAsync(c, tx, user.Caller.OrgId, id) ? (true, ServerEvents.Of("api_key.revoked", null, null, user.Caller.Name, $"key {id}")) : (false, null)))
+                {
+                    return await KeysPageAsync(user, store, null, "No such active key.", 404);
+                }
+            }
+            catch (ApiException ex)
+            {
+                return await KeysPageAsync(user, store, null, ex.Message, ex.Status);
             }
 
-            await audit.AppendAsync(user.Caller.OrgId, null, null, ServerEvents.Event("api_key.revoked", null, null, user.Caller.Name, $"key {id}"));
             return Results.Redirect("/dashboard/api-keys");
         });
 

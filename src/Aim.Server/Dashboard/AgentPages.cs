@@ -118,12 +118,12 @@ internal static class AgentPages
                     return Html.Page("Agent not found", Html.Notice("No such agent in your organization.", error: true), user.Caller, user.Session, 404);
                 }
 
-                if (!await store.SetAgentStatusAsync(user.Caller.OrgId, agent.Id, status))
+                if (!await audit.ChangeAsync(user.Caller.OrgId, async (c, tx) =>
+                    await store.SetAgentStatusAsync(c, tx, user.Caller.OrgId, agent.Id, status) ? (true, ServerEvents.Of("agent." + verb, agent.Id, agent.Name, user.Caller.Name)) : (false, null)))
                 {
                     return Html.Page("Not changed", Html.Notice("A revoked agent cannot change status.", error: true), user.Caller, user.Session, 409);
                 }
 
-                await audit.AppendAsync(user.Caller.OrgId, agent.Id, null, ServerEvents.Event("agent." + verb, agent.Id, agent.Name, user.Caller.Name));
                 return Results.Redirect($"/dashboard/agents/{Uri.EscapeDataString(agent.Id)}?notice={Uri.EscapeDataString($"{agent.Name}: {verb} done.")}");
             });
         }

@@ -6,8 +6,10 @@ using Aim.Server.Storage;
 namespace Aim.Server.Dashboard;
 
 /// <summary>
-/// A human decision on a pending verification, exactly as <c>POST /api/v1/approvals/{id}/approve|deny</c> makes it:
-/// decide in the database (only while pending and unexpired), wake the waiting agent, append the audit event.
+/// A human decision on a pending verification, the one code path of <c>POST /api/v1/approvals/{id}/approve|deny</c>
+/// and the dashboard: decided in the database only while pending and unexpired, together with its audit entry in the
+/// same transaction, then the waiting agent is woken. Decisions are append-only: deciding again (the same approver or
+/// another, with any reason) is 409 <c>already_decided</c> and appends nothing; the database refuses to change a decided row.
 /// </summary>
 internal sealed class ApprovalDecisions(ServerStore store, ServerAuditLog audit, DecisionSignals signals)
 {
@@ -28,16 +30,21 @@ internal sealed class ApprovalDecisions(ServerStore store, ServerAuditLog audit,
 
         var existing = (id.Length > 64 ? null : await store.FindVerificationAsync(caller.OrgId, id).ConfigureAwait(false)) ?? throw ApiException.NotFound("approval");
         string status = approve ? DecisionStatus.Approved : DecisionStatus.Denied;
-        var row = await store.DecideVerificationAsync(caller.OrgId, existing.Id, status,
-            approve ? null : "approval_denied", approve ? null : $"Denied by {caller.Name}: {reason}", caller.Name, reason).ConfigureAwait(false);
-        if (row is null || row.DecidedBy != caller.Name || row.Status != status || row.Decided is null)
+        var row = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
         {
-            throw ApiException.Conflict("already_decided", "The approval is no longer pending (decided or expired).");
-        }
+            var decided = await store.DecideVerificationAsync(c, tx, caller.OrgId, existing.Id, status,
+                approve ? null : "approval_denied", approve ? null : $"Denied by {caller.Name}: {reason}", caller.Name, reason).ConfigureAwait(false)
+                ?? throw ApiException.Conflict("already_decided", "The approval is no longer pending (decided or expired).");
+            if (!approve)
+            {
+                // The action will not run: what it reserved against the budget goes back, with the decision.
+                await Decisions.DatabaseLimits.ReleaseAsync(c, tx, store.Db.Dialect, decided).ConfigureAwait(false);
+            }
 
+            return (decided, ServerEvents.Of(approve ? "approval.approved" : "approval.denied", decided.AgentId, null, caller.Name,
+                $"{decided.Capability} ({decided.Id}){(reason is null ? string.Empty : ": " + reason)}"));
+        }).ConfigureAwait(false);
         signals.Signal(row.Id);
-        await audit.AppendAsync(caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "approval.approved" : "approval.denied", row.AgentId, null, caller.Name,
-            $"{row.Capability} ({row.Id}){(reason is null ? string.Empty : ": " + reason)}")).ConfigureAwait(false);
         return row;
     }
 }

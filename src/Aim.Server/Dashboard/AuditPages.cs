@@ -49,7 +49,7 @@ internal static class AuditPages
                 foreach (var r in rows)
                 {
                     var record = Record(r);
-                    string detail = (string?)record?["detail"] ?? (string?)record?["reason"] ?? (string?)record?["outcome"] ?? string.Empty;
+                    string detail = Text(record, "detail") ?? Text(record, "reason") ?? Text(record, "outcome") ?? string.Empty;
                     sb.Append("<tr><td><a href=\"/dashboard/audit/").Append(r.Index).Append("\">").Append(r.Index).Append("</a></td><td>").Append(Html.Time(r.Time)).Append("</td><td>")
                       .Append(Html.E(r.AgentId is null ? "—" : names.GetValueOrDefault(r.AgentId, r.AgentId))).Append("</td><td>").Append(Html.E(r.Kind)).Append("</td><td><code>")
                       .Append(Html.E(r.Capability)).Append("</code></td><td class=\"").Append(r.Decision == "deny" ? "bad" : string.Empty).Append("\">").Append(Html.E(r.Decision))
@@ -153,6 +153,9 @@ internal static class AuditPages
         }
     }
 
+    // An agent's record may carry any JSON under a member the page shows: only strings are shown.
+    private static string? Text(JsonObject? record, string name) => record?[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+
     private static string Pretty(byte[] body)
     {
         try
@@ -195,9 +198,9 @@ internal static class EntryCheck
     {
         var head = await audit.TreeHeadAsync(org).ConfigureAwait(false);
         var proof = await audit.InclusionProofAsync(org, row.Index, head.TreeSize).ConfigureAwait(false);
-        var leaf = MerkleTree.LeafHash(row.Body);
+        var leaf = MerkleHash.Leaf(row.Body);
         bool leafMatches = leaf.AsSpan().SequenceEqual(row.Leaf);
-        string? entryProblem = ServerAuditLog.CheckEntry(org, row);
+        string? entryProblem = (await audit.CheckEntryAsync(org, row).ConfigureAwait(false))?.Code;
         bool headOk = head.VerifySignature() && head.LogPublicKey.AsSpan().SequenceEqual(audit.LogPublicKey);
         bool included = InclusionProof.Verify(leaf, proof, head.RootHash);
         string? problem = !leafMatches ? "the stored bytes do not hash to the stored leaf"

@@ -35,6 +35,12 @@ internal static class DashboardEndpoints
         group.MapPost("/sign-in", async (HttpContext http, DashboardSessions sessions) =>
         {
             var form = await DashboardGuard.ReadFormAsync(http);
+            if (!SignInCsrf.Accepts(http, form))
+            {
+                // Login CSRF: a cross-site page could otherwise sign the victim's browser in under the attacker's key.
+                return SignInPage(http, "The sign-in form was stale or did not come from this dashboard. Try again.", 400);
+            }
+
             string? presented = form is not null && form.TryGetValue("api_key", out var k) && k.Count == 1 ? k[0] : null;
             var key = await sessions.CheckKeyAsync(presented);
             if (key is null)
@@ -66,9 +72,14 @@ internal static class DashboardEndpoints
         ReportPages.Map(group);
     }
 
-    /// <summary>Only same-site dashboard paths: an open redirect after sign-in would hand users to a phishing page.</summary>
+    /// <summary>
+    /// Only same-site dashboard paths: an open redirect after sign-in would hand users to a phishing page. Printable
+    /// ASCII only, so no control character (CR/LF) reaches the Location header.
+    /// </summary>
     internal static string SafeReturn(string? target) =>
-        target is { Length: < 512 } t && t.StartsWith("/dashboard", StringComparison.Ordinal) && !t.StartsWith("//", StringComparison.Ordinal) && !t.Contains('\\', StringComparison.Ordinal)
+        target is { Length: < 512 } t
+        && (t == "/dashboard" || t.StartsWith("/dashboard/", StringComparison.Ordinal) || t.StartsWith("/dashboard?", StringComparison.Ordinal))
+        && !t.Contains('\\', StringComparison.Ordinal) && !t.Contains("/..", StringComparison.Ordinal) && t.All(c => c is > ' ' and < '\u007f')
             ? t : "/dashboard";
 
     private static IResult SignInPage(HttpContext http, string? error, int status)
@@ -77,6 +88,7 @@ internal static class DashboardEndpoints
         var body = new StringBuilder();
         body.Append(Html.Notice(error, error: true));
         body.Append("<form method=\"post\" action=\"/dashboard/sign-in\" class=\"card signin\">")
+            .Append("<input type=\"hidden\" name=\"csrf\" value=\"").Append(Html.E(SignInCsrf.Issue(http))).Append("\">")
             .Append("<input type=\"hidden\" name=\"return\" value=\"").Append(Html.E(back)).Append("\">")
             .Append("<p><label for=\"api_key\">API key</label><br><input id=\"api_key\" name=\"api_key\" type=\"password\" autocomplete=\"off\" required aria-describedby=\"key_help\"></p>")
             .Append("<p id=\"key_help\" class=\"who\">Paste an API key (admin, approver, auditor or registrar). The browser keeps only a session cookie, never the key.</p>")
@@ -114,7 +126,7 @@ internal static class DashboardEndpoints
                 var pending = await store.ListVerificationsAsync(c.Caller.OrgId, DecisionStatus.Pending, 200);
                 long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
                 string approvals = string.Join(',', pending.Where(p => p.Expires > now).Select(p => p.Id));
-                long size = (await audit.TreeHeadAsync(c.Caller.OrgId, ct)).TreeSize;
+                long size = await audit.SizeAsync(c.Caller.OrgId, ct);
                 // The first round always announces both: the page may have rendered before a change this stream would miss.
                 if (approvals != lastApprovals)
                 {

@@ -41,12 +41,12 @@ internal static class AgentEndpoints
                 throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'aip_id' must be the key that signed the request.");
             }
 
-            var (agent, created) = await store.RegisterAgentAsync(caller.OrgId, name, keyId, publicKey,
-                RequestJson.String(body, "description", 500), RequestJson.String(body, "isolation", 32));
-            if (created)
+            string? description = RequestJson.String(body, "description", 500), isolation = RequestJson.String(body, "isolation", 32);
+            var (agent, created) = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
             {
-                await audit.AppendAsync(caller.OrgId, agent.Id, null, ServerEvents.Event("agent.registered", agent.Id, agent.Name, caller.Name));
-            }
+                var registered = await store.RegisterAgentAsync(c, tx, caller.OrgId, name, keyId, publicKey, description, isolation);
+                return (registered, registered.Created ? ServerEvents.Of("agent.registered", registered.Agent.Id, registered.Agent.Name, caller.Name) : null);
+            });
 
             return Results.Json(Views.Agent(agent, await store.ListKeysAsync(caller.OrgId, agent.Id), await store.ListGrantsAsync(caller.OrgId, agent.Id)), statusCode: created ? 201 : 200);
         });
@@ -67,13 +67,19 @@ internal static class AgentEndpoints
             return Results.Json(Views.Agent(row, await store.ListKeysAsync(caller.OrgId, row.Id), await store.ListGrantsAsync(caller.OrgId, row.Id)));
         });
 
-        api.MapPatch("/agents/{agent}", async (string agent, HttpContext http, RequestAuth auth, ServerStore store) =>
+        api.MapPatch("/agents/{agent}", async (string agent, HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require();
             var row = await Find(store, caller.OrgId, agent);
             var body = RequestJson.Object(await RequestAuth.ReadBodyAsync(http, 8192));
-            var updated = await store.UpdateAgentAsync(caller.OrgId, row.Id, RequestJson.String(body, "description", 500), RequestJson.String(body, "isolation", 32));
+            string? description = RequestJson.String(body, "description", 500), isolation = RequestJson.String(body, "isolation", 32);
+            string detail = string.Join(", ", new[] { description is null ? null : "description", isolation is null ? null : "isolation: " + isolation }.Where(d => d is not null));
+            var updated = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                var changed = await store.UpdateAgentAsync(c, tx, caller.OrgId, row.Id, description, isolation);
+                return (changed, ServerEvents.Of("agent.updated", row.Id, row.Name, caller.Name, detail.Length == 0 ? "nothing" : detail));
+            });
             return Results.Json(Views.Agent(updated!));
         });
 
@@ -101,8 +107,11 @@ internal static class AgentEndpoints
             }
 
             long until = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() + (long)(overlap * 1000);
-            await store.RotateKeyAsync(caller.OrgId, caller.Agent.Id, newKeyId, newKey, until);
-            await audit.AppendAsync(caller.OrgId, caller.Agent.Id, null, ServerEvents.Event("agent.key_rotated", caller.Agent.Id, caller.Agent.Name, caller.Agent.Name));
+            await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                await store.RotateKeyAsync(c, tx, caller.OrgId, caller.Agent.Id, newKeyId, newKey, until);
+                return (true, ServerEvents.Of("agent.key_rotated", caller.Agent.Id, caller.Agent.Name, caller.Agent.Name, $"{caller.Key.KeyId} -> {newKeyId}"));
+            });
             return Results.Json(Views.Agent(caller.Agent, await store.ListKeysAsync(caller.OrgId, caller.Agent.Id)));
         });
 
@@ -129,8 +138,11 @@ internal static class AgentEndpoints
                 }
             }
 
-            await store.AddGrantsAsync(caller.OrgId, row.Id, patterns, caller.Name);
-            await audit.AppendAsync(caller.OrgId, row.Id, null, ServerEvents.Event("agent.granted", row.Id, row.Name, caller.Name, string.Join(' ', patterns)));
+            await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                await store.AddGrantsAsync(c, tx, caller.OrgId, row.Id, patterns, caller.Name);
+                return (true, ServerEvents.Of("agent.granted", row.Id, row.Name, caller.Name, string.Join(' ', patterns)));
+            });
             return Results.Json(new { items = (await store.ListGrantsAsync(caller.OrgId, row.Id)).Select(Views.Grant) });
         });
 
@@ -140,16 +152,17 @@ internal static class AgentEndpoints
             caller.Require();
             var row = await Find(store, caller.OrgId, agent);
             string capability = RequestJson.QueryString(http, "capability") ?? throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "Query parameter 'capability' is required.");
-            if (await store.RemoveGrantAsync(caller.OrgId, row.Id, capability) == 0)
+            bool removed = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+                await store.RemoveGrantAsync(c, tx, caller.OrgId, row.Id, capability) == 0 ? (false, null) : (true, ServerEvents.Of("agent.grant_revoked", row.Id, row.Name, caller.Name, capability)));
+            if (!removed)
             {
                 throw ApiException.NotFound("grant");
             }
 
-            await audit.AppendAsync(caller.OrgId, row.Id, null, ServerEvents.Event("agent.grant_revoked", row.Id, row.Name, caller.Name, capability));
             return Results.Json(new { items = (await store.ListGrantsAsync(caller.OrgId, row.Id)).Select(Views.Grant) });
         });
 
-        api.MapPost("/capability-requests", async (HttpContext http, RequestAuth auth, ServerStore store) =>
+        api.MapPost("/capability-requests", async (HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit) =>
         {
             var caller = await auth.AgentAsync(http);
             var body = RequestJson.Object(caller.Body);
@@ -159,7 +172,12 @@ internal static class AgentEndpoints
                 throw ApiException.BadRequest("invalid_capability", "'capability' is not a valid capability grant.");
             }
 
-            var row = await store.CreateCapabilityRequestAsync(caller.OrgId, caller.Agent.Id, capability, RequestJson.String(body, "reason", 1000));
+            string? reason = RequestJson.String(body, "reason", 1000);
+            var row = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                var created = await store.CreateCapabilityRequestAsync(c, tx, caller.OrgId, caller.Agent.Id, capability, reason);
+                return (created, ServerEvents.Of("capability_request.created", caller.Agent.Id, caller.Agent.Name, caller.Agent.Name, capability));
+            });
             return Results.Json(Views.Request(row), statusCode: 201);
         });
 
@@ -178,9 +196,7 @@ internal static class AgentEndpoints
                 var caller = await auth.ApiKeyAsync(http);
                 caller.Require();
                 var body = RequestJson.Object(await RequestAuth.ReadBodyAsync(http, 4096));
-                var row = await store.DecideCapabilityRequestAsync(caller.OrgId, id, approve, caller.Name, RequestJson.String(body, "reason", 1000))
-                    ?? throw ApiException.NotFound("capability request");
-                await audit.AppendAsync(caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "capability_request.approved" : "capability_request.rejected", row.AgentId, null, caller.Name, row.Capability));
+                var row = await CapabilityRequestDecision.DecideAsync(store, audit, caller, id, approve, RequestJson.String(body, "reason", 1000));
                 return Results.Json(Views.Request(row));
             });
         }
@@ -192,12 +208,13 @@ internal static class AgentEndpoints
             var caller = await auth.ApiKeyAsync(http);
             caller.Require();
             var row = await Find(store, caller.OrgId, agent);
-            if (!await store.SetAgentStatusAsync(caller.OrgId, row.Id, status))
+            bool changed = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+                await store.SetAgentStatusAsync(c, tx, caller.OrgId, row.Id, status) ? (true, ServerEvents.Of("agent." + verb, row.Id, row.Name, caller.Name)) : (false, null));
+            if (!changed)
             {
                 throw ApiException.Conflict("agent_revoked", "A revoked agent cannot change status.");
             }
 
-            await audit.AppendAsync(caller.OrgId, row.Id, null, ServerEvents.Event("agent." + verb, row.Id, row.Name, caller.Name));
             return Results.Json(Views.Agent((await store.FindAgentAsync(caller.OrgId, row.Id))!));
         });
 

@@ -12,6 +12,19 @@ namespace Aim.Server.Endpoints;
 /// <summary>The audit log: agents append signed records; auditors query, fetch tree heads and proofs.</summary>
 internal static class AuditEndpoints
 {
+    /// <summary>The stored entry as JSON, or null when the stored bytes are not JSON (a damaged row is shown, not a 500).</summary>
+    private static JsonNode? StoredEntry(byte[] body)
+    {
+        try
+        {
+            return JsonNode.Parse(body);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapPost("/audit/records", async (HttpContext http, RequestAuth auth, ServerAuditLog audit, ServerMetrics metrics) =>
@@ -32,9 +45,15 @@ internal static class AuditEndpoints
             try
             {
                 var parsed = AuditRecordJson.FromJson(record);
-                if (parsed.AgentId != caller.Agent.Id && parsed.AgentName != caller.Agent.Name)
+                // The record is forwarded to SIEMs and reports as this agent's: both names must be the signer's own.
+                if (!string.Equals(parsed.AgentId, caller.Agent.Id, StringComparison.Ordinal) || !string.Equals(parsed.AgentName, caller.Agent.Name, StringComparison.Ordinal))
                 {
-                    throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "The record names another agent.");
+                    throw ApiException.Forbidden("record_agent_mismatch", "The record's agent_id and agent_name must both be the signing agent's (its server id and name).");
+                }
+
+                if (parsed.Capability.StartsWith(ServerEvents.Namespace, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw ApiException.Forbidden("reserved_capability", $"Capabilities in the '{ServerEvents.Namespace}' namespace are recorded by the server only.");
                 }
             }
             catch (FormatException ex)
@@ -89,7 +108,7 @@ internal static class AuditEndpoints
                     action_id = r.ActionId,
                     leaf_hash = Base64Url.EncodeToString(r.Leaf),
                     body = Base64Url.EncodeToString(r.Body),
-                    entry = JsonNode.Parse(r.Body),
+                    entry = StoredEntry(r.Body),
                 }),
                 next_from = rows.Count == limit ? rows[^1].Index + 1 : (long?)null,
             });

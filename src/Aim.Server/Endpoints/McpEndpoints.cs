@@ -15,7 +15,7 @@ internal static class McpEndpoints
 {
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapPost("/mcp-servers", async (HttpContext http, RequestAuth auth, ServerStore store) =>
+        api.MapPost("/mcp-servers", async (HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require(Roles.Registrar);
@@ -33,7 +33,11 @@ internal static class McpEndpoints
                 throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'public_key' must be a base64url 32-byte Ed25519 key.");
             }
 
-            var row = await store.AddMcpServerAsync(caller.OrgId, name, url, publicKey, RandomNumberGenerator.GetBytes(32));
+            var row = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                var added = await store.AddMcpServerAsync(c, tx, caller.OrgId, name, url, publicKey, RandomNumberGenerator.GetBytes(32));
+                return (added, ServerEvents.Of("mcp_server.registered", null, null, caller.Name, $"{added.Name} ({added.Url})"));
+            });
             return Results.Json(Views.Mcp(row), statusCode: 201);
         });
 
@@ -56,8 +60,13 @@ internal static class McpEndpoints
                 throw ApiException.BadRequest("attestation_invalid", "The signature over the challenge does not verify under the registered key.");
             }
 
-            await store.MarkMcpAttestedAsync(caller.OrgId, row.Id);
-            await audit.AppendAsync(caller.OrgId, null, null, ServerEvents.Event("mcp_server.attested", null, null, caller.Name, row.Name));
+            bool attested = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+                await store.MarkMcpAttestedAsync(c, tx, caller.OrgId, row.Id) ? (true, ServerEvents.Of("mcp_server.attested", null, null, caller.Name, row.Name)) : (false, null));
+            if (!attested)
+            {
+                throw ApiException.Conflict("already_attested", "The MCP server is attested already.");
+            }
+
             return Results.Json(Views.Mcp((await store.FindMcpServerAsync(caller.OrgId, row.Id))!));
         });
     }

@@ -49,14 +49,19 @@ internal static class TrustEndpoints
             return Results.Json(new { items = history.Select(h => new { score = h.Score, computed = RequestJson.Time(h.Computed), factors = JsonDocument.Parse(h.Factors).RootElement }) });
         });
 
-        api.MapPost("/agents/{agent}/feedback", async (string agent, HttpContext http, RequestAuth auth, ServerStore store) =>
+        api.MapPost("/agents/{agent}/feedback", async (string agent, HttpContext http, RequestAuth auth, ServerStore store, AuditLog.ServerAuditLog audit) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require(Roles.Approver, Roles.Auditor);
             var row = await AgentEndpoints.Find(store, caller.OrgId, agent);
             var body = RequestJson.Object(await RequestAuth.ReadBodyAsync(http, 4096));
             int rating = (int)(RequestJson.Number(body, "rating", 1, 5) ?? throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'rating' (1-5) is required."));
-            await store.AddFeedbackAsync(caller.OrgId, row.Id, rating, RequestJson.String(body, "comment", 1000));
+            string? comment = RequestJson.String(body, "comment", 1000);
+            await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                await store.AddFeedbackAsync(c, tx, caller.OrgId, row.Id, rating, comment);
+                return (true, AuditLog.ServerEvents.Of("agent.feedback", row.Id, row.Name, caller.Name, $"rating {rating}"));
+            });
             return Results.Json(new { agent_id = row.Id, rating }, statusCode: 201);
         });
     }

@@ -73,7 +73,7 @@ internal static class VerificationEndpoints
             return Results.Empty;
         });
 
-        api.MapPost("/verifications/{id}/result", async (string id, HttpContext http, RequestAuth auth, ServerStore store) =>
+        api.MapPost("/verifications/{id}/result", async (string id, HttpContext http, RequestAuth auth, ServerStore store, ServerAuditLog audit) =>
         {
             var caller = await auth.AgentAsync(http);
             var body = RequestJson.Object(caller.Body);
@@ -84,7 +84,11 @@ internal static class VerificationEndpoints
             }
 
             var row = await Own(store, caller, id);
-            if (!await store.RecordOutcomeAsync(caller.OrgId, caller.Agent.Id, row.Id, outcome))
+            bool recorded = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+                await store.RecordOutcomeAsync(c, tx, caller.OrgId, caller.Agent.Id, row.Id, outcome)
+                    ? (true, ServerEvents.Of("verification.result", caller.Agent.Id, caller.Agent.Name, caller.Agent.Name, $"{row.Capability} ({row.Id}): {outcome}"))
+                    : (false, null));
+            if (!recorded)
             {
                 throw ApiException.Conflict("result_not_accepted", "Only an approved verification takes one result.");
             }
@@ -118,34 +122,14 @@ internal static class VerificationEndpoints
 
         foreach (var (verb, approve) in new[] { ("approve", true), ("deny", false) })
         {
-            api.MapPost($"/approvals/{{id}}/{verb}", async (string id, HttpContext http, RequestAuth auth, ServerStore store, DecisionStore decisions, ServerAuditLog audit, AimServerOptions options, DecisionSignals signals) =>
+            api.MapPost($"/approvals/{{id}}/{verb}", async (string id, HttpContext http, RequestAuth auth, Dashboard.ApprovalDecisions decisions, AimServerOptions options) =>
             {
                 var caller = await auth.ApiKeyAsync(http);
                 caller.Require(Roles.Approver);
                 var body = RequestJson.Object(await RequestAuth.ReadBodyAsync(http, 8192));
                 string? why = RequestJson.String(body, "reason", 1000, required: !approve);
-                var existing = await store.FindVerificationAsync(caller.OrgId, id) ?? throw ApiException.NotFound("approval");
-                var row = await store.DecideVerificationAsync(caller.OrgId, existing.Id,
-                    approve ? DecisionStatus.Approved : DecisionStatus.Denied,
-                    approve ? null : "approval_denied",
-                    approve ? null : $"Denied by {caller.Name}: {why}",
-                    caller.Name, why);
-                long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
-                if (row is null || row.DecidedBy != caller.Name || row.Status != (approve ? DecisionStatus.Approved : DecisionStatus.Denied) || row.Decided is null)
-                {
-                    throw ApiException.Conflict("already_decided", "The approval is no longer pending (decided or expired).");
-                }
-
-                if (!approve)
-                {
-                    // The action will not run: what it reserved against the budget goes back.
-                    await decisions.ReleaseAsync(row);
-                }
-
-                signals.Signal(row.Id);
-                await audit.AppendAsync(caller.OrgId, row.AgentId, null, ServerEvents.Event(approve ? "approval.approved" : "approval.denied", row.AgentId, null, caller.Name,
-                    $"{row.Capability} ({row.Id}){(why is null ? string.Empty : ": " + why)}"));
-                return Results.Json(Views.Verification(row, now), ViewJson.Default.VerificationView);
+                var row = await decisions.DecideAsync(caller, id, approve, why);
+                return Results.Json(Views.Verification(row, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds()), ViewJson.Default.VerificationView);
             });
         }
     }

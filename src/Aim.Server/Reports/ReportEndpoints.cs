@@ -64,6 +64,10 @@ internal static class ReportEndpoints
         return Results.File(bytes, ReportWriters.ContentType(format), ReportWriters.FileName(report, format));
     }
 
+    // Reports cover Unix time up to the last full year of the calendar: 'to' may be a day's end, which must still exist.
+    private static readonly DateTimeOffset Earliest = DateTimeOffset.UnixEpoch;
+    private static readonly DateTimeOffset Latest = new(9999, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     private static DateTimeOffset? ParseTime(string? text, string name, bool endOfDay)
     {
         if (string.IsNullOrEmpty(text))
@@ -71,14 +75,22 @@ internal static class ReportEndpoints
             return null;
         }
 
+        DateTimeOffset? parsed = null;
         if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
         {
-            var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-            return endOfDay ? start.AddDays(1) : start;
+            if (day.Year is >= 1970 and < 9999)
+            {
+                var start = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+                parsed = endOfDay ? start.AddDays(1) : start;
+            }
+        }
+        else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
+        {
+            parsed = t;
         }
 
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t)
-            ? t
-            : throw ApiException.BadRequest(ErrorCodes.InvalidRequest, $"'{name}' must be a date (yyyy-MM-dd) or an ISO 8601 time.");
+        return parsed is { } p && p >= Earliest && p <= Latest
+            ? p
+            : throw ApiException.BadRequest(ErrorCodes.InvalidRequest, $"'{name}' must be a date (yyyy-MM-dd) or an ISO 8601 time from 1970 to 9998.");
     }
 }

@@ -106,9 +106,6 @@ internal sealed class DecisionStore(ServerStore store)
         return (VerificationWrite.Stored, row);
     });
 
-    /// <summary>Releases what a verification reserved (its approval was denied); idempotent.</summary>
-    public Task ReleaseAsync(VerificationRow row) => Db.WriteAsync((c, tx) => Decisions.DatabaseLimits.ReleaseAsync(c, tx, Db.Dialect, row));
-
     private static TrustedRootRow MapRoot(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.Bytes(3), r.NullableString(4), r.GetInt64(5), r.GetString(6));
 }

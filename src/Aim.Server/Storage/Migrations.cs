@@ -74,6 +74,64 @@ internal static class Migrations
             """),
     ];
 
+    /// <summary>
+    /// Migrations whose SQL differs by engine (triggers), each run as one script: numbered from 20 so they never collide
+    /// with <see cref="All"/>. Applied in version order together with <see cref="All"/>.
+    /// </summary>
+    public static IReadOnlyList<(int Version, string Sqlite, string Postgres)> ByDialect { get; } =
+    [
+        // The audit log's signed head is stored with every append (root, frontier, time, signature), with the subtree
+        // hashes proofs need. Decisions are append-only: once a verification or capability request is decided, neither
+        // its decision nor its row can change or go (the API answers 409 already_decided before it gets here).
+        (20, """
+            ALTER TABLE audit_heads ADD COLUMN root BLOB;
+            ALTER TABLE audit_heads ADD COLUMN frontier BLOB;
+            ALTER TABLE audit_heads ADD COLUMN head_time INTEGER;
+            ALTER TABLE audit_heads ADD COLUMN head_sig BLOB;
+            CREATE TABLE audit_nodes (org_id TEXT NOT NULL, level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (org_id, level, idx));
+            CREATE TRIGGER verifications_decision_final BEFORE UPDATE ON verifications
+              WHEN OLD.status <> 'pending' AND (NEW.status IS NOT OLD.status OR NEW.reason_code IS NOT OLD.reason_code OR NEW.reason IS NOT OLD.reason
+                OR NEW.decided_by IS NOT OLD.decided_by OR NEW.decision_reason IS NOT OLD.decision_reason OR NEW.decided IS NOT OLD.decided)
+              BEGIN SELECT RAISE(ABORT, 'aim_decision_final'); END;
+            CREATE TRIGGER verifications_decision_kept BEFORE DELETE ON verifications WHEN OLD.status <> 'pending'
+              BEGIN SELECT RAISE(ABORT, 'aim_decision_final'); END;
+            CREATE TRIGGER capability_requests_decision_final BEFORE UPDATE ON capability_requests
+              WHEN OLD.status <> 'pending' AND (NEW.status IS NOT OLD.status OR NEW.decided_by IS NOT OLD.decided_by
+                OR NEW.decision_reason IS NOT OLD.decision_reason OR NEW.decided IS NOT OLD.decided)
+              BEGIN SELECT RAISE(ABORT, 'aim_decision_final'); END;
+            CREATE TRIGGER capability_requests_decision_kept BEFORE DELETE ON capability_requests WHEN OLD.status <> 'pending'
+              BEGIN SELECT RAISE(ABORT, 'aim_decision_final'); END;
+            """,
+         """
+            ALTER TABLE audit_heads ADD COLUMN root BYTEA;
+            ALTER TABLE audit_heads ADD COLUMN frontier BYTEA;
+            ALTER TABLE audit_heads ADD COLUMN head_time BIGINT;
+            ALTER TABLE audit_heads ADD COLUMN head_sig BYTEA;
+            CREATE TABLE audit_nodes (org_id TEXT NOT NULL, level BIGINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (org_id, level, idx));
+            CREATE FUNCTION aim_verification_decision_final() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF OLD.status <> 'pending' AND (TG_OP = 'DELETE' OR NEW.status IS DISTINCT FROM OLD.status OR NEW.reason_code IS DISTINCT FROM OLD.reason_code
+                  OR NEW.reason IS DISTINCT FROM OLD.reason OR NEW.decided_by IS DISTINCT FROM OLD.decided_by
+                  OR NEW.decision_reason IS DISTINCT FROM OLD.decision_reason OR NEW.decided IS DISTINCT FROM OLD.decided) THEN
+                RAISE EXCEPTION 'aim_decision_final';
+              END IF;
+              IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER verifications_decision_final BEFORE UPDATE OR DELETE ON verifications FOR EACH ROW EXECUTE FUNCTION aim_verification_decision_final();
+            CREATE FUNCTION aim_request_decision_final() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF OLD.status <> 'pending' AND (TG_OP = 'DELETE' OR NEW.status IS DISTINCT FROM OLD.status OR NEW.decided_by IS DISTINCT FROM OLD.decided_by
+                  OR NEW.decision_reason IS DISTINCT FROM OLD.decision_reason OR NEW.decided IS DISTINCT FROM OLD.decided) THEN
+                RAISE EXCEPTION 'aim_decision_final';
+              END IF;
+              IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER capability_requests_decision_final BEFORE UPDATE OR DELETE ON capability_requests FOR EACH ROW EXECUTE FUNCTION aim_request_decision_final();
+            """),
+    ];
+
     public static async Task ApplyAsync(Database db, TimeProvider time, CancellationToken ct = default)
     {
         await using var connection = await db.OpenAsync(ct).ConfigureAwait(false);
@@ -91,7 +149,10 @@ internal static class Migrations
         {
             await connection.ExecAsync("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)", null).ConfigureAwait(false);
             var applied = await connection.QueryAsync("SELECT version FROM schema_migrations", null, r => r.GetInt64(0)).ConfigureAwait(false);
-            foreach (var (version, sql) in All)
+            var steps = All.Select(m => (m.Version, Statements: Translate(m.Sql, db.Dialect).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+                .Concat(ByDialect.Select(m => (m.Version, Statements: new[] { db.Dialect == SqlDialect.Postgres ? m.Postgres : m.Sqlite })))
+                .OrderBy(m => m.Version);
+            foreach (var (version, statements) in steps)
             {
                 if (applied.Contains(version))
                 {
@@ -99,7 +160,7 @@ internal static class Migrations
                 }
 
                 await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-                foreach (var statement in Translate(sql, db.Dialect).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                foreach (var statement in statements)
                 {
                     await connection.ExecAsync(statement, tx).ConfigureAwait(false);
                 }
@@ -118,7 +179,7 @@ internal static class Migrations
         }
     }
 
-    public static int LatestVersion => All[^1].Version;
+    public static int LatestVersion => Math.Max(All[^1].Version, ByDialect[^1].Version);
 
     private static string Translate(string sql, SqlDialect dialect) => dialect == SqlDialect.Postgres
         ? sql.Replace("{int64}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal).Replace("{double}", "DOUBLE PRECISION", StringComparison.Ordinal)

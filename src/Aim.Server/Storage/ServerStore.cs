@@ -21,7 +21,9 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     public Task<OrgRow?> FindOrgByNameAsync(string name) =>
         Db.ReadAsync(c => c.SingleAsync("SELECT id, name, created FROM orgs WHERE name = @n", null, MapOrg, ("@n", name)));
 
-    public Task<OrgRow> CreateOrgAsync(string name) => Db.WriteAsync(async (c, tx) =>
+    public Task<OrgRow> CreateOrgAsync(string name) => Db.WriteAsync((c, tx) => CreateOrgAsync(c, tx, name));
+
+    public async Task<OrgRow> CreateOrgAsync(DbConnection c, DbTransaction tx, string name)
     {
         var org = new OrgRow(NewId(), name, Now);
         int n = await c.ExecAsync("INSERT INTO orgs (id, name, created) VALUES (@i, @n, @t) ON CONFLICT DO NOTHING", tx, ("@i", org.Id), ("@n", name), ("@t", org.Created)).ConfigureAwait(false);
@@ -31,6 +33,30 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         }
 
         return org;
+    }
+
+    /// <summary>
+    /// Recovery: when the organization has no active bootstrap key (one revoked before revocation was refused), installs
+    /// <paramref name="keyHash"/> (from <c>AIM_ADMIN_KEY</c>) as its bootstrap key. False when an active one exists.
+    /// </summary>
+    public Task<bool> RestoreBootstrapAsync(string orgName, byte[] keyHash) => Db.WriteAsync(async (c, tx) =>
+    {
+        var org = await c.SingleAsync("SELECT id, name, created FROM orgs WHERE name = @n", tx, MapOrg, ("@n", orgName)).ConfigureAwait(false);
+        if (org is null || await c.ScalarAsync("SELECT 1 FROM api_keys WHERE org_id = @o AND is_system = 1 AND revoked IS NULL", tx, ("@o", org.Id)).ConfigureAwait(false) is not null)
+        {
+            return false;
+        }
+
+        string id = Security.ApiKeys.IdOf(keyHash);
+        // The same key revoked earlier comes back (its row is reused); another key gets a new row.
+        int changed = await c.ExecAsync("UPDATE api_keys SET revoked = NULL, role = 'admin', is_system = 1 WHERE id = @i AND org_id = @o AND hash = @h", tx, ("@i", id), ("@o", org.Id), ("@h", keyHash)).ConfigureAwait(false);
+        if (changed == 0)
+        {
+            changed = await c.ExecAsync("INSERT INTO api_keys (id, org_id, name, role, hash, is_system, created) VALUES (@i, @o, 'bootstrap', 'admin', @h, 1, @t) ON CONFLICT DO NOTHING", tx,
+                ("@i", id), ("@o", org.Id), ("@h", keyHash), ("@t", Now)).ConfigureAwait(false);
+        }
+
+        return changed == 1;
     });
 
     /// <summary>Creates the first organization and its bootstrap key unless some key exists (safe when replicas start together).</summary>
@@ -52,13 +78,15 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         return inserted == 1;
     });
 
-    public Task<ApiKeyRow> CreateApiKeyAsync(string orgId, string name, string role, byte[] hash) => Db.WriteAsync(async (c, tx) =>
+    public Task<ApiKeyRow> CreateApiKeyAsync(string orgId, string name, string role, byte[] hash) => Db.WriteAsync((c, tx) => CreateApiKeyAsync(c, tx, orgId, name, role, hash));
+
+    public async Task<ApiKeyRow> CreateApiKeyAsync(DbConnection c, DbTransaction tx, string orgId, string name, string role, byte[] hash)
     {
         var row = new ApiKeyRow(Security.ApiKeys.IdOf(hash), orgId, name, role, hash, false, Now, null);
         await c.ExecAsync("INSERT INTO api_keys (id, org_id, name, role, hash, is_system, created) VALUES (@i, @o, @n, @r, @h, 0, @t)", tx,
             ("@i", row.Id), ("@o", orgId), ("@n", name), ("@r", role), ("@h", hash), ("@t", row.Created)).ConfigureAwait(false);
         return row;
-    });
+    }
 
     public Task<ApiKeyRow?> FindApiKeyAsync(string id) =>
         Db.ReadAsync(c => c.SingleAsync("SELECT id, org_id, name, role, hash, is_system, created, revoked FROM api_keys WHERE id = @i", null, MapApiKey, ("@i", id)));
@@ -66,8 +94,23 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     public Task<List<ApiKeyRow>> ListApiKeysAsync(string orgId) =>
         Db.ReadAsync(c => c.QueryAsync("SELECT id, org_id, name, role, hash, is_system, created, revoked FROM api_keys WHERE org_id = @o ORDER BY created", null, MapApiKey, ("@o", orgId)));
 
-    public Task<bool> RevokeApiKeyAsync(string orgId, string id) => Db.WriteAsync(async (c, tx) =>
-        await c.ExecAsync("UPDATE api_keys SET revoked = @t WHERE id = @i AND org_id = @o AND revoked IS NULL", tx, ("@t", Now), ("@i", id), ("@o", orgId)).ConfigureAwait(false) == 1);
+    /// <summary>Revokes an active key of the organization; false when there is none with that id.</summary>
+    /// <exception cref="ApiException">409 <c>bootstrap_key_protected</c>: the bootstrap admin key is never revoked (it is the way back in).</exception>
+    public async Task<bool> RevokeApiKeyAsync(DbConnection c, DbTransaction tx, string orgId, string id)
+    {
+        var key = await c.SingleAsync("SELECT id, org_id, name, role, hash, is_system, created, revoked FROM api_keys WHERE id = @i AND org_id = @o", tx, MapApiKey, ("@i", id), ("@o", orgId)).ConfigureAwait(false);
+        if (key is null || key.Revoked is not null)
+        {
+            return false;
+        }
+
+        if (key.IsSystem)
+        {
+            throw ApiException.Conflict("bootstrap_key_protected", "The bootstrap admin key cannot be revoked; replace it with AIM_ADMIN_KEY instead.");
+        }
+
+        return await c.ExecAsync("UPDATE api_keys SET revoked = @t WHERE id = @i AND org_id = @o AND revoked IS NULL AND is_system = 0", tx, ("@t", Now), ("@i", id), ("@o", orgId)).ConfigureAwait(false) == 1;
+    }
 
     // ---- agents ----
 
@@ -80,7 +123,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         Db.ReadAsync(c => c.QueryAsync($"SELECT {AgentColumns} FROM agents WHERE org_id = @o AND (@s IS NULL OR status = @s) ORDER BY name", null, MapAgent, ("@o", orgId), ("@s", status)));
 
     /// <summary>Registers an agent with its first key; returns the existing agent when the same name and key are registered already.</summary>
-    public Task<(AgentRow Agent, bool Created)> RegisterAgentAsync(string orgId, string name, string keyId, byte[] publicKey, string? description, string? isolation) => Db.WriteAsync(async (c, tx) =>
+    public async Task<(AgentRow Agent, bool Created)> RegisterAgentAsync(DbConnection c, DbTransaction tx, string orgId, string name, string keyId, byte[] publicKey, string? description, string? isolation)
     {
         var existing = await c.SingleAsync($"SELECT {AgentColumns} FROM agents WHERE org_id = @o AND name = @n", tx, MapAgent, ("@o", orgId), ("@n", name)).ConfigureAwait(false);
         var key = await c.SingleAsync("SELECT key_id, agent_id, org_id, public_key, created, not_after FROM agent_keys WHERE key_id = @k", tx, MapKey, ("@k", keyId)).ConfigureAwait(false);
@@ -107,24 +150,26 @@ internal sealed class ServerStore(Database db, TimeProvider time)
             ("@k", keyId), ("@a", agent.Id), ("@o", orgId), ("@p", publicKey), ("@t", now)).ConfigureAwait(false);
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return (agent, true);
-    });
+    }
 
-    public Task<AgentRow?> UpdateAgentAsync(string orgId, string agentId, string? description, string? isolation) => Db.WriteAsync(async (c, tx) =>
+    public async Task<AgentRow?> UpdateAgentAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string? description, string? isolation)
     {
         await c.ExecAsync("UPDATE agents SET description = COALESCE(@d, description), isolation = COALESCE(@iso, isolation), updated = @t WHERE id = @i AND org_id = @o", tx,
             ("@d", description), ("@iso", isolation), ("@t", Now), ("@i", agentId), ("@o", orgId)).ConfigureAwait(false);
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return await c.SingleAsync($"SELECT {AgentColumns} FROM agents WHERE id = @i AND org_id = @o", tx, MapAgent, ("@i", agentId), ("@o", orgId)).ConfigureAwait(false);
-    });
+    }
 
     /// <summary>Changes an agent's status; a revoked agent never changes again.</summary>
-    public Task<bool> SetAgentStatusAsync(string orgId, string agentId, string status) => Db.WriteAsync(async (c, tx) =>
+    public Task<bool> SetAgentStatusAsync(string orgId, string agentId, string status) => Db.WriteAsync((c, tx) => SetAgentStatusAsync(c, tx, orgId, agentId, status));
+
+    public async Task<bool> SetAgentStatusAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string status)
     {
         bool changed = await c.ExecAsync("UPDATE agents SET status = @s, updated = @t WHERE id = @i AND org_id = @o AND status <> 'revoked'", tx,
             ("@s", status), ("@t", Now), ("@i", agentId), ("@o", orgId)).ConfigureAwait(false) == 1;
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return changed;
-    });
+    }
 
     public Task<(AgentRow Agent, AgentKeyRow Key)?> FindAgentByKeyAsync(string keyId) => Db.ReadAsync(async c =>
     {
@@ -140,7 +185,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         Db.ReadAsync(c => c.QueryAsync("SELECT key_id, agent_id, org_id, public_key, created, not_after FROM agent_keys WHERE agent_id = @a AND org_id = @o ORDER BY created", null, MapKey, ("@a", agentId), ("@o", orgId)));
 
     /// <summary>Adds a new key and limits every older key of the agent to <paramref name="oldKeysUntil"/>.</summary>
-    public Task RotateKeyAsync(string orgId, string agentId, string newKeyId, byte[] publicKey, long oldKeysUntil) => Db.WriteAsync(async (c, tx) =>
+    public async Task RotateKeyAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string newKeyId, byte[] publicKey, long oldKeysUntil)
     {
         if (await c.ScalarAsync("SELECT 1 FROM agent_keys WHERE key_id = @k", tx, ("@k", newKeyId)).ConfigureAwait(false) is not null)
         {
@@ -152,7 +197,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         await c.ExecAsync("INSERT INTO agent_keys (key_id, agent_id, org_id, public_key, created) VALUES (@k, @a, @o, @p, @t)", tx,
             ("@k", newKeyId), ("@a", agentId), ("@o", orgId), ("@p", publicKey), ("@t", Now)).ConfigureAwait(false);
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
-    });
+    }
 
     // ---- grants and capability requests ----
 
@@ -160,7 +205,9 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         Db.ReadAsync(c => c.QueryAsync("SELECT id, agent_id, pattern, created, created_by FROM grants WHERE agent_id = @a AND org_id = @o ORDER BY pattern", null,
             r => new GrantRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetString(4)), ("@a", agentId), ("@o", orgId)));
 
-    public Task AddGrantsAsync(string orgId, string agentId, IEnumerable<string> patterns, string by) => Db.WriteAsync(async (c, tx) =>
+    public Task AddGrantsAsync(string orgId, string agentId, IEnumerable<string> patterns, string by) => Db.WriteAsync((c, tx) => AddGrantsAsync(c, tx, orgId, agentId, patterns, by));
+
+    public async Task AddGrantsAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, IEnumerable<string> patterns, string by)
     {
         foreach (var pattern in patterns)
         {
@@ -169,30 +216,31 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         }
 
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
-    });
+    }
 
-    public Task<int> RemoveGrantAsync(string orgId, string agentId, string pattern) => Db.WriteAsync(async (c, tx) =>
+    public async Task<int> RemoveGrantAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string pattern)
     {
         int removed = await c.ExecAsync("DELETE FROM grants WHERE agent_id = @a AND org_id = @o AND pattern = @p", tx, ("@a", agentId), ("@o", orgId), ("@p", pattern)).ConfigureAwait(false);
         await AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return removed;
-    });
+    }
 
     private const string RequestColumns = "id, org_id, agent_id, capability, reason, status, created, decided_by, decided, decision_reason";
 
-    public Task<CapabilityRequestRow> CreateCapabilityRequestAsync(string orgId, string agentId, string capability, string? reason) => Db.WriteAsync(async (c, tx) =>
+    public async Task<CapabilityRequestRow> CreateCapabilityRequestAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string capability, string? reason)
     {
         var row = new CapabilityRequestRow(NewId(), orgId, agentId, capability, reason, DecisionStatus.Pending, Now, null, null, null);
         await c.ExecAsync("INSERT INTO capability_requests (id, org_id, agent_id, capability, reason, status, created) VALUES (@i, @o, @a, @c, @r, @s, @t)", tx,
             ("@i", row.Id), ("@o", orgId), ("@a", agentId), ("@c", capability), ("@r", reason), ("@s", row.Status), ("@t", row.Created)).ConfigureAwait(false);
         return row;
-    });
+    }
 
     public Task<List<CapabilityRequestRow>> ListCapabilityRequestsAsync(string orgId, string? status) =>
         Db.ReadAsync(c => c.QueryAsync($"SELECT {RequestColumns} FROM capability_requests WHERE org_id = @o AND (@s IS NULL OR status = @s) ORDER BY created", null, MapRequest, ("@o", orgId), ("@s", status)));
 
-    /// <summary>Decides a pending capability request; approving adds the grant in the same transaction.</summary>
-    public Task<CapabilityRequestRow?> DecideCapabilityRequestAsync(string orgId, string id, bool approve, string by, string? reason) => Db.WriteAsync(async (c, tx) =>
+    /// <summary>Decides a pending capability request once; approving adds the grant in the same transaction.</summary>
+    /// <exception cref="ApiException">409 <c>already_decided</c>: it was decided before (by anyone, with any reason).</exception>
+    public async Task<CapabilityRequestRow?> DecideCapabilityRequestAsync(DbConnection c, DbTransaction tx, string orgId, string id, bool approve, string by, string? reason)
     {
         var row = await c.SingleAsync($"SELECT {RequestColumns} FROM capability_requests WHERE id = @i AND org_id = @o", tx, MapRequest, ("@i", id), ("@o", orgId)).ConfigureAwait(false);
         if (row is null)
@@ -207,8 +255,13 @@ internal sealed class ServerStore(Database db, TimeProvider time)
 
         string status = approve ? DecisionStatus.Approved : DecisionStatus.Rejected;
         long now = Now;
-        await c.ExecAsync("UPDATE capability_requests SET status = @s, decided_by = @b, decided = @t, decision_reason = @r WHERE id = @i AND org_id = @o", tx,
-            ("@s", status), ("@b", by), ("@t", now), ("@r", reason), ("@i", id), ("@o", orgId)).ConfigureAwait(false);
+        // Conditional on 'pending' in the statement itself: two concurrent decisions cannot both pass the check above.
+        if (await c.ExecAsync("UPDATE capability_requests SET status = @s, decided_by = @b, decided = @t, decision_reason = @r WHERE id = @i AND org_id = @o AND status = 'pending'", tx,
+            ("@s", status), ("@b", by), ("@t", now), ("@r", reason), ("@i", id), ("@o", orgId)).ConfigureAwait(false) != 1)
+        {
+            throw ApiException.Conflict("already_decided", "The request was decided already.");
+        }
+
         if (approve)
         {
             await c.ExecAsync("INSERT INTO grants (id, org_id, agent_id, pattern, created, created_by) VALUES (@i, @o, @a, @p, @t, @b) ON CONFLICT DO NOTHING", tx,
@@ -217,7 +270,7 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         }
 
         return row with { Status = status, DecidedBy = by, Decided = now, DecisionReason = reason };
-    });
+    }
 
     // ---- verifications ----
 
@@ -290,19 +343,26 @@ internal sealed class ServerStore(Database db, TimeProvider time)
         Db.ReadAsync(c => c.QueryAsync($"SELECT {VerificationColumns} FROM verifications WHERE org_id = @o AND agent_id = @a AND created >= @t", null, MapVerification,
             ("@o", orgId), ("@a", agentId), ("@t", since)));
 
-    /// <summary>Decides a pending verification if it is still pending and not expired; returns the row as stored afterwards.</summary>
-    public Task<VerificationRow?> DecideVerificationAsync(string orgId, string id, string status, string? reasonCode, string? reason, string by, string? decisionReason) => Db.WriteAsync(async (c, tx) =>
+    /// <summary>
+    /// Decides a pending, unexpired verification, once: the decided row, or null when this call decided nothing (it was
+    /// decided before, by anyone, or expired). A decision is never changed afterwards.
+    /// </summary>
+    public async Task<VerificationRow?> DecideVerificationAsync(DbConnection c, DbTransaction tx, string orgId, string id, string status, string? reasonCode, string? reason, string by, string? decisionReason)
     {
         long now = Now;
-        await c.ExecAsync("UPDATE verifications SET status = @s, reason_code = @rc, reason = @r, decided_by = @b, decision_reason = @dr, decided = @t " +
+        if (await c.ExecAsync("UPDATE verifications SET status = @s, reason_code = @rc, reason = @r, decided_by = @b, decision_reason = @dr, decided = @t " +
             "WHERE id = @i AND org_id = @o AND status = 'pending' AND expires > @t", tx,
-            ("@s", status), ("@rc", reasonCode), ("@r", reason), ("@b", by), ("@dr", decisionReason), ("@t", now), ("@i", id), ("@o", orgId)).ConfigureAwait(false);
-        return await c.SingleAsync($"SELECT {VerificationColumns} FROM verifications WHERE id = @i AND org_id = @o", tx, MapVerification, ("@i", id), ("@o", orgId)).ConfigureAwait(false);
-    });
+            ("@s", status), ("@rc", reasonCode), ("@r", reason), ("@b", by), ("@dr", decisionReason), ("@t", now), ("@i", id), ("@o", orgId)).ConfigureAwait(false) != 1)
+        {
+            return null;
+        }
 
-    public Task<bool> RecordOutcomeAsync(string orgId, string agentId, string id, string outcome) => Db.WriteAsync(async (c, tx) =>
+        return await c.SingleAsync($"SELECT {VerificationColumns} FROM verifications WHERE id = @i AND org_id = @o", tx, MapVerification, ("@i", id), ("@o", orgId)).ConfigureAwait(false);
+    }
+
+    public async Task<bool> RecordOutcomeAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string id, string outcome) =>
         await c.ExecAsync("UPDATE verifications SET outcome = @oc, outcome_at = @t WHERE id = @i AND org_id = @o AND agent_id = @a AND status = 'approved' AND outcome IS NULL", tx,
-            ("@oc", outcome), ("@t", Now), ("@i", id), ("@o", orgId), ("@a", agentId)).ConfigureAwait(false) == 1);
+            ("@oc", outcome), ("@t", Now), ("@i", id), ("@o", orgId), ("@a", agentId)).ConfigureAwait(false) == 1;
 
     // ---- nonces, security events, feedback, trust history ----
 
@@ -320,9 +380,9 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     public Task<long> CountSecurityEventsAsync(string orgId, string agentId, long since) => Db.ReadAsync(async c =>
         Convert.ToInt64(await c.ScalarAsync("SELECT COUNT(*) FROM security_events WHERE org_id = @o AND agent_id = @a AND created >= @t", null, ("@o", orgId), ("@a", agentId), ("@t", since)).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture));
 
-    public Task AddFeedbackAsync(string orgId, string agentId, int rating, string? comment) => Db.WriteAsync((c, tx) =>
+    public Task<int> AddFeedbackAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, int rating, string? comment) =>
         c.ExecAsync("INSERT INTO feedback (id, org_id, agent_id, rating, comment, created) VALUES (@i, @o, @a, @r, @c, @t)", tx,
-            ("@i", NewId()), ("@o", orgId), ("@a", agentId), ("@r", (long)rating), ("@c", comment), ("@t", Now)));
+            ("@i", NewId()), ("@o", orgId), ("@a", agentId), ("@r", (long)rating), ("@c", comment), ("@t", Now));
 
     public Task<List<long>> ListRatingsAsync(string orgId, string agentId) =>
         Db.ReadAsync(c => c.QueryAsync("SELECT rating FROM feedback WHERE org_id = @o AND agent_id = @a", null, r => r.GetInt64(0), ("@o", orgId), ("@a", agentId)));
@@ -339,13 +399,13 @@ internal sealed class ServerStore(Database db, TimeProvider time)
 
     private const string McpColumns = "id, org_id, name, url, public_key, challenge, attested, created";
 
-    public Task<McpServerRow> AddMcpServerAsync(string orgId, string name, string url, byte[] publicKey, byte[] challenge) => Db.WriteAsync(async (c, tx) =>
+    public async Task<McpServerRow> AddMcpServerAsync(DbConnection c, DbTransaction tx, string orgId, string name, string url, byte[] publicKey, byte[] challenge)
     {
         var row = new McpServerRow(NewId(), orgId, name, url, publicKey, challenge, null, Now);
         int n = await c.ExecAsync("INSERT INTO mcp_servers (id, org_id, name, url, public_key, challenge, created) VALUES (@i, @o, @n, @u, @p, @c, @t) ON CONFLICT DO NOTHING", tx,
             ("@i", row.Id), ("@o", orgId), ("@n", name), ("@u", url), ("@p", publicKey), ("@c", challenge), ("@t", row.Created)).ConfigureAwait(false);
         return n == 1 ? row : throw ApiException.Conflict("mcp_server_exists", $"An MCP server named '{name}' is registered.");
-    });
+    }
 
     public Task<McpServerRow?> FindMcpServerAsync(string orgId, string id) =>
         Db.ReadAsync(c => c.SingleAsync($"SELECT {McpColumns} FROM mcp_servers WHERE id = @i AND org_id = @o", null, MapMcp, ("@i", id), ("@o", orgId)));
@@ -353,8 +413,9 @@ internal sealed class ServerStore(Database db, TimeProvider time)
     public Task<List<McpServerRow>> ListMcpServersAsync(string orgId) =>
         Db.ReadAsync(c => c.QueryAsync($"SELECT {McpColumns} FROM mcp_servers WHERE org_id = @o ORDER BY name", null, MapMcp, ("@o", orgId)));
 
-    public Task MarkMcpAttestedAsync(string orgId, string id) => Db.WriteAsync((c, tx) =>
-        c.ExecAsync("UPDATE mcp_servers SET attested = @t WHERE id = @i AND org_id = @o", tx, ("@t", Now), ("@i", id), ("@o", orgId)));
+    /// <summary>Marks the server attested; false when it was attested already (nothing changes).</summary>
+    public async Task<bool> MarkMcpAttestedAsync(DbConnection c, DbTransaction tx, string orgId, string id) =>
+        await c.ExecAsync("UPDATE mcp_servers SET attested = @t WHERE id = @i AND org_id = @o AND attested IS NULL", tx, ("@t", Now), ("@i", id), ("@o", orgId)).ConfigureAwait(false) == 1;
 
     // ---- mapping ----
 
