@@ -50,6 +50,14 @@ public sealed class AuditedRoutesTests
         new("PATCH", "/api/v1/agents/{agent}", "agent.updated", c => c.Admin.PatchAsync($"api/v1/agents/{c.Agent.Id}", new { description = "reads tables" })),
         new("POST", "/api/v1/agents/{agent}/grants", "agent.granted", c => c.Admin.PostAsync($"api/v1/agents/{c.Agent.Id}/grants", new { capabilities = new[] { "db:read", "payment:*" } })),
         new("DELETE", "/api/v1/agents/{agent}/grants", "agent.grant_revoked", c => c.Admin.DeleteAsync($"api/v1/agents/{c.Agent.Id}/grants?capability=db:read")),
+        new("PUT", "/api/v1/agents/{agent}/policy", "agent.policy_changed", c => c.Admin.SendAsync(HttpMethod.Put, $"api/v1/agents/{c.Agent.Id}/policy", new { budget = new { limitUsd = 5 } })),
+        new("POST", "/api/v1/trusted-roots", "trusted_root.added", async c =>
+        {
+            using var root = Ed25519KeyPair.Generate();
+            c.Ids["root"] = Aim.Identity.AgentIdentity.AipIdOf(root.PublicKey);
+            return await c.Admin.PostAsync("api/v1/trusted-roots", new { identifier = c.Ids["root"], label = "orchestrator" });
+        }),
+        new("DELETE", "/api/v1/trusted-roots/{id}", "trusted_root.removed", c => c.Admin.DeleteAsync($"api/v1/trusted-roots/{Uri.EscapeDataString(c.Ids["root"])}")),
         new("POST", "/api/v1/capability-requests", "capability_request.created", async c =>
         {
             var r = await c.Agent.SendAsync(HttpMethod.Post, "api/v1/capability-requests", new { capability = "db:write", reason = "migrations" });

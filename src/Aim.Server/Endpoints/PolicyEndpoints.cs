@@ -64,9 +64,13 @@ internal static class PolicyEndpoints
                 }
             }
 
-            await decisions.SetPolicyAsync(caller.OrgId, row.Id, document, grants, caller.Name, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
-            await audit.AppendAsync(caller.OrgId, row.Id, null, ServerEvents.Event("agent.policy_changed", row.Id, row.Name, caller.Name,
-                (grants is null ? string.Empty : $"grants: {string.Join(", ", grants)}; ") + (document ?? "no policy")));
+            long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                await DecisionStore.SetPolicyAsync(c, tx, caller.OrgId, row.Id, document, grants, caller.Name, now);
+                return (true, ServerEvents.Of("agent.policy_changed", row.Id, row.Name, caller.Name,
+                    (grants is null ? string.Empty : $"grants: {string.Join(", ", grants)}; ") + (document ?? "no policy")));
+            });
             return Results.Json(new { agent_id = row.Id, grants = grants ?? (await store.ListGrantsAsync(caller.OrgId, row.Id)).Select(g => g.Pattern).ToList(), policy = document is null ? null : JsonNode.Parse(document) });
         });
 
@@ -78,7 +82,7 @@ internal static class PolicyEndpoints
         });
 
         // Body: {"identifier": "aip:key:ed25519:z..." | "aip:web:<domain>/<path>", "public_key"?: base64url (required for aip:web), "label"?}.
-        api.MapPost("/trusted-roots", async (HttpContext http, RequestAuth auth, DecisionStore decisions, ServerAuditLog audit, AimServerOptions options) =>
+        api.MapPost("/trusted-roots", async (HttpContext http, RequestAuth auth, ServerAuditLog audit, AimServerOptions options) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require();
@@ -111,18 +115,30 @@ internal static class PolicyEndpoints
                 key = pinned;
             }
 
-            var row = await decisions.AddRootAsync(caller.OrgId, id.Value, key, label, caller.Name, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds())
-                ?? throw ApiException.Conflict("root_exists", "The organization already trusts this root.");
-            await audit.AppendAsync(caller.OrgId, null, null, ServerEvents.Event("trusted_root.added", null, null, caller.Name, id.Value));
+            long now = options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+            var row = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                var added = await DecisionStore.AddRootAsync(c, tx, caller.OrgId, id.Value, key, label, caller.Name, now)
+                    ?? throw ApiException.Conflict("root_exists", "The organization already trusts this root.");
+                return (added, ServerEvents.Of("trusted_root.added", null, null, caller.Name, id.Value));
+            });
             return Results.Json(View(row), statusCode: 201);
         });
 
-        api.MapDelete("/trusted-roots/{id}", async (string id, HttpContext http, RequestAuth auth, DecisionStore decisions, ServerAuditLog audit) =>
+        api.MapDelete("/trusted-roots/{id}", async (string id, HttpContext http, RequestAuth auth, ServerAuditLog audit) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require();
-            var row = (id.Length > 600 ? null : await decisions.RemoveRootAsync(caller.OrgId, id)) ?? throw ApiException.NotFound("trusted root");
-            await audit.AppendAsync(caller.OrgId, null, null, ServerEvents.Event("trusted_root.removed", null, null, caller.Name, row.Identifier));
+            if (id.Length > 600)
+            {
+                throw ApiException.NotFound("trusted root");
+            }
+
+            var row = await audit.ChangeAsync(caller.OrgId, async (c, tx) =>
+            {
+                var removed = await DecisionStore.RemoveRootAsync(c, tx, caller.OrgId, id) ?? throw ApiException.NotFound("trusted root");
+                return (removed, ServerEvents.Of("trusted_root.removed", null, null, caller.Name, removed.Identifier));
+            });
             return Results.Json(View(row));
         });
     }

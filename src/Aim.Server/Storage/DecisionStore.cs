@@ -8,6 +8,7 @@ internal sealed record TrustedRootRow(string Id, string OrgId, string Identifier
 /// <summary>
 /// The decision data beyond grants: per-agent policy documents, the organization's trusted roots, and storing a
 /// verification together with the state step 3 used (nonce, rate-limit events, budget reservation) in one transaction.
+/// Administrative changes take the caller's transaction, so they commit only together with their audit entry.
 /// Every change that affects decisions bumps the agent generation in the same transaction, so cached decision data is
 /// never trusted stale (see <c>AgentAccessCache</c>).
 /// </summary>
@@ -22,7 +23,7 @@ internal sealed class DecisionStore(ServerStore store)
         Db.ReadAsync(async c => (string?)await c.ScalarAsync("SELECT document FROM agent_policies WHERE agent_id = @a AND org_id = @o", null, ("@a", agentId), ("@o", orgId)).ConfigureAwait(false));
 
     /// <summary>Stores (or, with null, removes) the agent's policy document; with <paramref name="grants"/> also replaces its grants.</summary>
-    public Task SetPolicyAsync(string orgId, string agentId, string? document, IReadOnlyList<string>? grants, string by, long now) => Db.WriteAsync(async (c, tx) =>
+    public static async Task SetPolicyAsync(DbConnection c, DbTransaction tx, string orgId, string agentId, string? document, IReadOnlyList<string>? grants, string by, long now)
     {
         if (document is null)
         {
@@ -46,13 +47,13 @@ internal sealed class DecisionStore(ServerStore store)
         }
 
         await ServerStore.AgentsChangedAsync(c, tx).ConfigureAwait(false);
-    });
+    }
 
     public Task<List<TrustedRootRow>> ListRootsAsync(string orgId) =>
         Db.ReadAsync(c => c.QueryAsync("SELECT id, org_id, identifier, public_key, label, created, created_by FROM trusted_roots WHERE org_id = @o ORDER BY created", null, MapRoot, ("@o", orgId)));
 
-    /// <summary>Adds a trusted root; false when the organization already trusts that identifier.</summary>
-    public Task<TrustedRootRow?> AddRootAsync(string orgId, string identifier, byte[] publicKey, string? label, string by, long now) => Db.WriteAsync(async (c, tx) =>
+    /// <summary>Adds a trusted root; null when the organization already trusts that identifier.</summary>
+    public static async Task<TrustedRootRow?> AddRootAsync(DbConnection c, DbTransaction tx, string orgId, string identifier, byte[] publicKey, string? label, string by, long now)
     {
         var row = new TrustedRootRow(ServerStore.NewId(), orgId, identifier, publicKey, label, now, by);
         int n = await c.ExecAsync("INSERT INTO trusted_roots (id, org_id, identifier, public_key, label, created, created_by) VALUES (@i, @o, @d, @p, @l, @t, @b) ON CONFLICT DO NOTHING", tx,
@@ -64,10 +65,10 @@ internal sealed class DecisionStore(ServerStore store)
 
         await ServerStore.AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return row;
-    });
+    }
 
     /// <summary>Removes a trusted root by id or identifier; the removed row, or null when there was none.</summary>
-    public Task<TrustedRootRow?> RemoveRootAsync(string orgId, string idOrIdentifier) => Db.WriteAsync(async (c, tx) =>
+    public static async Task<TrustedRootRow?> RemoveRootAsync(DbConnection c, DbTransaction tx, string orgId, string idOrIdentifier)
     {
         var row = await c.SingleAsync("SELECT id, org_id, identifier, public_key, label, created, created_by FROM trusted_roots WHERE org_id = @o AND (id = @x OR identifier = @x)", tx,
             MapRoot, ("@o", orgId), ("@x", idOrIdentifier)).ConfigureAwait(false);
@@ -79,7 +80,7 @@ internal sealed class DecisionStore(ServerStore store)
         await c.ExecAsync("DELETE FROM trusted_roots WHERE id = @i", tx, ("@i", row.Id)).ConfigureAwait(false);
         await ServerStore.AgentsChangedAsync(c, tx).ConfigureAwait(false);
         return row;
-    });
+    }
 
     /// <summary>
     /// Stores a verification decided by <paramref name="decide"/> inside one transaction, with the request's nonce, but only if
