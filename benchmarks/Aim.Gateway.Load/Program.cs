@@ -17,9 +17,10 @@ using Microsoft.Extensions.Logging;
 //   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads]
 //
 // One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
-// (GatewayHost.Build: token verification with the verifier's cache, policy, a signed audit record per request, streamed
-// forwarding) and a bare forwarder (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP
-// hop. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
+// (GatewayHost.Build: the request decided by AimRuntime as gateway:forward of tool:search, step 4 verifying the token with
+// the verifier's cache, signed authorized and outcome records, forwarding with YARP's IHttpForwarder), the same gateway
+// with the former hand-written forwarder (--hand-written, for the one comparison run), and a bare forwarder (Kestrel + the
+// same upstream handler settings, no Aim) as the floor of a second HTTP hop. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
 // isolates the per-request cost; more concurrency measures queueing too). Requests to the three targets are interleaved
 // (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
 int requests = Option("--requests", 5000);
@@ -32,6 +33,7 @@ int settleSeconds = Option("--settle", 60, allowZero: true);
 int concurrency = Option("--concurrency", 1);
 int auditWindow = Option("--audit-window", 2, allowZero: true);
 bool threadBreakdown = args.Contains("--threads"); // per-thread CPU of the "alone" phase, by thread name (Linux /proc)
+bool handWritten = args.Contains("--hand-written"); // also measure the gateway with its former hand-written forwarder
 
 string home = Directory.CreateTempSubdirectory("aim-gw-load-").FullName;
 using var issuer = Ed25519KeyPair.Generate();
@@ -60,18 +62,24 @@ upstreamApp.Run(async context =>
 await upstreamApp.StartAsync();
 string upstreamUrl = upstreamApp.Urls.First();
 
-var config = GatewayConfig.Parse($$"""
+GatewayConfig Config(string dir) => GatewayConfig.Parse($$"""
 {
   "listen": "http://127.0.0.1:0",
   "upstream": "{{upstreamUrl}}",
   "trustedKeys": ["{{AipIdentifier.ForKey(issuer.PublicKey)}}"],
-  "allowedTools": { "{{agentId}}": ["search"] },
+  "grants": ["gateway:forward@tool:search", "gateway:forward@/*"],
   "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600, "auditWindowMilliseconds": {{auditWindow}},
-  "home": "{{home}}"
+  "home": "{{Path.Combine(home, dir)}}"
 }
 """);
+var config = Config("yarp");
 await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
+await using var handGateway = GatewayHost.Build(Config("hand"), l => l.ClearProviders(), o => o.HandWrittenForwarder = true);
+if (handWritten)
+{
+    await handGateway.StartAsync();
+}
 
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
 var bare = WebApplication.CreateSlimBuilder();
@@ -104,6 +112,12 @@ var targets = new (string Name, Uri Url, bool WithToken)[]
     ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
     ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
 };
+if (handWritten)
+{
+    targets = [.. targets, ("gateway, hand-written forwarder", new Uri(handGateway.Urls.First().TrimEnd('/') + "/mcp"), true)];
+}
+
+async Task FlushAuditAsync(WebApplication app) => await ((Aim.Engine.EmbeddedEngine)app.Services.GetRequiredService<Aim.Engine.IAimEngine>()).AuditLog.FlushAsync();
 
 // --profile-gateway N: only N sequential gateway requests (after the warm-up), nothing else, for an external profiler.
 int profileOnly = Option("--profile-gateway", 0);
@@ -121,7 +135,7 @@ if (profileOnly > 0)
         await SendAsync(targets[1]);
     }
 
-    await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync();
+    await FlushAuditAsync(gateway);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"process CPU per gateway request: {(Process.GetCurrentProcess().TotalProcessorTime - started).TotalMicroseconds / profileOnly:F0} us"));
     return 0;
 }
@@ -207,6 +221,10 @@ for (int t = 0; t < targets.Length; t++)
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
+if (handWritten)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway with the hand-written forwarder over direct: p50 {Pct(sorted[3], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[3], 0.99) - Pct(sorted[0], 0.99):F0} us (YARP - hand-written: p50 {Pct(sorted[1], 0.50) - Pct(sorted[3], 0.50):F0} us)"));
+}
 Console.WriteLine($"load average after: {loadAfter}");
 // Methods still being (re)compiled during the measured run mean the figures include JIT work (tiering not settled).
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"JIT during the measured run: {jitDuring} methods, {jitTimeDuring.TotalMilliseconds:F0} ms"));
@@ -227,9 +245,9 @@ for (int t = 0; t < targets.Length; t++)
         await SendAsync(targets[t]);
     }
 
-    if (t == 1)
+    if (t == 1 || t == 3)
     {
-        await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync(); // the audit work belongs to these requests
+        await FlushAuditAsync(t == 1 ? gateway : handGateway); // the audit work belongs to these requests
     }
 
     process.Refresh();
@@ -244,9 +262,14 @@ for (int t = 0; t < targets.Length; t++)
     }
 }
 
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us{(handWritten ? $"; hand-written forwarder: {cpu[3] - cpu[0]:F0} us" : "")})"));
 
 await gateway.StopAsync();
+if (handWritten)
+{
+    await handGateway.StopAsync();
+}
+
 await bareApp.StopAsync();
 await upstreamApp.StopAsync();
 try

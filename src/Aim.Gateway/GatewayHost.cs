@@ -69,7 +69,7 @@ public static class GatewayHost
             config,
             sp.GetRequiredService<AimRuntime>(),
             verifier,
-            sp.GetRequiredService<IHttpForwarder>(),
+            options.HandWrittenForwarder ? new HandWrittenForwarder() : sp.GetRequiredService<IHttpForwarder>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Aim.Gateway"),
             new Dictionary<string, ActionDescriptor>(options.Tools, StringComparer.Ordinal)));
         var app = builder.Build();
