@@ -35,8 +35,9 @@ public static class GatewayHost
         {
             // The gateway does not advertise itself; the upstream's own Server header (if any) is forwarded.
             kestrel.AddServerHeader = false;
-            // Bodies are read whole and inspected; one byte over the limit is how the gateway tells it is too large.
-            kestrel.Limits.MaxRequestBodySize = config.MaxBodyBytes + 1L;
+            // Bodies are read whole and inspected; one byte over the limit is how the gateway tells it is too large. Kestrel's
+            // own limit stays at least its default, so the rest of a refused body can be drained and the client reads the 413.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(config.MaxBodyBytes + 1L, kestrel.Limits.MaxRequestBodySize ?? 0);
         });
 
         // No per-request Information logs (hosting's "Request starting/finished" would cost more than the proxying).
