@@ -140,6 +140,36 @@ if (profileOnly > 0)
     return 0;
 }
 
+// --decide-only N: N decisions of the gateway's action through its runtime (authorize + outcome record, the token cached),
+// no HTTP: Aim's own per-request work on the request thread.
+int decideOnly = Option("--decide-only", 0);
+if (decideOnly > 0)
+{
+    var runtime = gateway.Services.GetRequiredService<Aim.AimRuntime>();
+    var action = new Aim.ActionDescriptor(GatewayProxy.ForwardCapability, "tool:search", Aim.RiskLevel.Medium, method: GatewayProxy.ForwardCapability);
+    async Task<double> RoundAsync(int n)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < n; i++)
+        {
+            using var delegation = Aim.AimDelegation.Require(token);
+            var scope = await runtime.BeginActionAsync(action, []);
+            scope.Complete();
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalMicroseconds / n;
+    }
+
+    for (int round = 0; round < 8; round++)
+    {
+        double perDecision = await RoundAsync(decideOnly);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decide-only round {round}: {perDecision:F1} us per decision (load {LoadAverage()})"));
+    }
+
+    await FlushAuditAsync(gateway);
+    return 0;
+}
+
 async Task<long> SendAsync((string Name, Uri Url, bool WithToken) target)
 {
     using var request = new HttpRequestMessage(HttpMethod.Post, target.Url) { Content = new StringContent(Body, Encoding.UTF8, "application/json"), Version = HttpVersion.Version11 };
