@@ -14,13 +14,13 @@ using Microsoft.Extensions.Logging;
 
 // The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
 //
-//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads]
+//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads] [--decide-only N] [--profile-gateway N]
 //
 // One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
 // (GatewayHost.Build: the request decided by AimRuntime as gateway:forward of tool:search, step 4 verifying the token with
-// the verifier's cache, signed authorized and outcome records, forwarding with YARP's IHttpForwarder), the same gateway
-// with the former hand-written forwarder (--hand-written, for the one comparison run), and a bare forwarder (Kestrel + the
-// same upstream handler settings, no Aim) as the floor of a second HTTP hop. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
+// the verifier's cache, signed authorized and outcome records, forwarding with YARP's IHttpForwarder) and a bare forwarder
+// (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP hop (the one side-by-side run with
+// the former hand-written forwarder, 2026-12-07, is in benchmarks/README.md). The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
 // isolates the per-request cost; more concurrency measures queueing too). Requests to the three targets are interleaved
 // (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
 int requests = Option("--requests", 5000);
@@ -33,7 +33,6 @@ int settleSeconds = Option("--settle", 60, allowZero: true);
 int concurrency = Option("--concurrency", 1);
 int auditWindow = Option("--audit-window", 2, allowZero: true);
 bool threadBreakdown = args.Contains("--threads"); // per-thread CPU of the "alone" phase, by thread name (Linux /proc)
-bool handWritten = args.Contains("--hand-written"); // also measure the gateway with its former hand-written forwarder
 
 string home = Directory.CreateTempSubdirectory("aim-gw-load-").FullName;
 using var issuer = Ed25519KeyPair.Generate();
@@ -62,24 +61,18 @@ upstreamApp.Run(async context =>
 await upstreamApp.StartAsync();
 string upstreamUrl = upstreamApp.Urls.First();
 
-GatewayConfig Config(string dir) => GatewayConfig.Parse($$"""
+var config = GatewayConfig.Parse($$"""
 {
   "listen": "http://127.0.0.1:0",
   "upstream": "{{upstreamUrl}}",
   "trustedKeys": ["{{AipIdentifier.ForKey(issuer.PublicKey)}}"],
   "grants": ["gateway:forward@tool:search", "gateway:forward@/*"],
   "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600, "auditWindowMilliseconds": {{auditWindow}},
-  "home": "{{Path.Combine(home, dir)}}"
+  "home": "{{home}}"
 }
 """);
-var config = Config("yarp");
 await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
-await using var handGateway = GatewayHost.Build(Config("hand"), l => l.ClearProviders(), o => o.HandWrittenForwarder = true);
-if (handWritten)
-{
-    await handGateway.StartAsync();
-}
 
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
 var bare = WebApplication.CreateSlimBuilder();
@@ -112,11 +105,6 @@ var targets = new (string Name, Uri Url, bool WithToken)[]
     ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
     ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
 };
-if (handWritten)
-{
-    targets = [.. targets, ("gateway, hand-written forwarder", new Uri(handGateway.Urls.First().TrimEnd('/') + "/mcp"), true)];
-}
-
 async Task FlushAuditAsync(WebApplication app) => await ((Aim.Engine.EmbeddedEngine)app.Services.GetRequiredService<Aim.Engine.IAimEngine>()).AuditLog.FlushAsync();
 
 // --profile-gateway N: only N sequential gateway requests (after the warm-up), nothing else, for an external profiler.
@@ -251,10 +239,7 @@ for (int t = 0; t < targets.Length; t++)
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
-if (handWritten)
-{
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway with the hand-written forwarder over direct: p50 {Pct(sorted[3], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[3], 0.99) - Pct(sorted[0], 0.99):F0} us (YARP - hand-written: p50 {Pct(sorted[1], 0.50) - Pct(sorted[3], 0.50):F0} us)"));
-}
+
 Console.WriteLine($"load average after: {loadAfter}");
 // Methods still being (re)compiled during the measured run mean the figures include JIT work (tiering not settled).
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"JIT during the measured run: {jitDuring} methods, {jitTimeDuring.TotalMilliseconds:F0} ms"));
@@ -275,9 +260,9 @@ for (int t = 0; t < targets.Length; t++)
         await SendAsync(targets[t]);
     }
 
-    if (t == 1 || t == 3)
+    if (t == 1)
     {
-        await FlushAuditAsync(t == 1 ? gateway : handGateway); // the audit work belongs to these requests
+        await FlushAuditAsync(gateway); // the audit work belongs to these requests
     }
 
     process.Refresh();
@@ -292,13 +277,9 @@ for (int t = 0; t < targets.Length; t++)
     }
 }
 
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us{(handWritten ? $"; hand-written forwarder: {cpu[3] - cpu[0]:F0} us" : "")})"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
 
 await gateway.StopAsync();
-if (handWritten)
-{
-    await handGateway.StopAsync();
-}
 
 await bareApp.StopAsync();
 await upstreamApp.StopAsync();

@@ -70,7 +70,7 @@ public static class GatewayHost
             config,
             sp.GetRequiredService<AimRuntime>(),
             verifier,
-            options.HandWrittenForwarder ? new HandWrittenForwarder() : sp.GetRequiredService<IHttpForwarder>(),
+            sp.GetRequiredService<IHttpForwarder>(),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Aim.Gateway"),
             new Dictionary<string, ActionDescriptor>(options.Tools, StringComparer.Ordinal)));
         var app = builder.Build();

@@ -34,9 +34,6 @@ public sealed class GatewayOptions
     /// </summary>
     public AipVerifier? Verifier { get; set; }
 
-    /// <summary>TEMPORARY (one benchmark comparison run): forward with the former hand-written forwarder instead of YARP's.</summary>
-    internal bool HandWrittenForwarder { get; set; }
-
     /// <summary>The clock of the built runtime and verifier; null for the system clock.</summary>
     public TimeProvider? TimeProvider { get; set; }
 }

@@ -502,26 +502,12 @@ public sealed class GatewayProxy : IDisposable
         return true;
     }
 
-    /// <summary>The verified identity headers a transformer of this proxy carries (for <see cref="HandWrittenForwarder"/>, temporary).</summary>
-    internal static void AddIdentity(HttpTransformer transformer, HttpRequestMessage proxyRequest)
-    {
-        if (transformer is IdentityTransformer { Identity: { } identity })
-        {
-            proxyRequest.Headers.TryAddWithoutValidation(SubjectHeader, identity.Subject);
-            proxyRequest.Headers.TryAddWithoutValidation(IssuerHeader, identity.Issuer);
-            proxyRequest.Headers.TryAddWithoutValidation(ScopesHeader, identity.Scopes);
-            proxyRequest.Headers.TryAddWithoutValidation(DepthHeader, identity.Depth);
-        }
-    }
-
     /// <summary>Closes the upstream connections.</summary>
     public void Dispose() => _upstream.Dispose();
 
     /// <summary>Copies the request as YARP does, without any caller-sent identity header, and adds the verified one.</summary>
     private sealed class IdentityTransformer(ForwardedIdentity? identity) : HttpTransformer
     {
-        public ForwardedIdentity? Identity => identity;
-
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
