@@ -275,6 +275,12 @@ public sealed class GatewayProxy : IDisposable
 
             return scopes;
         }
+        catch (OperationCanceledException ex)
+        {
+            // The caller went away while its request was being decided: nothing is forwarded, nothing is answered.
+            End(scopes.AsSpan(0, begun), ex);
+            return null;
+        }
         catch (AimException ex) when (ex is ActionDeniedException or ApprovalTimeoutException or AimUnavailableException or AimConfigurationException)
         {
             // Calls of the same batch authorized before the refusal never run: their outcome says so.
