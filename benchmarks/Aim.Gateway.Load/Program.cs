@@ -14,12 +14,13 @@ using Microsoft.Extensions.Logging;
 
 // The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
 //
-//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads]
+//   dotnet run -c Release --project benchmarks/Aim.Gateway.Load -- [--requests 5000] [--warmup 1000] [--settle 60] [--concurrency 1] [--audit-window 2] [--threads] [--decide-only N] [--profile-gateway N]
 //
 // One process hosts a small Kestrel upstream (answers a fixed JSON-RPC result), the real gateway in front of it
-// (GatewayHost.Build: token verification with the verifier's cache, policy, a signed audit record per request, streamed
-// forwarding) and a bare forwarder (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP
-// hop. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
+// (GatewayHost.Build: the request decided by AimRuntime as gateway:forward of tool:search, step 4 verifying the token with
+// the verifier's cache, signed authorized and outcome records, forwarding with YARP's IHttpForwarder) and a bare forwarder
+// (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP hop (the one side-by-side run with
+// the former hand-written forwarder, 2026-12-07, is in benchmarks/README.md). The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
 // isolates the per-request cost; more concurrency measures queueing too). Requests to the three targets are interleaved
 // (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
 int requests = Option("--requests", 5000);
@@ -65,7 +66,7 @@ var config = GatewayConfig.Parse($$"""
   "listen": "http://127.0.0.1:0",
   "upstream": "{{upstreamUrl}}",
   "trustedKeys": ["{{AipIdentifier.ForKey(issuer.PublicKey)}}"],
-  "allowedTools": { "{{agentId}}": ["search"] },
+  "grants": ["gateway:forward@tool:search", "gateway:forward@/*"],
   "maxDepth": 1, "maxBudgetUsd": 10, "maxTtlSeconds": 3600, "auditWindowMilliseconds": {{auditWindow}},
   "home": "{{home}}"
 }
@@ -104,6 +105,7 @@ var targets = new (string Name, Uri Url, bool WithToken)[]
     ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
     ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
 };
+async Task FlushAuditAsync(WebApplication app) => await ((Aim.Engine.EmbeddedEngine)app.Services.GetRequiredService<Aim.Engine.IAimEngine>()).AuditLog.FlushAsync();
 
 // --profile-gateway N: only N sequential gateway requests (after the warm-up), nothing else, for an external profiler.
 int profileOnly = Option("--profile-gateway", 0);
@@ -121,8 +123,38 @@ if (profileOnly > 0)
         await SendAsync(targets[1]);
     }
 
-    await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync();
+    await FlushAuditAsync(gateway);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"process CPU per gateway request: {(Process.GetCurrentProcess().TotalProcessorTime - started).TotalMicroseconds / profileOnly:F0} us"));
+    return 0;
+}
+
+// --decide-only N: N decisions of the gateway's action through its runtime (authorize + outcome record, the token cached),
+// no HTTP: Aim's own per-request work on the request thread.
+int decideOnly = Option("--decide-only", 0);
+if (decideOnly > 0)
+{
+    var runtime = gateway.Services.GetRequiredService<Aim.AimRuntime>();
+    var action = new Aim.ActionDescriptor(GatewayProxy.ForwardCapability, "tool:search", Aim.RiskLevel.Medium, method: GatewayProxy.ForwardCapability);
+    async Task<double> RoundAsync(int n)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < n; i++)
+        {
+            using var delegation = Aim.AimDelegation.Require(token);
+            var scope = await runtime.BeginActionAsync(action, []);
+            scope.Complete();
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalMicroseconds / n;
+    }
+
+    for (int round = 0; round < 8; round++)
+    {
+        double perDecision = await RoundAsync(decideOnly);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decide-only round {round}: {perDecision:F1} us per decision (load {LoadAverage()})"));
+    }
+
+    await FlushAuditAsync(gateway);
     return 0;
 }
 
@@ -207,6 +239,7 @@ for (int t = 0; t < targets.Length; t++)
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
+
 Console.WriteLine($"load average after: {loadAfter}");
 // Methods still being (re)compiled during the measured run mean the figures include JIT work (tiering not settled).
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"JIT during the measured run: {jitDuring} methods, {jitTimeDuring.TotalMilliseconds:F0} ms"));
@@ -229,7 +262,7 @@ for (int t = 0; t < targets.Length; t++)
 
     if (t == 1)
     {
-        await gateway.Services.GetRequiredService<GatewayProxy>().FlushAuditAsync(); // the audit work belongs to these requests
+        await FlushAuditAsync(gateway); // the audit work belongs to these requests
     }
 
     process.Refresh();
@@ -247,6 +280,7 @@ for (int t = 0; t < targets.Length; t++)
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
 
 await gateway.StopAsync();
+
 await bareApp.StopAsync();
 await upstreamApp.StopAsync();
 try

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Aim.Capabilities;
 using Aim.Identity;
 
 namespace Aim.Gateway;
 
 /// <summary>
-/// The gateway's policy file (<c>--config gateway.json</c>): where to listen, where to forward, whose tokens to trust
-/// and the limits every token must meet.
+/// The gateway's config (<c>--config gateway.json</c>): where to listen, where to forward, whose tokens to trust, the limits
+/// every token must meet (checked in step 4 of the call path) and the gateway agent's policy (the engine's policy source).
 /// </summary>
 public sealed class GatewayConfig
 {
@@ -23,11 +24,28 @@ public sealed class GatewayConfig
     public List<string> TrustedKeys { get; set; } = [];
 
     /// <summary>
-    /// Per agent (the token's holder, an AIP id): the MCP tools it may call; <c>*</c> allows all. When set, an agent
-    /// not listed may call no tool.
+    /// Whether every request must carry an AIP token (default true): step 4 of the call path refuses one without
+    /// (<c>aip_token_missing</c>, 401). False lets requests without a token be decided on the gateway's policy alone (a
+    /// token that is present is still verified); only for a gateway whose grants say everything.
     /// </summary>
-    [JsonPropertyName("allowedTools")]
-    public Dictionary<string, List<string>>? AllowedTools { get; set; }
+    [JsonPropertyName("requireToken")]
+    public bool RequireToken { get; set; } = true;
+
+    /// <summary>
+    /// An Aim policy file (the format of <c>AimOptions.PolicyFile</c>); the entry of <see cref="AgentName"/> is the gateway's
+    /// policy: grants of <c>gateway:forward</c> (resource <c>tool:&lt;name&gt;</c> for a tool call, the request path for
+    /// anything else), attributes, time windows, rate limits and a budget.
+    /// </summary>
+    [JsonPropertyName("policyFile")]
+    public string? PolicyFile { get; set; }
+
+    /// <summary>
+    /// Grants of the gateway's agent, added to the policy file's (for example <c>gateway:forward@tool:search</c>,
+    /// <c>gateway:forward@/*</c>). With neither grants nor a policy file the gateway grants <c>gateway:forward</c>: every
+    /// request, each tool call limited by the token's <c>tool:*</c> scopes.
+    /// </summary>
+    [JsonPropertyName("grants")]
+    public List<string>? Grants { get; set; }
 
     /// <summary>The deepest delegation chain accepted (0 = only root-issued tokens).</summary>
     [JsonPropertyName("maxDepth")]
@@ -52,7 +70,7 @@ public sealed class GatewayConfig
     /// <summary>The highest <see cref="MaxBodyBytes"/> accepted: 64 MiB (JSON-RPC bodies are held in memory to be inspected).</summary>
     public const int MaxBodyLimit = 64 * 1024 * 1024;
 
-    /// <summary>Largest JSON-RPC request body the gateway inspects, in bytes (larger JSON bodies are refused with 413).</summary>
+    /// <summary>Largest request body, in bytes: every body is read whole and inspected; larger ones are refused with 413.</summary>
     [JsonPropertyName("maxBodyBytes")]
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
 
@@ -61,9 +79,9 @@ public sealed class GatewayConfig
     public int MaxUpstreamConnections { get; set; } = 256;
 
     /// <summary>
-    /// How long the audit writer gathers decisions before handing them to the log as one batch, in milliseconds
-    /// (0..1000, default 2). Longer windows mean fewer disk syncs; a decision is durable at most about this much plus one
-    /// commit after it was answered.
+    /// The group-commit window of the gateway's audit log, in milliseconds (0..1000, default 2): records that arrive within
+    /// it are committed in one transaction. The gateway's medium-risk records are queued, not waited for, so a longer
+    /// window means fewer disk syncs and a record durable at most about this much plus one commit after its request.
     /// </summary>
     [JsonPropertyName("auditWindowMilliseconds")]
     public int AuditWindowMilliseconds { get; set; } = 2;
@@ -92,11 +110,19 @@ public sealed class GatewayConfig
         GatewayConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize<GatewayConfig>(json, new JsonSerializerOptions { AllowTrailingCommas = true, ReadCommentHandling = JsonCommentHandling.Skip });
+            config = JsonSerializer.Deserialize<GatewayConfig>(json, new JsonSerializerOptions
+            {
+                AllowTrailingCommas = true,
+                ReadCommentHandling = JsonCommentHandling.Skip,
+                // A misspelt or retired member (such as 'allowedTools', now grants) must not be silently ignored.
+                UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            });
         }
         catch (JsonException ex)
         {
-            throw new AimConfigurationException("The gateway config is not valid JSON: " + ex.Message, ex);
+            throw new AimConfigurationException(
+                "The gateway config is not valid JSON or has an unknown member: " + ex.Message +
+                (json.Contains("\"allowedTools\"", StringComparison.Ordinal) ? " ('allowedTools' was replaced by 'grants' such as gateway:forward@tool:<name>.)" : string.Empty), ex);
         }
 
         if (config is null)
@@ -143,6 +169,19 @@ public sealed class GatewayConfig
         if (string.IsNullOrWhiteSpace(AgentName))
         {
             throw new AimConfigurationException("'agentName' must not be empty.");
+        }
+
+        foreach (var grant in Grants ?? [])
+        {
+            if (!CapabilityGrant.TryParse(grant, out _))
+            {
+                throw new AimConfigurationException($"'grants' entry '{grant}' is not a grant (namespace:action, optionally @resource-pattern).");
+            }
+        }
+
+        if (PolicyFile is not null && !File.Exists(PolicyFile))
+        {
+            throw new AimConfigurationException($"'policyFile' '{PolicyFile}' does not exist.");
         }
     }
 }

@@ -1,29 +1,38 @@
 using System.Buffers;
-using System.Collections.Frozen;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Aim.Audit;
 using Aim.Tokens;
 using Aim.Tokens.Http;
-using Aim.Tokens.Identity;
 using Aim.Tokens.Verification;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Aim.Gateway;
 
 /// <summary>
-/// The gateway's one request path: find the AIP token (headers, else A2A <c>params.metadata.aip_token</c>), verify it
-/// (V1-V7, and for MCP <c>tools/call</c> that it allows <c>tool:&lt;name&gt;</c>), apply the policy file, audit the
-/// decision, then forward to the upstream with the verified identity in <c>X-AIP-Verified-*</c> headers. Refusals are
-/// answered here (401/403 with <c>{"error":{"code","message"}}</c>) and never reach the upstream.
+/// The gateway's request path, a thin front door on the one call path: read the AIP token (<c>X-AIP-Token</c>,
+/// <c>Authorization: AIP</c>, else A2A <c>params.metadata.aip_token</c>), inspect the body (which MCP tools it calls;
+/// ambiguous bodies are refused), then ask <see cref="AimRuntime"/> for each action under
+/// <c>AimDelegation.Require(token)</c>: <c>gateway:forward</c> with resource <c>tool:&lt;name&gt;</c> per tool call (or the
+/// request path when it calls none), or the action a tool is mapped to. The runtime decides (policy, token in step 4,
+/// limits), writes the signed records, and the body it guards is the forwarding, done by YARP's <see cref="IHttpForwarder"/>
+/// with the verified identity in <c>X-AIP-Verified-*</c> headers. Refusals are answered here with the call path's reason
+/// code in <c>{"error":{"code","message"}}</c> (401 for token problems, 403 for denials) and never reach the upstream.
 /// </summary>
-public sealed class GatewayProxy : IDisposable, IAsyncDisposable
+public sealed class GatewayProxy : IDisposable
 {
+    /// <summary>The gateway's action: forwarding one request (or one tool call of it) to the upstream.</summary>
+    public const string ForwardCapability = "gateway:forward";
+
+    /// <summary>The prefix of <c>gateway:forward</c>'s resource for a tool call; the resource is also the AIP scope the token needs.</summary>
+    public const string ToolResourcePrefix = "tool:";
+
     /// <summary>Header with the verified holder (the token's <c>sub</c> or last delegate).</summary>
     public const string SubjectHeader = "X-AIP-Verified-Subject";
 
@@ -36,55 +45,72 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
     /// <summary>Header with the delegation depth.</summary>
     public const string DepthHeader = "X-AIP-Verified-Depth";
 
-    // Hop-by-hop headers (RFC 9110 7.6.1) and Host are the gateway's own business on each connection, never forwarded.
-    private static readonly FrozenSet<string> HopByHop = new[]
-    {
-        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host",
-        "Proxy-Connection",
-    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Refusal code: the body is not JSON the gateway can read unambiguously (400).</summary>
+    public const string MalformedCode = "request_malformed";
 
-    private const string VerifiedHeaderPrefix = "X-AIP-Verified-";
+    /// <summary>Refusal code: the body is over <see cref="GatewayConfig.MaxBodyBytes"/> (413).</summary>
+    public const string TooLargeCode = "request_too_large";
 
-    // Decisions waiting to be handed to the audit log; a request that finds the queue full is refused (fail closed).
-    private const int AuditQueueCapacity = 16_384;
+    /// <summary>Refusal code: a protocol upgrade (WebSocket, h2c) or CONNECT tunnel, whose bytes the gateway could not inspect (400).</summary>
+    public const string UpgradeRefusedCode = "upgrade_refused";
+
+    /// <summary>Answer code: the upstream could not be reached (502).</summary>
+    public const string UpstreamUnavailableCode = "upstream_unavailable";
+
+    /// <summary>Answer code: the decision could not be recorded, so nothing was forwarded (503).</summary>
+    public const string AuditUnavailableCode = AuditLogException.Unavailable;
+
+    // Descriptors of gateway:forward by resource, built once (capability parsing and risk detection are not free); bounded
+    // because tool names and paths come from callers.
+    private const int ForwardActionCacheLimit = 4096;
 
     private readonly GatewayConfig _config;
-    private readonly AipVerifier _verifier;
     private readonly AimRuntime _runtime;
-    private readonly GatewayDecisionLog _decisions;
+    private readonly AipVerifier _verifier;
+    private readonly IHttpForwarder _forwarder;
     private readonly HttpMessageInvoker _upstream;
+    private readonly ForwarderRequestConfig _requestConfig;
     private readonly string _upstreamBase;
+    private readonly IReadOnlyDictionary<string, ActionDescriptor> _tools;
+    private readonly Func<string, bool>? _keepArguments;
+    private readonly ConcurrentDictionary<string, ActionDescriptor> _forwardActions = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private readonly ConditionalWeakTable<AipVerifiedToken, ForwardedIdentity> _identities = [];
 
     /// <summary>Creates the proxy.</summary>
-    /// <param name="config">The validated policy.</param>
-    /// <param name="runtime">The gateway's Aim runtime: its engine signs and stores the audit records.</param>
+    /// <param name="config">The validated config.</param>
+    /// <param name="runtime">The gateway's runtime: decides every request and records it.</param>
+    /// <param name="verifier">The verifier step 4 uses; its cache gives the forwarded identity of a token step 4 accepted.</param>
+    /// <param name="forwarder">YARP's forwarder.</param>
     /// <param name="logger">Operational log (never tokens); the request path logs only warnings and errors.</param>
-    /// <param name="timeProvider">The clock for token checks.</param>
-    /// <exception cref="AimConfigurationException">The config is invalid.</exception>
-    public GatewayProxy(GatewayConfig config, AimRuntime runtime, ILogger logger, TimeProvider? timeProvider = null)
+    /// <param name="tools">Actions of mapped tools by name (see <see cref="GatewayOptions.Tools"/>).</param>
+    internal GatewayProxy(GatewayConfig config, AimRuntime runtime, AipVerifier verifier, IHttpForwarder forwarder, ILogger logger, IReadOnlyDictionary<string, ActionDescriptor>? tools = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(verifier);
+        ArgumentNullException.ThrowIfNull(forwarder);
         ArgumentNullException.ThrowIfNull(logger);
         config.Validate();
         _config = config;
         _runtime = runtime;
+        _verifier = verifier;
+        _forwarder = forwarder;
         _logger = logger;
-        _decisions = new GatewayDecisionLog(runtime, logger, TimeSpan.FromMilliseconds(config.AuditWindowMilliseconds), AuditQueueCapacity);
-
-        // The verifier caches each token that passed V1-V5, so a repeated token costs a lookup, not a signature check.
-        _verifier = new AipVerifier(new AipVerifierOptions
-        {
-            TrustStore = new InMemoryTrustStore([.. config.TrustedKeys]),
-            TimeProvider = timeProvider ?? TimeProvider.System,
-        });
-        _upstreamBase = config.Upstream.TrimEnd('/') + "/";
+        _tools = tools ?? new Dictionary<string, ActionDescriptor>();
+        _keepArguments = _tools.Count == 0 ? null : name => _tools.TryGetValue(name, out var action) && action.ParameterNames.Count > 0;
+        _upstreamBase = config.Upstream.TrimEnd('/');
         _upstream = new HttpMessageInvoker(CreateUpstreamHandler(config), disposeHandler: true);
+        _requestConfig = new ForwarderRequestConfig
+        {
+            // Streams (MCP server-sent events) may idle between messages; a dead upstream is still noticed.
+            ActivityTimeout = TimeSpan.FromMinutes(10),
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
     }
 
-    /// <summary>How many verified tokens the gateway's verifier remembers (a repeated token skips the signature check).</summary>
+    /// <summary>How many verified tokens the verifier remembers (a repeated token skips the signature check in step 4).</summary>
     public int CachedTokens => _verifier.CachedTokens;
 
     /// <summary>The upstream connection settings: a lean, pooled HTTP/1.1 client that adds nothing of its own.</summary>
@@ -109,39 +135,41 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
         var aborted = context.RequestAborted;
-        if (_decisions.Failure is not null)
+        if (IsTunnel(context))
         {
-            await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, GatewayDecisionLog.UnavailableCode, "The gateway cannot audit decisions; nothing is forwarded.").ConfigureAwait(false);
+            await RefuseAsync(context, StatusCodes.Status400BadRequest, UpgradeRefusedCode, "Protocol upgrades and tunnels are not forwarded: the gateway could not inspect what flows through them.").ConfigureAwait(false);
             return;
         }
 
-        // JSON-RPC bodies (MCP, A2A) are read into a pooled buffer to find the tools and an A2A token; anything else
-        // streams through.
+        // Every body is read (whatever the method or content type says) and must be JSON the gateway reads unambiguously:
+        // an upstream may parse a body a label says is not JSON-RPC, so the label decides nothing.
         byte[]? body = null;
         int bodyLength = 0;
         try
         {
             var rpc = JsonRpcInspection.None;
-            if (HttpMethods.IsPost(request.Method) && IsJson(request.ContentType))
+            if (HasBody(context))
             {
                 (body, bodyLength) = await ReadBodyAsync(request, _config.MaxBodyBytes, aborted).ConfigureAwait(false);
                 if (bodyLength < 0)
                 {
-                    await RefuseAsync(context, null, null, "request_too_large", $"JSON-RPC bodies are limited to {_config.MaxBodyBytes} bytes.", StatusCodes.Status413PayloadTooLarge).ConfigureAwait(false);
+                    await RefuseAsync(context, StatusCodes.Status413PayloadTooLarge, TooLargeCode, $"Request bodies are limited to {_config.MaxBodyBytes} bytes.").ConfigureAwait(false);
                     return;
                 }
 
-                if (JsonRpcInspection.Inspect(body.AsMemory(0, bodyLength)) is not { } inspected)
+                if (bodyLength > 0)
                 {
-                    // What the gateway cannot read it cannot check (a tool, a duplicate key): refused, never guessed.
-                    await RefuseAsync(context, null, null, "request_malformed", "The JSON body is not valid JSON (or repeats a member name).", StatusCodes.Status400BadRequest).ConfigureAwait(false);
-                    return;
-                }
+                    if (JsonRpcInspection.Inspect(body.AsMemory(0, bodyLength), _keepArguments) is not { } inspected)
+                    {
+                        // What the gateway cannot read it cannot check (a tool, a duplicate key): refused, never guessed.
+                        await RefuseAsync(context, StatusCodes.Status400BadRequest, MalformedCode, "The body is not JSON the gateway can read unambiguously (invalid JSON, a member name twice in any case, a tools/call without a tool name, a batch entry that is not an object).").ConfigureAwait(false);
+                        return;
+                    }
 
-                rpc = inspected;
+                    rpc = inspected;
+                }
             }
 
-            var tools = rpc.Tools;
             string? token;
             try
             {
@@ -149,45 +177,36 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
             }
             catch (AipException ex)
             {
-                await RefuseAsync(context, tools, null, ex.Code, ex.Message, ex.HttpStatus).ConfigureAwait(false);
+                await RefuseAsync(context, ex.HttpStatus, ex.Code, ex.Message).ConfigureAwait(false);
                 return;
             }
 
-            AipVerifiedToken verified;
-            try
+            var plan = Plan(rpc.Tools, request.Path);
+            var scopes = await AuthorizeAsync(context, plan, token).ConfigureAwait(false);
+            if (scopes is null)
             {
-                verified = await _verifier.VerifyAsync(token, null, aborted).ConfigureAwait(false);
-                foreach (var tool in tools)
+                return;
+            }
+
+            ForwardedIdentity? identity = null;
+            if (token is not null)
+            {
+                try
                 {
-                    if (!verified.Allows("tool:" + tool))
-                    {
-                        throw new AipException(AipErrorCodes.ScopeInsufficient, $"The token does not allow tool:{tool}.");
-                    }
+                    // Step 4 verified this token a moment ago: this reads its cached result for the identity headers.
+                    identity = _identities.GetValue(await _verifier.VerifyAsync(token, null, aborted).ConfigureAwait(false), static v => new ForwardedIdentity(v));
                 }
-
-                CheckPolicy(verified, tools);
-            }
-            catch (AipException ex)
-            {
-                await RefuseAsync(context, tools, token is null ? null : SafeSubject(token), ex.Code, ex.Message, ex.HttpStatus).ConfigureAwait(false);
-                return;
-            }
-
-            try
-            {
-                _decisions.Record(Decision(tools, verified.Subject, "allow", null, null, request.Path, verified));
-            }
-            catch (AimUnavailableException ex)
-            {
-                // Fail closed: a call the log cannot hold is not forwarded.
-                _logger.LogError(ex, "A gateway decision could not be audited; the request is refused");
-                await WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, GatewayDecisionLog.UnavailableCode, "The gateway cannot audit this request; it was not forwarded.").ConfigureAwait(false);
-                return;
+                catch (AipException ex)
+                {
+                    End(scopes, ex);
+                    await WriteErrorAsync(context, ex.HttpStatus, ex.Code, ex.Message).ConfigureAwait(false);
+                    return;
+                }
             }
 
             var owned = body;
-            body = null; // ForwardAsync returns it to the pool once the upstream handler is done with it
-            await ForwardAsync(context, owned, bodyLength, verified).ConfigureAwait(false);
+            body = null; // ForwardAsync hands it back to the pool once the forwarder is done with it
+            await ForwardAsync(context, owned, bodyLength, identity, scopes).ConfigureAwait(false);
         }
         finally
         {
@@ -198,180 +217,187 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>The policy file's limits, on a token that already verified.</summary>
-    /// <exception cref="AipException">A limit is exceeded (the AIP code of the rule).</exception>
-    internal void CheckPolicy(AipVerifiedToken verified, IReadOnlyList<string> tools)
+    /// <summary>The actions of a request: one per tool call, or one <c>gateway:forward</c> of the path when it calls none.</summary>
+    private (ActionDescriptor Action, object?[] Arguments)[] Plan(IReadOnlyList<ToolCall> tools, PathString path)
     {
-        if (_config.MaxDepth is { } maxDepth && verified.Depth > maxDepth)
+        if (tools.Count == 0)
         {
-            throw new AipException(AipErrorCodes.DepthExceeded, $"The delegation depth {verified.Depth} exceeds the gateway's limit of {maxDepth}.");
+            return [(ForwardAction(path.HasValue ? path.Value! : "/"), [])];
         }
 
-        if (_config.MaxBudgetUsd is { } maxBudget && (verified.BudgetUsd is null || verified.BudgetUsd > maxBudget))
+        var plan = new (ActionDescriptor, object?[])[tools.Count];
+        for (int i = 0; i < tools.Count; i++)
         {
-            throw new AipException(AipErrorCodes.BudgetExceeded, $"The token's budget exceeds the gateway's limit of {maxBudget} USD.");
-        }
-
-        if (_config.MaxTtlSeconds is { } maxTtl && (verified.ExpiresAt - verified.IssuedAt).TotalSeconds > maxTtl)
-        {
-            throw new AipException(AipErrorCodes.TokenExpired, $"The token's lifetime exceeds the gateway's limit of {maxTtl} seconds.");
-        }
-
-        if (_config.AllowedTools is { } allowed && tools.Count > 0)
-        {
-            if (!allowed.TryGetValue(verified.Subject, out var list))
+            var call = tools[i];
+            if (_tools.TryGetValue(call.Name, out var mapped))
             {
-                throw new AipException(AipErrorCodes.ScopeInsufficient, $"{verified.Subject} may call no tool through this gateway.");
-            }
-
-            foreach (var tool in tools)
-            {
-                if (!list.Contains("*") && !list.Contains(tool))
-                {
-                    throw new AipException(AipErrorCodes.ScopeInsufficient, $"{verified.Subject} may not call the tool '{tool}'.");
-                }
-            }
-        }
-    }
-
-    /// <summary>Forwards a verified request; takes ownership of the pooled <paramref name="body"/>.</summary>
-    private async Task ForwardAsync(HttpContext context, byte[]? body, int bodyLength, AipVerifiedToken verified)
-    {
-        var request = context.Request;
-        var aborted = context.RequestAborted;
-        using var outgoing = new HttpRequestMessage(HttpMethod.Parse(request.Method), _upstreamBase + request.Path.Value.AsSpan().TrimStart('/').ToString() + request.QueryString.Value)
-        {
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
-        PooledBodyContent? pooled = null;
-        if (body is not null)
-        {
-            outgoing.Content = pooled = new PooledBodyContent(body, bodyLength);
-        }
-        else if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
-        {
-            outgoing.Content = new StreamContent(request.Body);
-        }
-
-        try
-        {
-            CopyRequestHeaders(request.Headers, outgoing);
-            var identity = _identities.GetValue(verified, static v => new ForwardedIdentity(v));
-            outgoing.Headers.TryAddWithoutValidation(SubjectHeader, identity.Subject);
-            outgoing.Headers.TryAddWithoutValidation(IssuerHeader, identity.Issuer);
-            outgoing.Headers.TryAddWithoutValidation(ScopesHeader, identity.Scopes);
-            outgoing.Headers.TryAddWithoutValidation(DepthHeader, identity.Depth);
-
-            HttpResponseMessage response;
-            try
-            {
-                response = await _upstream.SendAsync(outgoing, aborted).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !aborted.IsCancellationRequested)
-            {
-                _logger.LogWarning("Upstream {Upstream} failed: {Error}", _upstreamBase, ex.Message);
-                await WriteErrorAsync(context, StatusCodes.Status502BadGateway, "upstream_unavailable", "The upstream server could not be reached.").ConfigureAwait(false);
-                return;
-            }
-
-            using (response)
-            {
-                var target = context.Response;
-                target.StatusCode = (int)response.StatusCode;
-                CopyResponseHeaders(response.Headers.NonValidated, target.Headers);
-                CopyResponseHeaders(response.Content.Headers.NonValidated, target.Headers);
-
-                // Streamed straight into Kestrel's pipe, flushed per chunk, so server-sent events reach the client as
-                // they come and a small JSON answer goes out in one write.
-                var writer = target.BodyWriter;
-                await using var stream = await response.Content.ReadAsStreamAsync(aborted).ConfigureAwait(false);
-                while (true)
-                {
-                    int read = await stream.ReadAsync(writer.GetMemory(8192), aborted).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    writer.Advance(read);
-                    var flushed = await writer.FlushAsync(aborted).ConfigureAwait(false);
-                    if (flushed.IsCompleted || flushed.IsCanceled)
-                    {
-                        break;
-                    }
-                }
-            }
-        }
-        finally
-        {
-            // A body the handler may still be sending must not go back to the pool (another request would reuse it).
-            if (body is not null && pooled!.Release())
-            {
-                ArrayPool<byte>.Shared.Return(body);
-            }
-        }
-    }
-
-    private static void CopyRequestHeaders(IHeaderDictionary headers, HttpRequestMessage outgoing)
-    {
-        foreach (var (name, values) in headers)
-        {
-            // Incoming X-AIP-Verified-* headers are the caller's claims, not ours: never forwarded.
-            if (HopByHop.Contains(name) || name.StartsWith(VerifiedHeaderPrefix, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            if (values.Count == 1)
-            {
-                string value = values[0]!;
-                if (!outgoing.Headers.TryAddWithoutValidation(name, value))
-                {
-                    outgoing.Content?.Headers.TryAddWithoutValidation(name, value);
-                }
-            }
-            else if (!outgoing.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
-            {
-                outgoing.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
-            }
-        }
-    }
-
-    private static void CopyResponseHeaders(HttpHeadersNonValidated headers, IHeaderDictionary target)
-    {
-        foreach (var (name, values) in headers)
-        {
-            if (HopByHop.Contains(name))
-            {
-                continue;
-            }
-
-            if (values.Count == 1)
-            {
-                target[name] = values.ToString();
+                plan[i] = (mapped, call.Arguments is { } arguments
+                    ? ActionResolver.OrderArguments(mapped, arguments.EnumerateObject().Select(static p => new KeyValuePair<string, object?>(p.Name, p.Value)))
+                    : []);
             }
             else
             {
-                var all = new string[values.Count];
-                int i = 0;
-                foreach (var value in values)
+                plan[i] = (ForwardAction(ToolResourcePrefix + call.Name), []);
+            }
+        }
+
+        return plan;
+    }
+
+    private ActionDescriptor ForwardAction(string resource)
+    {
+        if (_forwardActions.TryGetValue(resource, out var action))
+        {
+            return action;
+        }
+
+        action = new ActionDescriptor(ForwardCapability, resource, RiskLevel.Medium, method: ForwardCapability, description: "Forward a request to the upstream server.");
+        if (_forwardActions.Count < ForwardActionCacheLimit)
+        {
+            _forwardActions.TryAdd(resource, action);
+        }
+
+        return action;
+    }
+
+    /// <summary>Authorizes every action of the request through the runtime; null when one was refused (and answered).</summary>
+    private async ValueTask<ActionScope[]?> AuthorizeAsync(HttpContext context, (ActionDescriptor Action, object?[] Arguments)[] plan, string? token)
+    {
+        var scopes = new ActionScope[plan.Length];
+        int begun = 0;
+        using var delegation = _config.RequireToken ? AimDelegation.Require(token) : token is null ? null : AimDelegation.Use(token);
+        try
+        {
+            for (; begun < plan.Length; begun++)
+            {
+                scopes[begun] = await _runtime.BeginActionAsync(plan[begun].Action, plan[begun].Arguments, context.RequestAborted).ConfigureAwait(false);
+            }
+
+            return scopes;
+        }
+        catch (OperationCanceledException ex)
+        {
+            // The caller went away while its request was being decided: nothing is forwarded, nothing is answered.
+            End(scopes.AsSpan(0, begun), ex);
+            return null;
+        }
+        catch (AimException ex) when (ex is ActionDeniedException or ApprovalTimeoutException or AimUnavailableException or AimConfigurationException)
+        {
+            // Calls of the same batch authorized before the refusal never run: their outcome says so.
+            End(scopes.AsSpan(0, begun), new OperationCanceledException("Another call of the same request was refused; nothing was forwarded."));
+            var (status, code) = ex switch
+            {
+                ActionDeniedException denied when denied.ReasonCode.StartsWith("aip_", StringComparison.Ordinal) => (AipErrorCodes.HttpStatusFor(denied.ReasonCode), denied.ReasonCode),
+                ActionDeniedException denied => (StatusCodes.Status403Forbidden, denied.ReasonCode),
+                ApprovalTimeoutException => (StatusCodes.Status403Forbidden, "approval_timeout"),
+                AimUnavailableException => (StatusCodes.Status503ServiceUnavailable, AuditUnavailableCode),
+                _ => (StatusCodes.Status503ServiceUnavailable, ex.Code),
+            };
+            if (ex is AimUnavailableException or AimConfigurationException)
+            {
+                _logger.LogError(ex, "The gateway could not decide or record a request; it was refused");
+            }
+
+            await WriteErrorAsync(context, status, code, ex is AimConfigurationException ? "The gateway is not configured to decide requests." : ex.Message).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>Forwards an authorized request with YARP; takes ownership of the pooled <paramref name="body"/>.</summary>
+    private async Task ForwardAsync(HttpContext context, byte[]? body, int bodyLength, ForwardedIdentity? identity, ActionScope[] scopes)
+    {
+        BufferedBody? replay = null;
+        if (body is not null)
+        {
+            context.Request.Body = replay = new BufferedBody(body, bodyLength);
+        }
+
+        try
+        {
+            var error = await _forwarder.SendAsync(context, _upstreamBase, _upstream, _requestConfig, new IdentityTransformer(identity), context.RequestAborted).ConfigureAwait(false);
+            if (error == ForwarderError.None)
+            {
+                foreach (var scope in scopes)
                 {
-                    all[i++] = value;
+                    scope.Complete();
                 }
 
-                target[name] = all;
+                return;
+            }
+
+            var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            End(scopes, failure is OperationCanceledException || error is ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled
+                ? new OperationCanceledException("The caller went away during forwarding.", failure)
+                : new HttpRequestException($"Forwarding failed: {error}.", failure));
+            if (error is not (ForwarderError.RequestCanceled or ForwarderError.ResponseBodyCanceled))
+            {
+                _logger.LogWarning("Forwarding to {Upstream} failed: {Error} {Message}", _upstreamBase, error, failure?.Message);
+            }
+
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await WriteErrorAsync(context, StatusCodes.Status502BadGateway, UpstreamUnavailableCode, "The upstream server could not be reached.").ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            End(scopes, ex); // no outcome is left unrecorded (a scope that completed ignores this)
+            throw;
+        }
+        finally
+        {
+            // A body the forwarder may still read must not go back to the pool (another request would reuse it).
+            if (replay is not null && replay.Release())
+            {
+                ArrayPool<byte>.Shared.Return(body!);
             }
         }
     }
 
-    private async Task RefuseAsync(HttpContext context, IReadOnlyList<string>? tools, string? subject, string code, string message, int status)
+    private static void End(ReadOnlySpan<ActionScope> scopes, Exception error)
+    {
+        foreach (var scope in scopes)
+        {
+            scope.Fail(error);
+        }
+    }
+
+    private static bool IsTunnel(HttpContext context) =>
+        context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+        || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true
+        || HttpMethods.IsConnect(context.Request.Method);
+
+    private static bool HasBody(HttpContext context) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody
+        ?? (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0);
+
+    /// <summary>A refusal before any decision (the request could not be read): answered and recorded as a denial.</summary>
+    private async Task RefuseAsync(HttpContext context, int status, string code, string message)
     {
         try
         {
-            _decisions.Record(Decision(tools ?? [], subject, "deny", code, message, context.Request.Path, null));
+            var agent = _runtime.Agent;
+            var pending = _runtime.Engine.RecordAsync(new AuditRecord
+            {
+                ActionId = Guid.CreateVersion7().ToString("N"),
+                Kind = AuditEntryKind.Denied,
+                AgentId = agent.Id.ToString(),
+                AgentName = agent.Name,
+                Capability = ForwardCapability,
+                Resource = context.Request.Path.HasValue ? context.Request.Path.Value : "/",
+                Risk = RiskLevel.Medium,
+                Method = ForwardCapability,
+                Decision = "deny",
+                ReasonCode = code,
+                Reason = message,
+            }, waitForDurable: false, CancellationToken.None);
+            if (!pending.IsCompletedSuccessfully)
+            {
+                await pending.ConfigureAwait(false);
+            }
         }
-        catch (AimUnavailableException ex)
+        catch (Exception ex) when (ex is AimException or ArgumentException or ObjectDisposedException)
         {
             // Refused either way; the missing record is logged.
             _logger.LogError(ex, "A gateway refusal ({Code}) could not be audited", code);
@@ -392,53 +418,6 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
         return context.Response.WriteAsync(AipException.ErrorJson(code, message), context.RequestAborted);
     }
 
-    private AuditRecord Decision(IReadOnlyList<string> tools, string? subject, string decision, string? code, string? reason, PathString path, AipVerifiedToken? verified)
-    {
-        var details = new JsonObject { ["front_door"] = "aip-gateway", ["path"] = path.Value };
-        if (verified is not null)
-        {
-            details["issuer"] = verified.Issuer;
-            details["depth"] = verified.Depth;
-        }
-
-        var agent = _runtime.Agent;
-        return new AuditRecord
-        {
-            ActionId = Guid.CreateVersion7().ToString("N"),
-            Kind = decision == "allow" ? AuditEntryKind.Authorized : AuditEntryKind.Denied,
-            AgentId = agent.Id.ToString(),
-            AgentName = agent.Name,
-            Capability = "gateway:forward",
-            Resource = tools.Count == 0 ? null : tools.Count == 1 ? tools[0] : string.Join(',', tools),
-            Risk = RiskLevel.Medium,
-            Decision = decision,
-            ReasonCode = code,
-            Reason = reason,
-            OnBehalfOf = subject,
-            Details = details,
-        };
-    }
-
-    // Audit only: the holder named by an unverified token is what the caller claimed, recorded as such (AIP ids are
-    // ASCII; anything else is not worth keeping and could not be signed into the log).
-    private static string? SafeSubject(string token)
-    {
-        try
-        {
-            if (!Aim.Tokens.Compact.CompactToken.LooksCompact(token))
-            {
-                return null;
-            }
-
-            string subject = Aim.Tokens.Compact.CompactToken.Decode(token).Subject;
-            return subject.Length <= 512 && Ascii.IsValid(subject) ? "claimed:" + subject : "claimed:(unreadable)";
-        }
-        catch (AimException)
-        {
-            return null;
-        }
-    }
-
     // The common case (one X-AIP-Token, no Authorization) without allocating; everything else by the shared rules.
     private static string? ReadToken(IHeaderDictionary headers)
     {
@@ -451,9 +430,6 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
 
         return token.Count == 0 && authorization.Count == 0 ? null : AipHttp.ReadToken(token, authorization);
     }
-
-    private static bool IsJson(string? contentType) =>
-        contentType is not null && contentType.Contains("json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Reads the body into a pooled buffer; length -1 when it is over <paramref name="limit"/>.</summary>
     private static async ValueTask<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
@@ -498,22 +474,67 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
             throw;
         }
 
-        return (buffer, length > limit ? -1 : length);
+        if (length > limit)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            return ([], -1);
+        }
+
+        return (buffer, length);
     }
 
-    /// <summary>Completes once every decision made so far is durably in the audit log.</summary>
-    /// <exception cref="AimUnavailableException">The audit log failed or is closed.</exception>
-    public Task FlushAuditAsync(CancellationToken cancellationToken = default) => _decisions.FlushAsync(cancellationToken);
-
-    /// <summary>Stores the queued decisions, then closes the upstream connections.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// True for a header the caller may not send: anything the upstream could read as <c>X-AIP-Verified-*</c>, which only
+    /// the gateway sets. Compared ignoring ASCII case with <c>_</c> taken as <c>-</c> (CGI-style servers and some proxies
+    /// map one to the other).
+    /// </summary>
+    internal static bool IsVerifiedHeader(string name)
     {
-        await _decisions.DisposeAsync().ConfigureAwait(false);
-        _upstream.Dispose();
+        const string Prefix = "x-aip-verified";
+        if (name.Length < Prefix.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < Prefix.Length; i++)
+        {
+            char c = name[i] == '_' ? '-' : char.ToLowerInvariant(name[i]);
+            if (c != Prefix[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
-    /// <summary>Stores the queued decisions (blocking), then closes the upstream connections.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>Closes the upstream connections.</summary>
+    public void Dispose() => _upstream.Dispose();
+
+    /// <summary>Copies the request as YARP does, without any caller-sent identity header, and adds the verified one.</summary>
+    private sealed class IdentityTransformer(ForwardedIdentity? identity) : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            foreach (var name in httpContext.Request.Headers.Keys)
+            {
+                if (IsVerifiedHeader(name))
+                {
+                    proxyRequest.Headers.Remove(name);
+                    proxyRequest.Content?.Headers.Remove(name);
+                }
+            }
+
+            if (identity is not null)
+            {
+                proxyRequest.Headers.TryAddWithoutValidation(SubjectHeader, identity.Subject);
+                proxyRequest.Headers.TryAddWithoutValidation(IssuerHeader, identity.Issuer);
+                proxyRequest.Headers.TryAddWithoutValidation(ScopesHeader, identity.Scopes);
+                proxyRequest.Headers.TryAddWithoutValidation(DepthHeader, identity.Depth);
+            }
+        }
+    }
 
     /// <summary>The X-AIP-Verified-* header values of one verified token, built once per cached token.</summary>
     private sealed class ForwardedIdentity(AipVerifiedToken verified)
@@ -527,41 +548,69 @@ public sealed class GatewayProxy : IDisposable, IAsyncDisposable
         public string Depth { get; } = verified.Depth.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>A request body in a pooled buffer that knows whether the handler may still be reading it.</summary>
-    private sealed class PooledBodyContent : HttpContent
+    /// <summary>
+    /// The inspected body, replayed to the forwarder from its pooled buffer. Reads after <see cref="Release"/> fail instead of
+    /// seeing another request's bytes.
+    /// </summary>
+    private sealed class BufferedBody(byte[] buffer, int length) : Stream
     {
-        private const int Idle = 0, Sending = 1, Sent = 2, Released = 3;
-        private readonly byte[] _buffer;
-        private readonly int _length;
-        private int _state;
+        private readonly Lock _lock = new();
+        private byte[]? _buffer = buffer;
+        private int _position;
 
-        public PooledBodyContent(byte[] buffer, int length)
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => length;
+
+        public override long Position
         {
-            _buffer = buffer;
-            _length = length;
+            get => _position;
+            set => throw new NotSupportedException();
         }
 
-        /// <summary>True when the buffer may go back to the pool (never sent, or sent completely).</summary>
-        public bool Release() => Interlocked.CompareExchange(ref _state, Released, Idle) is Idle or Sent;
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        /// <summary>Stops serving reads; true when the buffer may go back to the pool.</summary>
+        public bool Release()
         {
-            if (Interlocked.CompareExchange(ref _state, Sending, Idle) != Idle)
+            lock (_lock)
             {
-                throw new ObjectDisposedException(nameof(PooledBodyContent));
+                bool held = _buffer is not null;
+                _buffer = null;
+                return held;
             }
-
-            await stream.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _state, Sent);
         }
 
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            SerializeToStreamAsync(stream, context, CancellationToken.None);
-
-        protected override bool TryComputeLength(out long length)
+        public override int Read(Span<byte> destination)
         {
-            length = _length;
-            return true;
+            lock (_lock)
+            {
+                var source = _buffer ?? throw new ObjectDisposedException(nameof(BufferedBody));
+                int count = Math.Min(destination.Length, length - _position);
+                source.AsSpan(_position, count).CopyTo(destination);
+                _position += count;
+                return count;
+            }
         }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default) =>
+            cancellationToken.IsCancellationRequested ? ValueTask.FromCanceled<int>(cancellationToken) : new(Read(destination.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -93,6 +93,7 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
                 new AIFunctionPath(),
                 new EndpointPath(endpointUrl),
                 new McpPath(_mcpClient),
+                new GatewayPath(),
             ];
             var results = new Dictionary<string, List<Outcome>>();
             foreach (var path in paths)
@@ -133,7 +134,7 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
             }
         }
 
-        output.WriteLine($"{cases.Count} cases, {calls} calls, on {7} paths; outcomes: {string.Join(", ", codes.OrderByDescending(c => c.Value).Select(c => $"{c.Key} x{c.Value}"))}");
+        output.WriteLine($"{cases.Count} cases, {calls} calls, on {8} paths; outcomes: {string.Join(", ", codes.OrderByDescending(c => c.Value).Select(c => $"{c.Key} x{c.Value}"))}");
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} disagreement(s):\n" + string.Join("\n", mismatches.Take(20)));
 
         // The suite must exercise every step, not agree on trivia (a shorter run, AIM_EQUIVALENCE_CASES below 200, skips this part).

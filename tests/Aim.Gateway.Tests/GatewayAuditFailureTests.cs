@@ -3,20 +3,21 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Aim.Audit;
 using Aim.Authorization;
+using Aim.Capabilities;
 using Aim.Crypto;
 using Aim.Engine;
 using Aim.Identity;
+using Aim.Policy;
 using Aim.Tokens.Compact;
 using Aim.Tokens.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Aim.Gateway.Tests;
 
-/// <summary>The gateway fails closed when its decisions cannot be audited.</summary>
+/// <summary>The gateway fails closed when the runtime cannot record its decisions.</summary>
 public sealed class GatewayAuditFailureTests : IAsyncLifetime
 {
     private readonly Ed25519KeyPair _issuer = Ed25519KeyPair.Generate();
@@ -46,73 +47,97 @@ public sealed class GatewayAuditFailureTests : IAsyncLifetime
         _agent.Dispose();
     }
 
-    private GatewayProxy Proxy(IAimEngine engine) => new(GatewayConfig.Parse($$"""
-        {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Urls.First()}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"],"auditWindowMilliseconds":0}
-        """), new AimRuntime(engine), NullLogger.Instance);
+    private GatewayConfig Config() => GatewayConfig.Parse($$"""
+        {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Urls.First()}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"]}
+        """);
 
-    private async Task<(int Status, string? Code)> SendAsync(GatewayProxy proxy)
+    /// <summary>A gateway whose runtime runs the real pipeline (grant gateway:forward, the gateway's step 4) over <paramref name="engine"/>'s records.</summary>
+    private async Task<WebApplication> StartAsync(FakeEngine engine)
+    {
+        var config = Config();
+        var verifier = GatewayTokenRules.Verifier(config, TimeProvider.System);
+        engine.Pipeline = new AuthorizationPipeline(new AgentPolicy.Builder("gateway-test").Grant(CapabilityGrant.Parse("gateway:forward")).Build(), GatewayTokenRules.ChainCheck(config, verifier));
+        var runtime = new AimRuntime(engine);
+        var app = GatewayHost.Build(config, l => l.ClearProviders(), o =>
+        {
+            o.Runtime = runtime;
+            o.Verifier = verifier;
+        });
+        await app.StartAsync();
+        return app;
+    }
+
+    private async Task<(HttpStatusCode Status, string? Code)> SendAsync(WebApplication gateway)
     {
         var iat = DateTimeOffset.UtcNow;
         string token = CompactToken.Create(_issuer, new AipTokenClaims(AipIdentifier.ForKey(_issuer.PublicKey), AipIdentifier.ForKey(_agent.PublicKey), ["tool:*"], 1, 1, iat, iat.AddMinutes(5)));
-        var body = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}""");
-        var context = new DefaultHttpContext();
-        context.Request.Method = "POST";
-        context.Request.Path = "/mcp";
-        context.Request.ContentType = "application/json";
-        context.Request.ContentLength = body.Length;
-        context.Request.Body = new MemoryStream(body);
-        context.Request.Headers["X-AIP-Token"] = token;
-        var response = new MemoryStream();
-        context.Response.Body = response;
-        await proxy.HandleAsync(context);
-        string text = Encoding.UTF8.GetString(response.ToArray());
-        string? code = context.Response.StatusCode == 200 ? null : JsonNode.Parse(text)?["error"]?["code"]?.GetValue<string>();
-        return (context.Response.StatusCode, code);
+        using var http = new HttpClient { BaseAddress = new Uri(gateway.Urls.First()) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp")
+        {
+            Content = new StringContent("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-AIP-Token", token);
+        using var response = await http.SendAsync(request);
+        string text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, response.IsSuccessStatusCode ? null : JsonNode.Parse(text)?["error"]?["code"]?.GetValue<string>());
     }
 
     [Fact]
-    public async Task A_record_the_engine_refuses_stops_the_gateway_from_forwarding()
+    public async Task A_decision_the_engine_cannot_record_is_never_forwarded()
     {
         var engine = new FakeEngine { Fail = true };
-        await using var proxy = Proxy(engine);
-
-        // The first decision is answered before its commit is known (off the response path)...
-        Assert.Equal(200, (await SendAsync(proxy)).Status);
-        await Assert.ThrowsAsync<AimUnavailableException>(() => proxy.FlushAuditAsync());
+        await using var gateway = await StartAsync(engine);
         int hits = _hits;
 
-        // ...and once a commit failed, nothing more is forwarded.
-        var (status, code) = await SendAsync(proxy);
-        Assert.Equal(503, status);
+        var (status, code) = await SendAsync(gateway);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("aim_audit_unavailable", code);
         Assert.Equal(hits, _hits);
     }
 
     [Fact]
-    public async Task Every_forwarded_request_is_recorded()
+    public async Task Every_forwarded_request_is_authorized_and_its_outcome_recorded()
     {
         var engine = new FakeEngine();
-        await using var proxy = Proxy(engine);
+        await using var gateway = await StartAsync(engine);
         for (int i = 0; i < 20; i++)
         {
-            Assert.Equal(200, (await SendAsync(proxy)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(gateway)).Status);
         }
 
-        await proxy.FlushAuditAsync();
-        Assert.Equal(20, engine.Records.Count(r => r.Decision == "allow" && r.Capability == "gateway:forward"));
+        lock (engine.Records)
+        {
+            Assert.Equal(20, engine.Records.Count(r => r.Kind == AuditEntryKind.Authorized && r.Capability == "gateway:forward" && r.Resource == "tool:search"));
+            Assert.Equal(20, engine.Records.Count(r => r.Kind == AuditEntryKind.Outcome && r.Outcome == "success"));
+        }
     }
 
     [Fact]
-    public async Task A_closed_gateway_refuses_instead_of_forwarding_unaudited()
+    public async Task A_closed_audit_log_refuses_instead_of_forwarding_unaudited()
     {
-        var engine = new FakeEngine();
-        var proxy = Proxy(engine);
-        await proxy.DisposeAsync();
-        int hits = _hits;
-        var (status, code) = await SendAsync(proxy);
-        Assert.Equal(503, status);
-        Assert.Equal("aim_audit_unavailable", code);
-        Assert.Equal(hits, _hits);
+        string home = Directory.CreateTempSubdirectory("aim-gw-closed-").FullName;
+        try
+        {
+            var config = Config();
+            config.Home = home;
+            await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
+            await gateway.StartAsync();
+            var engine = (EmbeddedEngine)gateway.Services.GetService(typeof(IAimEngine))!;
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(gateway)).Status);
+
+            engine.AuditLog.Dispose();
+            int hits = _hits;
+            var (status, code) = await SendAsync(gateway);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Equal("aim_audit_unavailable", code);
+            Assert.Equal(hits, _hits);
+        }
+        finally
+        {
+            AimRuntime.SetGlobal(null);
+            Directory.Delete(home, recursive: true);
+        }
     }
 
     private sealed class FakeEngine : IAimEngine
@@ -121,12 +146,14 @@ public sealed class GatewayAuditFailureTests : IAsyncLifetime
 
         public bool Fail { get; init; }
 
+        public AuthorizationPipeline Pipeline { get; set; } = null!;
+
         public List<AuditRecord> Records { get; } = [];
 
         public AgentIdentity Agent => new(Guid.Empty, "gateway-test", _key.PublicKey);
 
         public ValueTask<AuthorizationDecision> AuthorizeAsync(ActionRequest request, CancellationToken cancellationToken) =>
-            throw new NotSupportedException();
+            Pipeline.AuthorizeAsync(request, cancellationToken);
 
         public async ValueTask RecordAsync(AuditRecord record, bool waitForDurable, CancellationToken cancellationToken)
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -14,7 +13,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Xunit.Abstractions;
 
 namespace Aim.Gateway.Tests;
 
@@ -34,6 +32,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     public Dictionary<string, string>? LastHeaders;
 
     public string? LastBody;
+
+    /// <summary>Every tool the upstream was asked to call, as a lenient JSON-RPC reader sees it.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> ToolsSeen { get; } = new();
 
     public HttpClient Gateway { get; private set; } = null!;
 
@@ -55,6 +56,10 @@ public sealed class GatewayFixture : IAsyncLifetime
             using var reader = new StreamReader(context.Request.Body);
             string body = await reader.ReadToEndAsync();
             LastBody = body;
+            foreach (var tool in LenientReader.Tools(body))
+            {
+                ToolsSeen.Enqueue(tool);
+            }
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(context.Request.Path == "/echo" ? body : "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}");
         });
@@ -66,7 +71,7 @@ public sealed class GatewayFixture : IAsyncLifetime
           "listen": "http://127.0.0.1:0",
           "upstream": "{{upstreamUrl}}",
           "trustedKeys": ["{{AipIdentifier.ForKey(Issuer.PublicKey)}}"],
-          "allowedTools": { "{{AgentId}}": ["search", "lookup"] },
+          "grants": ["gateway:forward@tool:search", "gateway:forward@tool:lookup", "gateway:forward@/*"],
           "maxDepth": 1,
           "maxBudgetUsd": 10,
           "maxTtlSeconds": 1800,
@@ -87,7 +92,6 @@ public sealed class GatewayFixture : IAsyncLifetime
 
     public async Task<IReadOnlyList<AuditRecord>> AuditAsync()
     {
-        await Proxy.FlushAuditAsync();
         await Engine.AuditLog.FlushAsync();
         return Engine.AuditLog.Read(0, (int)Engine.AuditLog.Count).Select(e => e.Record).ToList();
     }
@@ -120,7 +124,7 @@ public sealed class GatewayFixture : IAsyncLifetime
     }
 }
 
-public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : IClassFixture<GatewayFixture>
+public sealed class GatewayTests(GatewayFixture gw) : IClassFixture<GatewayFixture>
 {
     private static StringContent ToolCall(string tool) =>
         new("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool + "\",\"arguments\":{}}}", Encoding.UTF8, "application/json");
@@ -151,7 +155,13 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
         Assert.Equal(gw.AgentId, gw.LastHeaders!["X-AIP-Verified-Subject"]);
         Assert.Equal("0", gw.LastHeaders!["X-AIP-Verified-Depth"]);
         Assert.Contains("tools/call", gw.LastBody);
-        Assert.Contains(await gw.AuditAsync(), r => r.Decision == "allow" && r.OnBehalfOf == gw.AgentId && r.Resource == "search");
+
+        // The runtime wrote the records: authorized (with the token's holder from step 4), then the outcome of the forwarding.
+        var audit = await gw.AuditAsync();
+        var authorized = audit.Last(r => r.Kind == AuditEntryKind.Authorized && r.Resource == "tool:search");
+        Assert.Equal(gw.AgentId, authorized.Details?["aip_holder"]?.GetValue<string>());
+        Assert.Equal("gateway:forward", authorized.Capability);
+        Assert.Contains(audit, r => r.Kind == AuditEntryKind.Outcome && r.ActionId == authorized.ActionId && r.Outcome == "success");
     }
 
     [Fact]
@@ -211,13 +221,14 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
             "expired" or "ttl" => "aip_token_expired",
             "tampered" => "aip_signature_invalid",
             "untrusted" => "aip_identity_unresolvable",
-            "scope" or "tool_not_allowed" => "aip_scope_insufficient",
+            "scope" => "aip_scope_insufficient",
+            "tool_not_allowed" => "resource_not_granted",
             "budget" => "aip_budget_exceeded",
             "depth" => "aip_depth_exceeded",
             _ => "aip_token_malformed",
         };
         Assert.Equal(expected, result.code);
-        Assert.Equal(expected is "aip_scope_insufficient" or "aip_budget_exceeded" or "aip_depth_exceeded" ? HttpStatusCode.Forbidden : HttpStatusCode.Unauthorized, result.status);
+        Assert.Equal(expected is "aip_scope_insufficient" or "aip_budget_exceeded" or "aip_depth_exceeded" or "resource_not_granted" ? HttpStatusCode.Forbidden : HttpStatusCode.Unauthorized, result.status);
         Assert.False(result.reached);
         Assert.Contains(await gw.AuditAsync(), r => r.Decision == "deny" && r.ReasonCode == expected);
     }
@@ -251,22 +262,27 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
     [Fact]
     public async Task Tool_call_inside_a_batch_is_checked()
     {
-        string batch = """[{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete_everything"}}]""";
+        string batch = """[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search"}},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"lookup"}}]""";
         var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), new StringContent(batch, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("aip_scope_insufficient", code);
         Assert.False(reached);
+
+        // The batch's first call was authorized, then never forwarded: its outcome says so.
+        var audit = await gw.AuditAsync();
+        var search = audit.Last(r => r.Kind == AuditEntryKind.Authorized && r.Resource == "tool:search");
+        Assert.Contains(audit, r => r.Kind == AuditEntryKind.Outcome && r.ActionId == search.ActionId && r.Outcome == "cancelled");
     }
 
     [Theory]
-    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1,2]}""", "aip_scope_insufficient")]
-    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}""", "aip_scope_insufficient")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1,2]}""", "request_malformed")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":7}}""", "request_malformed")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"metadata":{"aip_token":5}}}""", "aip_token_malformed")]
     [InlineData("""{"jsonrpc":"2.0","id":1,"method":"message/send","params":{"metadata":"x"}}""", "aip_token_missing")]
     public async Task Odd_json_rpc_shapes_are_refused_with_an_AIP_code(string json, string expected)
     {
-        // No X-AIP-Token for the A2A shapes; a valid one (without the empty tool name) for the tools/call shapes.
-        string? token = expected == "aip_scope_insufficient" ? gw.Token(["tool:search"]) : null;
+        // No X-AIP-Token for the A2A shapes; a valid one for the tools/call shapes (which name no tool to check).
+        string? token = expected == "request_malformed" ? gw.Token(["tool:*"]) : null;
         var (status, code, reached) = await SendAsync(token, new StringContent(json, Encoding.UTF8, "application/json"));
         Assert.Equal(expected, code);
         Assert.NotEqual(HttpStatusCode.InternalServerError, status);
@@ -336,44 +352,197 @@ public sealed class GatewayTests(GatewayFixture gw, ITestOutputHelper output) : 
         Assert.Throws<AimConfigurationException>(() => GatewayConfig.Load("/nonexistent/gateway.json"));
     }
 
+
     [Fact]
-    public async Task Bounded_load_reports_the_added_latency()
+    public void Config_refuses_unknown_members_and_bad_grants()
     {
-        // Reports figures only (no timing assertion). The full measurement is benchmarks/Aim.Gateway.Load (docs/integrations.md):
-        // 300 requests in a fresh test process run tier-0 JIT code, so these are cold figures, several times the settled ones.
-        const int requests = 300;
-        string token = gw.Token(["tool:*"]);
-        async Task<double[]> MeasureAsync(HttpClient client, bool withToken)
+        // 'allowedTools' was replaced by grants: a config that still says it must not silently lose the rule.
+        var retired = Assert.Throws<AimConfigurationException>(() => GatewayConfig.Parse($$"""{"listen":"http://127.0.0.1:1","upstream":"http://127.0.0.1:2","trustedKeys":["{{AipIdentifier.ForKey(gw.Issuer.PublicKey)}}"],"allowedTools":{"a":["b"]} }"""));
+        Assert.Contains("grants", retired.Message);
+        Assert.Throws<AimConfigurationException>(() => GatewayConfig.Parse($$"""{"listen":"http://127.0.0.1:1","upstream":"http://127.0.0.1:2","trustedKeys":["{{AipIdentifier.ForKey(gw.Issuer.PublicKey)}}"],"grants":["Not A Grant"]}"""));
+        Assert.Throws<AimConfigurationException>(() => GatewayConfig.Parse($$"""{"listen":"http://127.0.0.1:1","upstream":"http://127.0.0.1:2","trustedKeys":["{{AipIdentifier.ForKey(gw.Issuer.PublicKey)}}"],"policyFile":"/nonexistent/policy.json"}"""));
+    }
+
+    // Issue 17, item 8: each way around the per-tool checks, refused now (each was forwarded before).
+
+    [Theory]
+    [InlineData("PUT")]
+    [InlineData("PATCH")]
+    [InlineData("DELETE")]
+    [InlineData("GET")]
+    public async Task Tool_call_under_another_http_method_is_checked(string method)
+    {
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), ToolCall("delete_everything"), edit: r => r.Method = new HttpMethod(method));
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("resource_not_granted", code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("Tools/Call")]
+    [InlineData("TOOLS/CALL")]
+    [InlineData(" tools/call ")]
+    public async Task Tool_call_with_its_method_spelled_in_another_case_is_checked(string spelling)
+    {
+        string json = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"" + spelling + "\",\"params\":{\"name\":\"lookup\"}}";
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("aip_scope_insufficient", code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"Method":"tools/call","Params":{"Name":"lookup"}}""", HttpStatusCode.Forbidden, "aip_scope_insufficient")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"ping","METHOD":"tools/call","params":{"name":"lookup"}}""", HttpStatusCode.BadRequest, "request_malformed")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","NAME":"lookup"}}""", HttpStatusCode.BadRequest, "request_malformed")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"tool\u017F/call","params":{"name":"lookup"}}""", HttpStatusCode.BadRequest, "request_malformed")]
+    [InlineData("""[[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup"}}]]""", HttpStatusCode.BadRequest, "request_malformed")]
+    public async Task Member_names_are_read_as_a_case_insensitive_upstream_would(string json, HttpStatusCode expectedStatus, string expectedCode)
+    {
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(expectedStatus, status);
+        Assert.Equal(expectedCode, code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/octet-stream")]
+    [InlineData(null)]
+    public async Task Json_rpc_under_another_content_type_is_checked(string? contentType)
+    {
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"lookup"}}"""));
+        if (contentType is not null)
         {
-            var samples = new double[requests];
-            for (int i = -20; i < requests; i++)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = ToolCall("search") };
-                if (withToken)
-                {
-                    request.Headers.Add("X-AIP-Token", token);
-                }
-
-                long start = Stopwatch.GetTimestamp();
-                using var response = await client.SendAsync(request);
-                await response.Content.ReadAsByteArrayAsync();
-                if (i >= 0)
-                {
-                    samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
-                }
-
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            }
-
-            Array.Sort(samples);
-            return samples;
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
         }
 
-        var direct = await MeasureAsync(gw.Direct, false);
-        var proxied = await MeasureAsync(gw.Gateway, true);
-        double p50 = proxied[requests / 2] - direct[requests / 2];
-        double p99 = proxied[requests * 99 / 100] - direct[requests * 99 / 100];
-        output.WriteLine($"direct p50 {direct[requests / 2]:F0} us, gateway p50 {proxied[requests / 2]:F0} us, added p50 {p50:F0} us, added p99 {p99:F0} us ({requests} sequential requests, cold: JIT not settled)");
-        Console.WriteLine($"GATEWAY-LATENCY (cold) direct p50 {direct[requests / 2]:F0} us, gateway p50 {proxied[requests / 2]:F0} us, added p50 {p50:F0} us, added p99 {p99:F0} us");
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:search"]), content);
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("aip_scope_insufficient", code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("\u00EF\u00BB\u00BF/* comment */ {\"method\":\"tools/call\",\"params\":{\"name\":\"lookup\"}}")]
+    [InlineData("{method:'tools/call',params:{name:'lookup'}}")]
+    public async Task A_body_that_is_not_strict_json_is_refused_whatever_its_label(string body)
+    {
+        var (status, code, reached) = await SendAsync(gw.Token(["tool:*"]), new StringContent(body, Encoding.Latin1, "text/plain"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request_malformed", code);
+        Assert.False(reached);
+    }
+
+    [Theory]
+    [InlineData("X-AIP-Verified_Subject")]
+    [InlineData("X_AIP_VERIFIED_SUBJECT")]
+    [InlineData("x-aip-verified_depth")]
+    [InlineData("X-Aip-Verified-Anything")]
+    public async Task Identity_headers_spelled_with_underscores_never_reach_the_upstream(string header)
+    {
+        var (status, _, reached) = await SendAsync(gw.Token(["tool:*"]), edit: r => r.Headers.TryAddWithoutValidation(header, "aip:key:ed25519:zAttacker"));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(reached);
+        Assert.DoesNotContain(gw.LastHeaders!, h => h.Value.Contains("zAttacker", StringComparison.Ordinal));
+        Assert.Equal(gw.AgentId, gw.LastHeaders!["X-AIP-Verified-Subject"]);
+    }
+
+    [Theory]
+    [InlineData("GET /mcp HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")]
+    [InlineData("CONNECT upstream:443 HTTP/1.1\r\nHost: upstream:443\r\n")]
+    public async Task Upgrades_and_tunnels_are_refused(string head)
+    {
+        int before = gw.UpstreamHits;
+        var url = gw.Gateway.BaseAddress!;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(url.Host, url.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head + "X-AIP-Token: " + gw.Token(["tool:*"]) + "\r\n\r\n"));
+        var buffer = new byte[4096];
+        int read = await stream.ReadAsync(buffer);
+        string response = Encoding.ASCII.GetString(buffer, 0, read);
+        Assert.StartsWith("HTTP/1.1 400", response);
+        if (head.StartsWith("GET", StringComparison.Ordinal))
+        {
+            Assert.Contains("upgrade_refused", response);
+        }
+
+        Assert.Equal(before, gw.UpstreamHits);
+    }
+
+    [Fact]
+    public async Task Spoofed_tool_calls_never_reach_the_upstream_under_any_method_or_label()
+    {
+        // What the upstream saw, read as leniently as any upstream might: only tools the token and the grants allow.
+        foreach (var method in new[] { "POST", "PUT", "PATCH", "GET" })
+        {
+            foreach (var type in new[] { "application/json", "text/plain" })
+            {
+                var content = new StringContent("""[{"jsonrpc":"2.0","id":1,"Method":"TOOLS/CALL","params":{"name":"delete_everything"}}]""", Encoding.UTF8, type);
+                await SendAsync(gw.Token(["tool:*"]), content, edit: r => r.Method = new HttpMethod(method));
+            }
+        }
+
+        Assert.DoesNotContain("delete_everything", gw.ToolsSeen);
+    }
+}
+
+/// <summary>
+/// How a lenient upstream could read JSON-RPC tool calls: member names in any case (the last one wins), the method in any
+/// case with blanks around it, comments and trailing commas allowed. The gateway must never let through a tool call this
+/// reader finds and the gateway did not check.
+/// </summary>
+public static class LenientReader
+{
+    private static readonly JsonDocumentOptions Options = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, AllowDuplicateProperties = true };
+
+    public static IReadOnlyList<string> Tools(string body)
+    {
+        var tools = new List<string>();
+        try
+        {
+            using var document = JsonDocument.Parse(body.TrimStart('\uFEFF'), Options);
+            var root = document.RootElement;
+            foreach (var message in root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList() : [root])
+            {
+                try
+                {
+                    if (Member(message, "method") is { ValueKind: JsonValueKind.String } method
+                        && method.GetString()!.Trim().ToUpperInvariant().Replace('\u017F', 'S') == "TOOLS/CALL"
+                        && Member(Member(message, "params"), "name") is { ValueKind: JsonValueKind.String } name)
+                    {
+                        tools.Add(name.GetString()!);
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    // A string it cannot decode (an unpaired surrogate): no tool call in this message it could act on.
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return tools;
+    }
+
+    private static JsonElement? Member(JsonElement? element, string name)
+    {
+        JsonElement? found = null;
+        if (element is { ValueKind: JsonValueKind.Object } o)
+        {
+            foreach (var property in o.EnumerateObject())
+            {
+                if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    found = property.Value;
+                }
+            }
+        }
+
+        return found;
     }
 }
