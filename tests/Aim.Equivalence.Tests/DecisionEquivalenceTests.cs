@@ -81,6 +81,7 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
         var mismatches = new List<string>();
         var codes = new Dictionary<string, int>(StringComparer.Ordinal);
         int calls = 0;
+        int pathCount = 0;
         foreach (var @case in cases)
         {
             var context = await ContextForAsync(@case);
@@ -95,6 +96,7 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
                 new McpPath(_mcpClient),
                 new GatewayPath(),
             ];
+            pathCount = paths.Length;
             var results = new Dictionary<string, List<Outcome>>();
             foreach (var path in paths)
             {
@@ -134,7 +136,8 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
             }
         }
 
-        output.WriteLine($"{cases.Count} cases, {calls} calls, on {8} paths; outcomes: {string.Join(", ", codes.OrderByDescending(c => c.Value).Select(c => $"{c.Key} x{c.Value}"))}");
+        output.WriteLine($"step-ups seen by the embedded approvers: {CaseContext.StepUps}");
+        output.WriteLine($"{cases.Count} cases, {calls} calls, on {pathCount} paths; outcomes: {string.Join(", ", codes.OrderByDescending(c => c.Value).Select(c => $"{c.Key} x{c.Value}"))}");
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} disagreement(s):\n" + string.Join("\n", mismatches.Take(20)));
 
         // The suite must exercise every step, not agree on trivia (a shorter run, AIM_EQUIVALENCE_CASES below 200, skips this part).
@@ -148,7 +151,8 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
             Assert.True(codes.ContainsKey(code), $"no call ended as {code}; outcomes: {string.Join(", ", codes.Keys)}");
         }
 
-        Assert.Contains(codes.Keys, k => k.StartsWith("deny:intent_", StringComparison.Ordinal));
+        Assert.Contains("deny:intent_flagged", codes.Keys);
+        Assert.True(CaseContext.StepUps > 0, "no action was stepped up to an approval by step 5");
     }
 
     private async Task<CaseContext> ContextForAsync(Case @case)

@@ -52,7 +52,15 @@ public sealed class CaseContext(Case @case, string home, string agentName, strin
             PolicyFile = PolicyFile,
             AuditLogPath = Path.Combine(Home, "audit-" + path + ".db"),
             TimeProvider = Clock,
-            ApprovalHandler = new DelegateApprovalHandler(_ => new ApprovalDecision(Case.Approves, "suite-approver", Case.Approves ? null : "equivalence suite")),
+            ApprovalHandler = new DelegateApprovalHandler(request =>
+            {
+                if (request.Evidence is not null)
+                {
+                    Interlocked.Increment(ref stepUps);
+                }
+
+                return new ApprovalDecision(Case.Approves, "suite-approver", Case.Approves ? null : "equivalence suite");
+            }),
             IntentCheck = new IntentClassifierCheck(timeProvider: Clock),
             ChainCheck = new AipChainCheck(Verifier),
             DurableAuditFrom = RiskLevel.Critical,
@@ -66,6 +74,11 @@ public sealed class CaseContext(Case @case, string home, string agentName, strin
     }
 
     public AimRuntime Runtime(IAimEngine engine) => new(engine, Clock, attributes: Case.Attributes);
+
+    private static int stepUps;
+
+    /// <summary>How many approvals the embedded paths were asked for because step 5 stepped an action up.</summary>
+    public static int StepUps => Volatile.Read(ref stepUps);
 }
 
 /// <summary>One way an action is decided: an engine, or a front door over the embedded engine.</summary>

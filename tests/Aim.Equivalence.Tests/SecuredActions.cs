@@ -45,7 +45,7 @@ public sealed class SecuredActions
     [McpServerTool(Name = "refund"), Description("Refunds an order.")]
     public string Refund(string orderId, decimal amount) => Bodies.Ran("refunded " + orderId);
 
-    [SecureAction("shell:exec", RiskLevel = RiskLevel.High, Description = "Runs a maintenance command on the build host.")]
+    [SecureAction("shell:exec", RiskLevel = RiskLevel.High)]
     [McpServerTool(Name = "run_command"), Description("Runs a command.")]
     public string RunCommand(string command) => Bodies.Ran("ran " + command);
 }
