@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Installs what Aim needs on a fresh Debian/Ubuntu machine: libsodium (Ed25519). Idempotent; uses sudo when not root.
+# Installs the Debian/Ubuntu packages a caller names (the tests ask for a browser, poppler and fonts) and checks for the
+# .NET SDK. Aim itself needs no system package: Ed25519 comes from NSec.Cryptography, whose libsodium native library is
+# restored from NuGet. Idempotent; uses sudo when not root.
 set -euo pipefail
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 need=()
-for pkg in "$@" libsodium23; do
+for pkg in "$@"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 

@@ -7,7 +7,7 @@ namespace Aim.Benchmarks;
 
 /// <summary>
 /// The compact token both token suites measure, and the raw pieces (signing input, signature, root public key) for the
-/// raw libsodium baseline, so every suite's baseline verifies exactly the bytes the compact verify does.
+/// raw P/Invoke baseline (the libsodium NSec ships), so every suite's baseline verifies exactly the bytes the compact verify does.
 /// </summary>
 internal sealed class CompactTokenFixture
 {

@@ -1,42 +1,39 @@
+using NSec.Cryptography;
+
 namespace Aim.Crypto;
 
 /// <summary>
-/// An Ed25519 key pair held in memory. The secret key is wiped on <see cref="Dispose"/>;
-/// <see cref="ToString"/> never reveals it.
+/// An Ed25519 key pair held in memory: the private key lives in NSec's locked, zeroed-on-free memory and is released on
+/// <see cref="Dispose"/>; <see cref="ToString"/> never reveals it.
 /// </summary>
 public sealed class Ed25519KeyPair : IDisposable
 {
-    private readonly byte[] _secretKey;
+    private readonly Key _key;
     private readonly byte[] _publicKey;
     private bool _disposed;
 
-    private Ed25519KeyPair(byte[] publicKey, byte[] secretKey)
+    private Ed25519KeyPair(Key key)
     {
-        _publicKey = publicKey;
-        _secretKey = secretKey;
+        _key = key;
+        _publicKey = new byte[Ed25519.PublicKeySize];
+        Ed25519.ExportPublicKey(key, _publicKey);
     }
 
     /// <summary>The 32-byte public key (a copy-free read-only view).</summary>
     public ReadOnlySpan<byte> PublicKey => _publicKey;
 
     /// <summary>Generates a new random key pair.</summary>
+    /// <exception cref="SodiumUnavailableException">libsodium could not be loaded.</exception>
     public static Ed25519KeyPair Generate()
     {
-        var pk = new byte[Ed25519.PublicKeySize];
-        var sk = new byte[Ed25519.SecretKeySize];
-        Ed25519.GenerateKeyPair(pk, sk);
-        return new Ed25519KeyPair(pk, sk);
+        var parameters = new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport };
+        return new Ed25519KeyPair(Key.Create(Ed25519.Algorithm, in parameters));
     }
 
     /// <summary>Creates the key pair of a 32-byte seed (RFC 8032 private key).</summary>
     /// <exception cref="ArgumentException">The seed is not 32 bytes.</exception>
-    public static Ed25519KeyPair FromSeed(ReadOnlySpan<byte> seed)
-    {
-        var pk = new byte[Ed25519.PublicKeySize];
-        var sk = new byte[Ed25519.SecretKeySize];
-        Ed25519.KeyPairFromSeed(seed, pk, sk);
-        return new Ed25519KeyPair(pk, sk);
-    }
+    /// <exception cref="SodiumUnavailableException">libsodium could not be loaded.</exception>
+    public static Ed25519KeyPair FromSeed(ReadOnlySpan<byte> seed) => new(Ed25519.ImportSeed(seed, exportable: true));
 
     /// <summary>
     /// Imports a 64-byte secret key (seed then public key, the libsodium and NaCl layout). The
@@ -61,6 +58,7 @@ public sealed class Ed25519KeyPair : IDisposable
     }
 
     /// <summary>Signs a message; returns the 64-byte signature.</summary>
+    /// <exception cref="ObjectDisposedException">The key pair was disposed.</exception>
     public byte[] Sign(ReadOnlySpan<byte> message)
     {
         var signature = new byte[Ed25519.SignatureSize];
@@ -69,36 +67,49 @@ public sealed class Ed25519KeyPair : IDisposable
     }
 
     /// <summary>Signs a message into a caller-provided 64-byte buffer.</summary>
+    /// <exception cref="ArgumentException">The buffer is not 64 bytes.</exception>
+    /// <exception cref="ObjectDisposedException">The key pair was disposed.</exception>
     public void Sign(ReadOnlySpan<byte> message, Span<byte> signature)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Ed25519.Sign(_secretKey, message, signature);
+        if (signature.Length != Ed25519.SignatureSize)
+        {
+            throw new ArgumentException($"signature must be {Ed25519.SignatureSize} bytes, got {signature.Length}.", nameof(signature));
+        }
+
+        Ed25519.Algorithm.Sign(_key, message, signature);
     }
 
     /// <summary>Verifies a signature made by this key pair.</summary>
     public bool Verify(ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) => Ed25519.Verify(_publicKey, message, signature);
 
     /// <summary>Exports the 32-byte seed. The caller owns (and should wipe) the returned array.</summary>
+    /// <exception cref="ObjectDisposedException">The key pair was disposed.</exception>
     public byte[] ExportSeed()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _secretKey[..Ed25519.SeedSize];
+        return _key.Export(KeyBlobFormat.RawPrivateKey);
     }
 
-    /// <summary>Exports the 64-byte secret key. The caller owns (and should wipe) the returned array.</summary>
+    /// <summary>Exports the 64-byte secret key (seed then public key). The caller owns (and should wipe) the returned array.</summary>
+    /// <exception cref="ObjectDisposedException">The key pair was disposed.</exception>
     public byte[] ExportSecretKey()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return (byte[])_secretKey.Clone();
+        var secretKey = new byte[Ed25519.SecretKeySize];
+        var seed = ExportSeed();
+        seed.CopyTo(secretKey, 0);
+        Ed25519.Wipe(seed);
+        _publicKey.CopyTo(secretKey, Ed25519.SeedSize);
+        return secretKey;
     }
 
-    /// <summary>Wipes the secret key from memory.</summary>
+    /// <summary>Releases (and zeroes) the private key.</summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
-            Ed25519.Wipe(_secretKey);
+            _key.Dispose();
         }
     }
 

@@ -6,6 +6,8 @@ using System.Text.Json.Nodes;
 using Aim.Crypto;
 using Aim.Engine;
 using Aim.Identity;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 
 namespace Aim.Mcp;
 
@@ -15,7 +17,11 @@ namespace Aim.Mcp;
 /// possession), list the organization's servers, and check that the identity a server presents
 /// (<c>_meta.aip_server_identity</c>, see <see cref="AimCallToolFilter.ServerIdentityMetaKey"/>) belongs to an attested
 /// server. Uses an API key with the <c>registrar</c> (or <c>admin</c>) role to register and attest, and any of
-/// <c>registrar</c>, <c>auditor</c>, <c>approver</c> to list. Thread-safe.
+/// <c>registrar</c>, <c>auditor</c>, <c>approver</c> to list. Requests go through a Microsoft.Extensions.Http.Resilience
+/// pipeline: reads (GET) are retried on transient failures (connection errors, 408, 429, 5xx, a timed-out attempt) with
+/// jittered exponential backoff; registration and attestation (POST) are sent once, since a lost answer may hide a
+/// change the server made. When the pipeline gives up the call fails with <c>aim_unavailable</c> or the server's error.
+/// Thread-safe.
 /// </summary>
 public sealed class McpServerRegistry : IDisposable
 {
@@ -26,8 +32,12 @@ public sealed class McpServerRegistry : IDisposable
     /// <param name="server">The Aim server's base URL, for example <c>https://aim.example.com/</c>.</param>
     /// <param name="apiKey">An organization API key (sent as <c>Authorization: Bearer</c>).</param>
     /// <param name="handler">The HTTP handler to use (tests, proxies); the registry disposes it.</param>
+    /// <param name="timeout">The longest one call may take, retries included (default 30 s); an attempt gets a third of it.</param>
+    /// <param name="maxRetries">Retries of a transient failure of a read (default 2; 0 disables retrying).</param>
+    /// <param name="retryDelay">The first retry's median delay, doubling per retry with jitter (default 500 ms).</param>
     /// <exception cref="ArgumentException">The URL is not absolute http(s) or the key is empty.</exception>
-    public McpServerRegistry(Uri server, string apiKey, HttpMessageHandler? handler = null)
+    /// <exception cref="ArgumentOutOfRangeException">The timeout or delay is not positive, or the retry count is negative.</exception>
+    public McpServerRegistry(Uri server, string apiKey, HttpMessageHandler? handler = null, TimeSpan? timeout = null, int maxRetries = 2, TimeSpan? retryDelay = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentException.ThrowIfNullOrWhiteSpace(apiKey);
@@ -36,10 +46,16 @@ public sealed class McpServerRegistry : IDisposable
             throw new ArgumentException("The Aim server URL must be an absolute http(s) URL.", nameof(server));
         }
 
-        _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true)
+        var total = timeout ?? TimeSpan.FromSeconds(30);
+        var delay = retryDelay ?? TimeSpan.FromMilliseconds(500);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(total, TimeSpan.Zero, nameof(timeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRetries);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(delay, TimeSpan.Zero, nameof(retryDelay));
+        var resilience = new ResilienceHandler(Pipeline(total, maxRetries, delay)) { InnerHandler = handler ?? new SocketsHttpHandler() };
+        _http = new HttpClient(resilience, disposeHandler: true)
         {
             BaseAddress = new Uri(server.AbsoluteUri.TrimEnd('/') + "/"),
-            Timeout = TimeSpan.FromSeconds(30),
+            Timeout = Timeout.InfiniteTimeSpan, // the pipeline's overall timeout bounds every call
         };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
@@ -159,6 +175,27 @@ public sealed class McpServerRegistry : IDisposable
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
 
+    /// <summary>Overall timeout, retries of transient read failures, then a timeout per attempt.</summary>
+    private static ResiliencePipeline<HttpResponseMessage> Pipeline(TimeSpan total, int maxRetries, TimeSpan delay)
+    {
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = total });
+        if (maxRetries > 0)
+        {
+            var retry = new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = maxRetries,
+                Delay = delay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            };
+            retry.DisableForUnsafeHttpMethods();
+            builder.AddRetry(retry);
+        }
+
+        return builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = total / 3 }).Build();
+    }
+
     private async Task<JsonObject> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -172,8 +209,9 @@ public sealed class McpServerRegistry : IDisposable
         {
             response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ExecutionRejectedException && !cancellationToken.IsCancellationRequested)
         {
+            // ExecutionRejectedException: the pipeline gave up (an attempt or the whole call timed out).
             throw new McpServerRegistryException("aim_unavailable", "The Aim server could not be reached: " + ex.Message, 0, ex);
         }
 
@@ -183,6 +221,13 @@ public sealed class McpServerRegistry : IDisposable
             try
             {
                 json = await response.Content.ReadFromJsonAsync<JsonNode>(cancellationToken).ConfigureAwait(false);
+            }
+            catch (JsonException ex) when (!response.IsSuccessStatusCode)
+            {
+                // A refusal without Aim's error body (a proxy's page, an empty 503): still a typed error.
+                int status = (int)response.StatusCode;
+                bool transient = status is 408 or 429 or >= 500;
+                throw new McpServerRegistryException(transient ? "aim_unavailable" : "http_" + status, $"The Aim server answered {status} {response.ReasonPhrase}.", status, ex);
             }
             catch (JsonException ex)
             {

@@ -1,16 +1,25 @@
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Testing;
 
 namespace Aim.Sdk.Generators.Tests;
 
+/// <summary>
+/// AIM001-AIM006 through Microsoft.CodeAnalysis.Testing: each test lists every diagnostic the source must produce (by
+/// location, id and message arguments); anything else reported, or a compiler error, fails the test.
+/// </summary>
 public sealed class AnalyzerTests
 {
-    private static async Task<List<Diagnostic>> Analyze(string source, params AdditionalText[] files)
-    {
-        var diagnostics = await Harness.AnalyzeAsync(Harness.Compile("using Aim;\n" + source), [.. files]);
-        return [.. diagnostics];
-    }
+    private static Task Attribute(string source, params DiagnosticResult[] expected) =>
+        new AimAnalyzerTest<SecureActionAttributeAnalyzer>("using Aim;\n" + source, expected).RunAsync();
+
+    private static Task Unguarded(string source, params DiagnosticResult[] expected) =>
+        new AimAnalyzerTest<UnguardedUseAnalyzer>("using Aim;\n" + source, expected).RunAsync();
+
+    private static DiagnosticResult Aim(string id, int location = 0) => new DiagnosticResult(id, Rule(id).DefaultSeverity).WithLocation(location);
+
+    private static DiagnosticDescriptor Rule(string id) =>
+        new SecureActionAttributeAnalyzer().SupportedDiagnostics.Concat(new UnguardedUseAnalyzer().SupportedDiagnostics).Single(r => r.Id == id);
 
     private static string Method(string attribute) => $$"""
         public class Agent
@@ -32,11 +41,8 @@ public sealed class AnalyzerTests
     [InlineData("")]
     public async Task AIM001_reports_a_malformed_capability(string capability)
     {
-        var diagnostics = await Analyze(Method($"[SecureAction(\"{capability}\")]"));
-
-        var d = Assert.Single(diagnostics, d => d.Id == "AIM001");
-        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
-        Assert.Contains("\"" + capability + "\"", d.Location.SourceTree!.ToString().Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(DiagnosticSeverity.Error, Rule("AIM001").DefaultSeverity);
+        await Attribute(Method($"[SecureAction({{|#0:\"{capability}\"|}})]"), Aim("AIM001").WithArguments(capability));
     }
 
     [Theory]
@@ -44,28 +50,23 @@ public sealed class AnalyzerTests
     [InlineData("my_ns:do-thing2")]
     public async Task AIM001_accepts_well_formed_capabilities(string capability)
     {
-        var diagnostics = await Analyze(Method($"[SecureAction(\"{capability}\")]"));
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM001");
+        await Attribute(Method($"[SecureAction(\"{capability}\")]"));
     }
 
     [Fact]
     public async Task AIM001_rejects_an_overlong_part()
     {
-        var diagnostics = await Analyze(Method($"[SecureAction(\"db:{new string('a', 65)}\")]"));
-
-        Assert.Contains(diagnostics, d => d.Id == "AIM001");
+        string capability = "db:" + new string('a', 65);
+        await Attribute(Method($"[SecureAction({{|#0:\"{capability}\"|}})]"), Aim("AIM001").WithArguments(capability));
     }
 
     [Fact]
     public async Task AIM002_reports_a_declared_level_below_the_detected_one()
     {
-        var diagnostics = await Analyze(Method("[SecureAction(\"payment:refund\", RiskLevel = RiskLevel.Low, JitAccess = true)]"));
-
-        var d = Assert.Single(diagnostics, d => d.Id == "AIM002");
-        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
-        Assert.Equal("Critical", d.Properties["DetectedRisk"]);
-        Assert.Contains("RiskLevel.Low", d.GetMessage());
+        Assert.Equal(DiagnosticSeverity.Warning, Rule("AIM002").DefaultSeverity);
+        await Attribute(
+            Method("[SecureAction(\"payment:refund\", RiskLevel = {|#0:RiskLevel.Low|}, JitAccess = true)]"),
+            Aim("AIM002").WithArguments("payment:refund", "Low", "Critical"));
     }
 
     [Theory]
@@ -74,18 +75,15 @@ public sealed class AnalyzerTests
     [InlineData("[SecureAction(\"payment:refund\", JitAccess = true)]")]
     public async Task AIM002_is_silent_for_auto_equal_or_higher_levels(string attribute)
     {
-        var diagnostics = await Analyze(Method(attribute));
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM002");
+        await Attribute(Method(attribute));
     }
 
     [Fact]
     public async Task AIM003_reports_a_capability_missing_from_assembly_grants()
     {
-        var diagnostics = await Analyze("[assembly: AgentCapabilities(\"db:read\")]\n" + Method("[SecureAction(\"email:send\")]") + GrantsAttribute);
-
-        var d = Assert.Single(diagnostics, d => d.Id == "AIM003");
-        Assert.Equal("email:send", d.Properties["Capability"]);
+        await Attribute(
+            "[assembly: AgentCapabilities(\"db:read\")]\n" + Method("[SecureAction({|#0:\"email:send\"|})]") + GrantsAttribute,
+            Aim("AIM003").WithArguments("email:send", "[assembly: AgentCapabilities]"));
     }
 
     [Theory]
@@ -96,29 +94,28 @@ public sealed class AnalyzerTests
     [InlineData("\"email:send@inbox_*\"")]
     public async Task AIM003_accepts_covering_grants(string grant)
     {
-        var diagnostics = await Analyze($"[assembly: AgentCapabilities({grant})]\n" + Method("[SecureAction(\"email:send\")]") + GrantsAttribute);
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM003");
+        await Attribute($"[assembly: AgentCapabilities({grant})]\n" + Method("[SecureAction(\"email:send\")]") + GrantsAttribute);
     }
 
     [Fact]
     public async Task AIM003_is_silent_when_no_grants_are_declared()
     {
-        var diagnostics = await Analyze(Method("[SecureAction(\"email:send\")]"));
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM003");
+        await Attribute(Method("[SecureAction(\"email:send\")]"));
     }
 
     [Fact]
     public async Task AIM003_reads_grants_from_aim_json()
     {
-        var json = new InMemoryAdditionalText("/proj/aim.json", """{ "agents": { "a": { "grants": ["db:read", "file:*"] } } }""");
+        const string json = """{ "agents": { "a": { "grants": ["db:read", "file:*"] } } }""";
+        var missing = new AimAnalyzerTest<SecureActionAttributeAnalyzer>(
+            "using Aim;\n" + Method("[SecureAction({|#0:\"email:send\"|})]"),
+            Aim("AIM003").WithArguments("email:send", "aim.json"));
+        missing.TestState.AdditionalFiles.Add(("/proj/aim.json", json));
+        await missing.RunAsync();
 
-        var missing = await Analyze(Method("[SecureAction(\"email:send\")]"), json);
-        var covered = await Analyze(Method("[SecureAction(\"file:write\")]"), json);
-
-        Assert.Contains(missing, d => d.Id == "AIM003" && d.GetMessage().Contains("aim.json"));
-        Assert.DoesNotContain(covered, d => d.Id == "AIM003");
+        var covered = new AimAnalyzerTest<SecureActionAttributeAnalyzer>("using Aim;\n" + Method("[SecureAction(\"file:write\")]"));
+        covered.TestState.AdditionalFiles.Add(("/proj/aim.json", json));
+        await covered.RunAsync();
     }
 
     [Fact]
@@ -136,32 +133,35 @@ public sealed class AnalyzerTests
     [Fact]
     public async Task AIM004_reports_critical_risk_without_jit()
     {
-        var detected = await Analyze(Method("[SecureAction(\"payment:refund\")]"));
-        var declared = await Analyze(Method("[SecureAction(\"db:read\", RiskLevel = RiskLevel.Critical)]"));
-
-        Assert.Single(detected, d => d.Id == "AIM004");
-        Assert.Single(declared, d => d.Id == "AIM004");
+        await Attribute(Method("[{|#0:SecureAction|}(\"payment:refund\")]"), Aim("AIM004").WithArguments("payment:refund"));
+        await Attribute(Method("[{|#0:SecureAction|}(\"db:read\", RiskLevel = RiskLevel.Critical)]"), Aim("AIM004").WithArguments("db:read"));
     }
 
     [Theory]
     [InlineData("[SecureAction(\"payment:refund\", JitAccess = true)]")]
-    [InlineData("[SecureAction(\"payment:refund\", RiskLevel = RiskLevel.High)]")]
     [InlineData("[SecureAction(\"db:delete\")]")]
     public async Task AIM004_is_silent_with_jit_or_below_critical(string attribute)
     {
-        var diagnostics = await Analyze(Method(attribute));
+        await Attribute(Method(attribute));
+    }
 
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM004");
+    [Fact]
+    public async Task AIM004_is_silent_for_a_declared_high_level_which_AIM002_reports_instead()
+    {
+        await Attribute(
+            Method("[SecureAction(\"payment:refund\", RiskLevel = {|#0:RiskLevel.High|})]"),
+            Aim("AIM002").WithArguments("payment:refund", "High", "Critical"));
     }
 
     [Theory]
-    [InlineData("public System.Func<int> Use() => Read;", "method group")]
-    [InlineData("public System.Linq.Expressions.Expression<System.Func<Agent, int>> Use() => a => a.Read();", "expression tree")]
-    [InlineData("public object? Use() => typeof(Agent).GetMethod(\"Read\")!.Invoke(this, null);", "reflection")]
-    [InlineData("public unsafe delegate*<int> Use() => &Stat;", "method reference")]
-    public async Task AIM005_reports_uses_that_bypass_interception(string member, string expected)
+    [InlineData("public System.Func<int> Use() => {|#0:Read|};", "Read", "method group")]
+    [InlineData("public System.Linq.Expressions.Expression<System.Func<Agent, int>> Use() => a => {|#0:a.Read()|};", "Read", "expression tree")]
+    [InlineData("public object? Use() => {|#0:typeof(Agent).GetMethod(\"Read\")|}!.Invoke(this, null);", "Read", "reflection")]
+    [InlineData("public unsafe delegate*<int> Use() => &{|#0:Stat|};", "Stat", "method reference")]
+    public async Task AIM005_reports_uses_that_bypass_interception(string member, string method, string expected)
     {
         var source = $$"""
+            using Aim;
             public class Agent
             {
                 [SecureAction("db:read")]
@@ -171,29 +171,27 @@ public sealed class AnalyzerTests
                 {{member}}
             }
             """;
-        var compilation = Harness.Compile("using Aim;\n" + source);
-        compilation = compilation.WithOptions(compilation.Options.WithAllowUnsafe(true));
-        var diagnostics = await Harness.AnalyzeAsync(compilation);
-
-        var d = Assert.Single(diagnostics, d => d.Id == "AIM005");
-        Assert.Contains(expected, d.GetMessage());
+        await new AimAnalyzerTest<UnguardedUseAnalyzer>(source, Aim("AIM005")) { AllowUnsafe = true }.RunAsync();
+        string message = await MessageOf(source, allowUnsafe: true);
+        Assert.Contains(method, message);
+        Assert.Contains(expected, message);
     }
 
     [Fact]
     public async Task AIM005_reports_a_base_call()
     {
-        var diagnostics = await Analyze("""
+        const string source = """
             public class Base { [SecureAction("db:read")] public virtual int Read() => 1; }
-            public class Child : Base { public override int Read() => base.Read() + 1; }
-            """);
-
-        Assert.Single(diagnostics, d => d.Id == "AIM005" && d.GetMessage().Contains("base call"));
+            public class Child : Base { public override int Read() => {|#0:base.Read()|} + 1; }
+            """;
+        await Unguarded(source, Aim("AIM005"));
+        Assert.Contains("base call", await MessageOf("using Aim;\n" + source, allowUnsafe: false));
     }
 
     [Fact]
     public async Task AIM005_is_silent_for_ordinary_calls_and_nameof()
     {
-        var diagnostics = await Analyze("""
+        await Unguarded("""
             public class Agent
             {
                 [SecureAction("db:read")]
@@ -203,28 +201,24 @@ public sealed class AnalyzerTests
                 public object? Other() => typeof(Agent).GetMethod("Use");
             }
             """);
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM005");
     }
 
     [Theory]
-    [InlineData("public class A { [SecureAction(\"db:read\")] private void M() { } }", "private")]
-    [InlineData("public class A { [SecureAction(\"db:read\")] protected void M() { } }", "protected")]
-    [InlineData("public class A { private class N { [SecureAction(\"db:read\")] public void M() { } } }", "private")]
-    [InlineData("public class A { public int P { [SecureAction(\"db:read\")] get => 1; } }", "PropertyGet")]
-    [InlineData("public class A { public void M() { [SecureAction(\"db:read\")] void L() { } L(); } }", "local function")]
-    [InlineData("public class A { public System.Action M() => [SecureAction(\"db:read\")] () => { }; }", "lambda")]
-    [InlineData("public class A { private int _x; [SecureAction(\"db:read\")] public ref int M() => ref _x; }", "ref return")]
-    [InlineData("public class A { [SecureAction(\"db:read\")] public void M(System.Span<byte> b) { } }", "ref struct")]
-    [InlineData("public interface I { void M(); } public class A : I { [SecureAction(\"db:read\")] void I.M() { } }", "explicit interface")]
-    [InlineData("public class A { [SecureAction(\"db:read\")] public static A operator +(A a, A b) => a; }", "UserDefinedOperator")]
+    [InlineData("public class A { [{|#0:SecureAction|}(\"db:read\")] private void M() { } }", "private")]
+    [InlineData("public class A { [{|#0:SecureAction|}(\"db:read\")] protected void M() { } }", "protected")]
+    [InlineData("public class A { private class N { [{|#0:SecureAction|}(\"db:read\")] public void M() { } } }", "private")]
+    [InlineData("public class A { public int P { [{|#0:SecureAction|}(\"db:read\")] get => 1; } }", "PropertyGet")]
+    [InlineData("public class A { public void M() { [{|#0:SecureAction|}(\"db:read\")] void L() { } L(); } }", "local function")]
+    [InlineData("public class A { public System.Action M() => [{|#0:SecureAction|}(\"db:read\")] () => { }; }", "lambda")]
+    [InlineData("public class A { private int _x; [{|#0:SecureAction|}(\"db:read\")] public ref int M() => ref _x; }", "ref return")]
+    [InlineData("public class A { [{|#0:SecureAction|}(\"db:read\")] public void M(System.Span<byte> b) { } }", "ref struct")]
+    [InlineData("public interface I { void M(); } public class A : I { [{|#0:SecureAction|}(\"db:read\")] void I.M() { } }", "explicit interface")]
+    [InlineData("public class A { [{|#0:SecureAction|}(\"db:read\")] public static A operator +(A a, A b) => a; }", "UserDefinedOperator")]
     public async Task AIM006_reports_members_that_cannot_be_intercepted(string source, string reason)
     {
-        var diagnostics = await Analyze(source);
-
-        var d = Assert.Single(diagnostics, d => d.Id == "AIM006");
-        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
-        Assert.Contains(reason, d.GetMessage());
+        Assert.Equal(DiagnosticSeverity.Error, Rule("AIM006").DefaultSeverity);
+        await Attribute(source, Aim("AIM006"));
+        Assert.Contains(reason, await MessageOf("using Aim;\n" + source, allowUnsafe: false));
     }
 
     [Theory]
@@ -235,21 +229,23 @@ public sealed class AnalyzerTests
     [InlineData("public class G<T> { [SecureAction(\"db:read\")] public U M<U>(T t) where U : new() => new U(); }")]
     public async Task AIM006_is_silent_for_interceptable_methods(string source)
     {
-        var diagnostics = await Analyze(source);
-
-        Assert.DoesNotContain(diagnostics, d => d.Id == "AIM006");
+        await Attribute(source);
     }
 
     [Fact]
-    public async Task Severity_follows_the_editorconfig_style_options()
+    public async Task Severity_follows_the_project_rule_settings()
     {
-        var compilation = Harness.Compile("using Aim;\n" + Method("[SecureAction(\"payment:refund\")]"));
-        compilation = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions(
-            ImmutableDictionary<string, ReportDiagnostic>.Empty.Add("AIM004", ReportDiagnostic.Error)));
+        await new AimAnalyzerTest<SecureActionAttributeAnalyzer>(
+            "using Aim;\n" + Method("[{|#0:SecureAction|}(\"payment:refund\")]"),
+            new DiagnosticResult("AIM004", DiagnosticSeverity.Error).WithLocation(0).WithArguments("payment:refund"))
+        {
+            RuleSeverities = ImmutableDictionary<string, ReportDiagnostic>.Empty.Add("AIM004", ReportDiagnostic.Error),
+        }.RunAsync();
 
-        var diagnostics = await Harness.AnalyzeAsync(compilation);
-
-        Assert.Equal(DiagnosticSeverity.Error, Assert.Single(diagnostics, d => d.Id == "AIM004").Severity);
+        await new AimAnalyzerTest<SecureActionAttributeAnalyzer>("using Aim;\n" + Method("[SecureAction(\"payment:refund\")]"))
+        {
+            RuleSeverities = ImmutableDictionary<string, ReportDiagnostic>.Empty.Add("AIM004", ReportDiagnostic.Suppress),
+        }.RunAsync();
     }
 
     [Fact]
@@ -264,6 +260,15 @@ public sealed class AnalyzerTests
             string page = Path.Combine(RepoRoot(), "docs", "diagnostics", rule.Id + ".md");
             Assert.True(File.Exists(page), page);
         }
+    }
+
+    /// <summary>The message of the single AIM diagnostic of a marked-up source (the reason wording is checked by substring).</summary>
+    private static async Task<string> MessageOf(string markup, bool allowUnsafe)
+    {
+        string source = markup.Replace("{|#0:", string.Empty, StringComparison.Ordinal).Replace("|}", string.Empty, StringComparison.Ordinal);
+        var compilation = Harness.Compile(source);
+        compilation = compilation.WithOptions(compilation.Options.WithAllowUnsafe(allowUnsafe));
+        return Assert.Single(await Harness.AnalyzeAsync(compilation)).GetMessage(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     internal static string RepoRoot()

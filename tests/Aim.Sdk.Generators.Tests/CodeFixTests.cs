@@ -1,155 +1,89 @@
-using System.Collections.Immutable;
 using Aim.Sdk.CodeFixes;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
-using Microsoft.CodeAnalysis.CodeFixes;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Diagnostics;
-using Microsoft.CodeAnalysis.Text;
+using Microsoft.CodeAnalysis.Testing;
 
 namespace Aim.Sdk.Generators.Tests;
 
+/// <summary>
+/// The code fixes through Microsoft.CodeAnalysis.Testing: the harness finds the marked diagnostic, applies the fix,
+/// compares the fixed sources (and aim.json) exactly, and checks the fixed project has no diagnostic left.
+/// </summary>
 public sealed class CodeFixTests
 {
-    private static readonly ImmutableArray<DiagnosticAnalyzer> Analyzers = [new SecureActionAttributeAnalyzer(), new UnguardedUseAnalyzer()];
-
-    private static (AdhocWorkspace Workspace, Document Document) Create(string source, string? aimJson = null, string? grantsFile = null)
-    {
-        var workspace = new AdhocWorkspace();
-        var projectId = ProjectId.CreateNewId();
-        workspace.AddProject(ProjectInfo.Create(
-            projectId, VersionStamp.Create(), "Agent", "Agent", LanguageNames.CSharp,
-            compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable),
-            parseOptions: Harness.ParseOptions,
-            metadataReferences: Harness.References));
-        Document document = workspace.AddDocument(projectId, "Agent.cs", SourceText.From(source));
-        if (grantsFile is not null)
+    private static string Agent(string attribute) => $$"""
+        using Aim;
+        public class Agent
         {
-            workspace.AddDocument(projectId, "Grants.cs", SourceText.From(grantsFile));
+            {{attribute}}
+            public void Act() { }
         }
-
-        if (aimJson is not null)
-        {
-            var info = DocumentInfo.Create(DocumentId.CreateNewId(projectId), "aim.json", loader: TextLoader.From(TextAndVersion.Create(SourceText.From(aimJson), VersionStamp.Create())), filePath: "/agent/aim.json");
-            workspace.TryApplyChanges(workspace.CurrentSolution.AddAdditionalDocument(info));
-        }
-
-        return (workspace, workspace.CurrentSolution.GetDocument(document.Id)!);
-    }
-
-    private static async Task<ImmutableArray<Diagnostic>> Diagnose(Project project)
-    {
-        Compilation compilation = (await project.GetCompilationAsync())!;
-        return await compilation.WithAnalyzers(Analyzers, project.AnalyzerOptions).GetAnalyzerDiagnosticsAsync();
-    }
-
-    /// <summary>Applies the first fix for <paramref name="id"/> and returns the changed solution.</summary>
-    private static async Task<Solution> ApplyFix(Document document, string id, CodeFixProvider provider)
-    {
-        Diagnostic diagnostic = (await Diagnose(document.Project)).First(d => d.Id == id);
-        var actions = new List<CodeAction>();
-        await provider.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None));
-        CodeAction fix = Assert.Single(actions);
-        var operation = (await fix.GetOperationsAsync(CancellationToken.None)).OfType<ApplyChangesOperation>().Single();
-        return operation.ChangedSolution;
-    }
-
-    private static async Task AssertCompilesWithout(Project project, string id)
-    {
-        Compilation compilation = (await project.GetCompilationAsync())!;
-        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        Assert.True(errors.Count == 0, Harness.Describe(errors));
-        Assert.DoesNotContain(await Diagnose(project), d => d.Id == id);
-    }
+        """;
 
     [Theory]
-    [InlineData("[SecureAction(\"payment:refund\", RiskLevel = RiskLevel.Low, JitAccess = true)]", "RiskLevel = RiskLevel.Critical")]
-    [InlineData("[SecureAction(\"db:delete\", RiskLevel = Aim.RiskLevel.Medium)]", "RiskLevel = RiskLevel.High")]
+    [InlineData("[SecureAction(\"payment:refund\", RiskLevel = {|AIM002:RiskLevel.Low|}, JitAccess = true)]", "[SecureAction(\"payment:refund\", RiskLevel = RiskLevel.Critical, JitAccess = true)]")]
+    [InlineData("[SecureAction(\"db:delete\", RiskLevel = {|AIM002:Aim.RiskLevel.Medium|})]", "[SecureAction(\"db:delete\", RiskLevel = RiskLevel.High)]")]
     public async Task AIM002_fix_sets_the_detected_level(string attribute, string expected)
     {
-        var (_, document) = Create($$"""
-            using Aim;
-            public class Agent
-            {
-                {{attribute}}
-                public void Act() { }
-            }
-            """);
-
-        Solution fixedSolution = await ApplyFix(document, "AIM002", new SetDetectedRiskCodeFix());
-
-        Document fixedDocument = fixedSolution.GetDocument(document.Id)!;
-        Assert.Contains(expected, (await fixedDocument.GetTextAsync()).ToString());
-        await AssertCompilesWithout(fixedDocument.Project, "AIM002");
+        await new AimCodeFixTest<SecureActionAttributeAnalyzer, SetDetectedRiskCodeFix>
+        {
+            TestCode = Agent(attribute),
+            FixedCode = Agent(expected),
+        }.RunAsync();
     }
 
     [Theory]
-    [InlineData("[SecureAction(\"payment:refund\")]")]
-    [InlineData("[SecureAction(\"payment:refund\", JitAccess = false)]")]
-    [InlineData("[SecureAction(\"db:read\", RiskLevel = RiskLevel.Critical, Description = \"x\")]")]
-    public async Task AIM004_fix_requires_jit_access(string attribute)
+    [InlineData("[{|AIM004:SecureAction|}(\"payment:refund\")]", "[SecureAction(\"payment:refund\", JitAccess = true)]")]
+    [InlineData("[{|AIM004:SecureAction|}(\"payment:refund\", JitAccess = false)]", "[SecureAction(\"payment:refund\", JitAccess = true)]")]
+    [InlineData("[{|AIM004:SecureAction|}(\"db:read\", RiskLevel = RiskLevel.Critical, Description = \"x\")]", "[SecureAction(\"db:read\", RiskLevel = RiskLevel.Critical, Description = \"x\", JitAccess = true)]")]
+    public async Task AIM004_fix_requires_jit_access(string attribute, string expected)
     {
-        var (_, document) = Create($$"""
-            using Aim;
-            public class Agent
-            {
-                {{attribute}}
-                public void Act() { }
-            }
-            """);
-
-        Solution fixedSolution = await ApplyFix(document, "AIM004", new RequireJitAccessCodeFix());
-
-        Document fixedDocument = fixedSolution.GetDocument(document.Id)!;
-        string text = (await fixedDocument.GetTextAsync()).ToString();
-        Assert.Contains("JitAccess = true", text);
-        Assert.DoesNotContain("JitAccess = false", text);
-        await AssertCompilesWithout(fixedDocument.Project, "AIM004");
+        await new AimCodeFixTest<SecureActionAttributeAnalyzer, RequireJitAccessCodeFix>
+        {
+            TestCode = Agent(attribute),
+            FixedCode = Agent(expected),
+        }.RunAsync();
     }
 
     [Fact]
     public async Task AIM003_fix_adds_the_grant_to_the_assembly_attribute()
     {
-        var (_, document) = Create(
-            """
+        const string agent = """
             using Aim;
             public class Agent
             {
-                [SecureAction("email:send")]
+                [SecureAction({|AIM003:"email:send"|})]
                 public void Send() { }
             }
-            """,
-            grantsFile: "using Aim;\n[assembly: AgentCapabilities(\"db:read\")]\n" + AnalyzerTests.GrantsAttribute);
-
-        Solution fixedSolution = await ApplyFix(document, "AIM003", new AddGrantCodeFix());
-
-        Document grants = fixedSolution.GetDocument(document.Id)!.Project.Documents.Single(d => d.Name == "Grants.cs");
-        Assert.Contains("AgentCapabilities(\"db:read\", \"email:send\")", (await grants.GetTextAsync()).ToString());
-        await AssertCompilesWithout(grants.Project, "AIM003");
+            """;
+        var test = new AimCodeFixTest<SecureActionAttributeAnalyzer, AddGrantCodeFix>();
+        test.TestState.Sources.Add(("/0/Agent.cs", agent));
+        test.TestState.Sources.Add(("/0/Grants.cs", "using Aim;\n[assembly: AgentCapabilities(\"db:read\")]\n" + AnalyzerTests.GrantsAttribute));
+        test.FixedState.Sources.Add(("/0/Agent.cs", agent.Replace("{|AIM003:", string.Empty, StringComparison.Ordinal).Replace("|}", string.Empty, StringComparison.Ordinal)));
+        test.FixedState.Sources.Add(("/0/Grants.cs", "using Aim;\n[assembly: AgentCapabilities(\"db:read\", \"email:send\")]\n" + AnalyzerTests.GrantsAttribute));
+        await test.RunAsync();
     }
 
     [Theory]
-    [InlineData("{ \"grants\": [\"db:read\"] }")]
-    [InlineData("{ \"grants\": [] }")]
-    [InlineData("{ \"name\": \"agent\" }")]
-    public async Task AIM003_fix_adds_the_grant_to_aim_json(string json)
+    [InlineData("{ \"grants\": [\"db:read\"] }", "{ \"grants\": [\"email:send\", \"db:read\"] }")]
+    [InlineData("{ \"grants\": [] }", "{ \"grants\": [\"email:send\"] }")]
+    [InlineData("{ \"name\": \"agent\" }", "{ \"grants\": [\"email:send\"], \"name\": \"agent\" }")]
+    public async Task AIM003_fix_adds_the_grant_to_aim_json(string json, string expected)
     {
-        var (_, document) = Create(
-            """
+        const string agent = """
             using Aim;
             public class Agent
             {
                 [SecureAction("email:send")]
                 public void Send() { }
             }
-            """,
-            aimJson: json);
-
-        Solution fixedSolution = await ApplyFix(document, "AIM003", new AddGrantCodeFix());
-
-        Project project = fixedSolution.GetDocument(document.Id)!.Project;
-        string updated = (await project.AdditionalDocuments.Single().GetTextAsync()).ToString();
-        Assert.Contains("email:send", Grants.ReadJsonGrants(updated));
-        await AssertCompilesWithout(project, "AIM003");
+            """;
+        var test = new AimCodeFixTest<SecureActionAttributeAnalyzer, AddGrantCodeFix>
+        {
+            TestCode = agent.Replace("(\"email:send\")", "({|AIM003:\"email:send\"|})", StringComparison.Ordinal),
+            FixedCode = agent,
+        };
+        test.TestState.AdditionalFiles.Add(("/0/aim.json", json));
+        test.FixedState.AdditionalFiles.Add(("/0/aim.json", expected));
+        await test.RunAsync();
+        Assert.Contains("email:send", Grants.ReadJsonGrants(expected));
     }
 }

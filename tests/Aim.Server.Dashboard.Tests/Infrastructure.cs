@@ -37,8 +37,7 @@ public sealed class TestServer : IAsyncDisposable
         string data = dataDirectory ?? Directory.CreateTempSubdirectory("aim-dashboard-test").FullName;
         adminKey ??= "aim_test_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         string key = adminKey;
-        // The tests accept PDFsharp's AGPL license for themselves (the server never chooses it for an operator).
-        var app = await AimServerHost.BuildAsync(["--urls", "http://127.0.0.1:0", "--Reports:PdfSharpLicense", "agpl"], o =>
+        var app = await AimServerHost.BuildAsync(["--urls", "http://127.0.0.1:0"], o =>
         {
             o.DataDirectory = data;
             o.BootstrapAdminKey = key;

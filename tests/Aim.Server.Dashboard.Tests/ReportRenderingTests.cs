@@ -4,8 +4,6 @@ namespace Aim.Server.Dashboard.Tests;
 
 public sealed class ReportRenderingTests
 {
-    public ReportRenderingTests() => ReportPdf.UseLicense("agpl");
-
     internal static ComplianceReport Sample(int rows, string agent = "agent-a") => new(
         ComplianceFramework.Gdpr, ComplianceReport.TitleOf(ComplianceFramework.Gdpr), "org-1",
         new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 2, 1, 8, 0, 0, TimeSpan.Zero),

@@ -136,7 +136,7 @@ public sealed class IdentityTests
     [Theory]
     [InlineData(HttpStatusCode.NotFound)]
     [InlineData(HttpStatusCode.Found)]
-    [InlineData(HttpStatusCode.InternalServerError)]
+    [InlineData(HttpStatusCode.Forbidden)]
     public async Task Http_failures_fail_closed_and_are_not_cached(HttpStatusCode status)
     {
         var handler = new StubHandler(_ => new HttpResponseMessage(status));

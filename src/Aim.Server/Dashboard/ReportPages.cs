@@ -29,7 +29,7 @@ internal static class ReportPages
             return Html.Page("Compliance reports", sb.ToString(), user.Caller, user.Session, current: "/dashboard/reports");
         });
 
-        group.MapGet("/reports/download", async (HttpContext http, DashboardSessions sessions, ComplianceReports reports, IConfiguration configuration) =>
+        group.MapGet("/reports/download", async (HttpContext http, DashboardSessions sessions, ComplianceReports reports) =>
         {
             var (user, refusal) = await DashboardGuard.CheckAsync(http, sessions, Roles.Auditor);
             if (user is null)
@@ -41,7 +41,7 @@ internal static class ReportPages
             {
                 string? Q(string n) => http.Request.Query.TryGetValue(n, out var v) && v.Count == 1 && v[0] is { Length: <= 40 } s ? s : null;
                 var (f, from, to, format) = ReportEndpoints.ParseRequest(Q("framework") ?? string.Empty, Q("from"), Q("to"), Q("format"));
-                return await ReportEndpoints.RenderAsync(reports, configuration, user.Caller.OrgId, f, from, to, format, http.RequestAborted);
+                return await ReportEndpoints.RenderAsync(reports, user.Caller.OrgId, f, from, to, format, http.RequestAborted);
             }
             catch (ApiException ex)
             {

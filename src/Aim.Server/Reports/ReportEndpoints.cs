@@ -16,12 +16,12 @@ internal static class ReportEndpoints
 
     public static void Map(RouteGroupBuilder api)
     {
-        api.MapGet("/reports/{framework}", async (string framework, HttpContext http, RequestAuth auth, ComplianceReports reports, IConfiguration configuration) =>
+        api.MapGet("/reports/{framework}", async (string framework, HttpContext http, RequestAuth auth, ComplianceReports reports) =>
         {
             var caller = await auth.ApiKeyAsync(http);
             caller.Require(Roles.Auditor);
             var (f, from, to, format) = ParseRequest(framework, RequestJson.QueryString(http, "from", 40), RequestJson.QueryString(http, "to", 40), RequestJson.QueryString(http, "format", 8));
-            return await RenderAsync(reports, configuration, caller.OrgId, f, from, to, format, http.RequestAborted);
+            return await RenderAsync(reports, caller.OrgId, f, from, to, format, http.RequestAborted);
         });
     }
 
@@ -42,22 +42,17 @@ internal static class ReportEndpoints
             ParseTime(to, "to", endOfDay: true) ?? throw ApiException.BadRequest(ErrorCodes.InvalidRequest, "'to' is required (e.g. 2026-03-31)."), fmt);
     }
 
-    internal static async Task<IResult> RenderAsync(ComplianceReports reports, IConfiguration configuration, string orgId, ComplianceFramework f, DateTimeOffset from, DateTimeOffset to, ReportFormat format, CancellationToken ct)
+    internal static async Task<IResult> RenderAsync(ComplianceReports reports, string orgId, ComplianceFramework f, DateTimeOffset from, DateTimeOffset to, ReportFormat format, CancellationToken ct)
     {
         var report = await reports.BuildAsync(orgId, f, from, to, ct);
         byte[] bytes;
         try
         {
-            if (format == ReportFormat.Pdf)
-            {
-                ReportPdf.UseLicense(configuration["Reports:PdfSharpLicense"] ?? Environment.GetEnvironmentVariable("AIM_PDFSHARP_LICENSE"));
-            }
-
             bytes = ReportWriters.Write(report, format);
         }
         catch (AimConfigurationException ex)
         {
-            // Missing license choice or font: an operator setting, not a client error.
+            // A missing font: an operator setting, not a client error.
             throw new ApiException(503, "report_pdf_unavailable", ex.Message);
         }
 

@@ -15,58 +15,10 @@ internal static class ReportPdf
     private const double Margin = 36;
     private const double RowHeight = 15;
 
-    private static readonly object LicenseGate = new();
-    private static volatile bool _licensed;
-
-    /// <summary>
-    /// Applies the operator's PDFsharp license choice: <c>agpl</c> for the free AGPL license, otherwise a commercial
-    /// license key. PDFsharp 6.5 refuses to work without one, and the choice has legal consequences (the AGPL covers
-    /// network use), so the server never picks it on the operator's behalf. Null leaves any license the host loaded.
-    /// </summary>
-    /// <exception cref="AimConfigurationException">The license key is not valid.</exception>
-    public static void UseLicense(string? choice)
-    {
-        if (string.IsNullOrWhiteSpace(choice))
-        {
-            return;
-        }
-
-        lock (LicenseGate)
-        {
-            if (_licensed)
-            {
-                return;
-            }
-
-            try
-            {
-                if (string.Equals(choice.Trim(), "agpl", StringComparison.OrdinalIgnoreCase))
-                {
-                    PdfSharp.PdfSharpLicense.SetAgplLicense();
-                }
-                else
-                {
-                    PdfSharp.PdfSharpLicense.LoadLicense(choice.Trim());
-                }
-
-                using var probe = new PdfDocument();
-                _licensed = true;
-            }
-            catch (PdfSharp.License.PdfSharpLicenseException ex)
-            {
-                throw new AimConfigurationException("The PDFsharp license in Reports:PdfSharpLicense (AIM_PDFSHARP_LICENSE) is not valid: " + ex.Message, ex);
-            }
-        }
-    }
-
-    /// <exception cref="AimConfigurationException">No PDFsharp license was chosen, or no TrueType font is installed.</exception>
+    /// <summary>Renders the report. PDFsharp 6.2 is MIT-licensed: no licence choice is needed.</summary>
+    /// <exception cref="AimConfigurationException">No TrueType font is installed.</exception>
     public static byte[] Render(ComplianceReport r)
     {
-        if (!_licensed)
-        {
-            throw new AimConfigurationException("PDF reports need a PDFsharp license choice: set Reports:PdfSharpLicense (or AIM_PDFSHARP_LICENSE) to 'agpl' to accept the AGPL, or to a commercial license key. JSON and CSV reports need nothing.");
-        }
-
         ReportFonts.EnsureInstalled();
         using var document = new PdfDocument();
         document.Info.Title = r.Title;

@@ -1,21 +1,29 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 
 namespace Aim.Server.Siem;
 
 /// <summary>
-/// The background loop: for each sink, queue new audit entries, then send due outbox rows in batches. A failed batch
-/// is retried after <see cref="SiemOptions.MinBackoff"/> doubling per attempt up to <see cref="SiemOptions.MaxBackoff"/>
-/// (with up to 20% jitter so replicas do not retry in step). Database or network errors never stop the loop.
+/// The background loop: for each sink, queue new audit entries, then send due outbox rows in batches. Each request goes
+/// through the <see cref="HttpClientName"/> client's resilience pipeline (<see cref="SiemRegistration.AddHttpClient"/>);
+/// a batch the pipeline gives up on stays in the outbox and is tried again after <see cref="SiemOptions.MinBackoff"/>
+/// doubling per attempt up to <see cref="SiemOptions.MaxBackoff"/> (with up to 20% jitter so replicas do not retry in
+/// step). Database or network errors never stop the loop, and nothing queued is dropped.
 /// </summary>
-internal sealed class SiemForwarder(SiemOutbox outbox, IReadOnlyList<ISiemSink> sinks, SiemOptions options, ILogger<SiemForwarder> logger) : BackgroundService
+internal sealed class SiemForwarder(SiemOutbox outbox, IReadOnlyList<ISiemSink> sinks, SiemOptions options, IHttpClientFactory httpClients, ILogger<SiemForwarder> logger) : BackgroundService
 {
+    /// <summary>The named <see cref="HttpClient"/> the forwarder sends with.</summary>
+    public const string HttpClientName = "Aim.Siem";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var http = new HttpClient { Timeout = options.RequestTimeout };
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                // A client per round: the factory rotates its handlers (DNS changes), which a client held forever defeats.
+                var http = httpClients.CreateClient(HttpClientName);
                 await outbox.EnsureTablesAsync(stoppingToken).ConfigureAwait(false);
                 foreach (var sink in sinks)
                 {
@@ -59,8 +67,9 @@ internal sealed class SiemForwarder(SiemOutbox outbox, IReadOnlyList<ISiemSink> 
             {
                 result = await sink.SendAsync(http, due.Select(d => d.Event).ToList(), ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ExecutionRejectedException && !ct.IsCancellationRequested)
             {
+                // ExecutionRejectedException: the pipeline gave up (timeout, open circuit); the batch stays queued.
                 result = (false, ex.GetType().Name + ": " + ex.Message);
             }
 
@@ -129,9 +138,53 @@ internal static class SiemRegistration
         {
             services.AddSingleton<IReadOnlyList<ISiemSink>>(sinks);
             services.AddSingleton(siem);
+            AddHttpClient(services, siem);
             services.AddHostedService<SiemForwarder>();
         }
     }
+
+    /// <summary>
+    /// The forwarder's HTTP client on Microsoft.Extensions.Http.Resilience, one pipeline per SIEM host (so a dead
+    /// Splunk never opens Sentinel's circuit): an overall timeout; retries of transient failures (connection errors,
+    /// 408, 429, 5xx, a timed-out attempt) with jittered exponential backoff from <see cref="SiemOptions.MinBackoff"/>;
+    /// a circuit breaker that stops calling a SIEM that keeps failing; and <see cref="SiemOptions.RequestTimeout"/> per
+    /// attempt. Retrying a POST is safe here: delivery is at least once by design.
+    /// </summary>
+    internal static IHttpClientBuilder AddHttpClient(IServiceCollection services, SiemOptions siem)
+    {
+        var attempt = siem.RequestTimeout;
+        var delay = siem.MinBackoff > TimeSpan.Zero ? siem.MinBackoff : TimeSpan.FromSeconds(1);
+        int retries = Math.Max(0, siem.DeliveryRetries);
+        var client = services.AddHttpClient(SiemForwarder.HttpClientName, c => c.Timeout = Timeout.InfiniteTimeSpan);
+        client.AddResilienceHandler("aim-siem", builder =>
+        {
+            // Every attempt at its full timeout plus the longest jittered waits between them.
+            var total = (attempt * (retries + 1)) + (delay * ((1 << Math.Min(retries, 16)) * 2));
+            builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = total });
+            if (retries > 0)
+            {
+                builder.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = retries,
+                    Delay = delay,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                });
+            }
+
+            builder.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            {
+                FailureRatio = 0.5,
+                MinimumThroughput = 6,
+                SamplingDuration = Max(TimeSpan.FromSeconds(30), attempt * 2),
+                BreakDuration = Max(TimeSpan.FromMilliseconds(500), delay),
+            });
+            builder.AddTimeout(new HttpTimeoutStrategyOptions { Timeout = attempt });
+        }).SelectPipelineByAuthority();
+        return client;
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private static SiemSeverity Severity(string? text) =>
         text is null ? SiemSeverity.Info

@@ -21,8 +21,9 @@ public enum SiemSeverity
 
 /// <summary>
 /// SIEM forwarding of the audit log. Each configured sink gets every audit entry at or above its minimum severity,
-/// at least once: entries go through a persistent outbox in the server database and are retried with exponential
-/// backoff until the SIEM accepts them, across restarts. Configure in code or with the keys
+/// at least once: entries go through a persistent outbox in the server database; each delivery runs through a
+/// Microsoft.Extensions.Http.Resilience pipeline (retries, per-attempt timeout, circuit breaker), and a batch it gives up
+/// on is retried with exponential backoff until the SIEM accepts it, across restarts. Configure in code or with the keys
 /// <c>Siem:Splunk:Endpoint</c>, <c>Siem:Splunk:Token</c>, <c>Siem:Splunk:MinimumSeverity</c>,
 /// <c>Siem:Sentinel:WorkspaceId</c>, <c>Siem:Sentinel:SharedKey</c>, <c>Siem:Sentinel:LogType</c> (command line or environment).
 /// </summary>
@@ -46,8 +47,14 @@ public sealed class SiemOptions
     /// <summary>The longest wait between retries (default 5 min).</summary>
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How long one delivery request may take (default 30 s).</summary>
+    /// <summary>How long one delivery attempt may take (default 30 s).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Retries of a transient failure (connection error, 408, 429, 5xx, a timed-out attempt) within one delivery, with
+    /// jittered exponential backoff from <see cref="MinBackoff"/> (default 2; 0 leaves every retry to the outbox).
+    /// </summary>
+    public int DeliveryRetries { get; set; } = 2;
 }
 
 /// <summary>Splunk HTTP Event Collector settings.</summary>
