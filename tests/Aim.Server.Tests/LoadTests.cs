@@ -19,39 +19,87 @@ namespace Aim.Server.Tests;
 public sealed class LoadTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Bounded_load_of_signed_verifications_reports_throughput_and_latency()
+    public Task Bounded_load_of_signed_verifications_reports_throughput_and_latency() => LoadAsync(allSteps: false);
+
+    /// <summary>
+    /// The same load with every step doing work: resource-bound grants, a required attribute, a time window, a rate limit and a
+    /// budget (step 3's state in the database), a delegation token verified against a trusted root (step 4) and a high-risk
+    /// action whose text the agent shares (step 5 classifies it inline).
+    /// </summary>
+    [Fact]
+    public Task Bounded_load_with_all_five_steps_reports_throughput_and_latency() => LoadAsync(allSteps: true);
+
+    private async Task LoadAsync(bool allSteps)
     {
         int total = int.TryParse(Environment.GetEnvironmentVariable("AIM_LOAD_REQUESTS"), out var n) && n > 0 ? n : 20_000;
         int concurrency = int.TryParse(Environment.GetEnvironmentVariable("AIM_LOAD_CLIENTS"), out var c) && c is > 0 and <= 256 ? c : 16;
         await using var server = await ServerHarness.StartAsync("sqlite");
         using var admin = server.Admin();
+        using var root = Aim.Crypto.Ed25519KeyPair.Generate();
+        string rootId = Aim.Tokens.Identity.AipIdentifier.ForKey(root.PublicKey);
+        if (allSteps)
+        {
+            (await admin.PostAsync("api/v1/trusted-roots", new { identifier = rootId })).Expect(HttpStatusCode.Created);
+        }
+
         var agents = new List<AgentClient>();
+        var requests = new List<Func<Task<ApiResponse>>>();
         for (int i = 0; i < concurrency; i++)
         {
             var agent = new AgentClient(server.Url, $"load-{i}");
             (await agent.RegisterAsync(admin.ApiKey)).Expect(HttpStatusCode.Created);
-            (await admin.PostAsync($"api/v1/agents/{agent.Id}/grants", new { capabilities = new[] { "db:read" } })).Expect(HttpStatusCode.OK);
+            if (!allSteps)
+            {
+                (await admin.PostAsync($"api/v1/agents/{agent.Id}/grants", new { capabilities = new[] { "db:read" } })).Expect(HttpStatusCode.OK);
+                requests.Add(() => agent.VerifyAsync("db:read"));
+            }
+            else
+            {
+                (await PipelineTests.PutPolicyAsync(admin, agent, new
+                {
+                    grants = new[] { "db:read@users_*" },
+                    attributes = new { environment = "prod" },
+                    timeWindows = new[] { new { startHour = 0, endHour = 24 } },
+                    rateLimits = new[] { new { capability = "db:*", limit = 5_000, per = "00:00:10" } },
+                    budget = new { limitUsd = 1_000_000m },
+                })).Expect(HttpStatusCode.OK);
+                var now = DateTimeOffset.UtcNow;
+                string token = Aim.Tokens.Compact.CompactToken.Create(root, new Aim.Tokens.Compact.AipTokenClaims(rootId, agent.KeyId, ["db:*"], null, 0, now, now.AddMinutes(50)));
+                var body = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["capability"] = "db:read",
+                    ["resource"] = "users_eu",
+                    ["risk"] = "high",
+                    ["attributes"] = new Dictionary<string, string> { ["environment"] = "prod" },
+                    ["delegation_token"] = token,
+                    ["cost_usd"] = 0.001m,
+                    ["method"] = "Shop.Support.LookupUser(string)",
+                    ["intent"] = new { description = "Looks up a customer for a support ticket.", parameter_names = new[] { "userId" }, arguments = new[] { "42" } },
+                });
+                requests.Add(() => agent.SendAsync(HttpMethod.Post, "api/v1/verifications", body.Insert(1, $"\"action_id\":\"{Guid.NewGuid():N}\",")));
+            }
+
             agents.Add(agent);
         }
 
         // Warm up (not timed): connection pools, and the JIT's tiered recompilation of the hot path, which otherwise runs on the
         // same 2 cores during the first seconds of the timed run. A long-running server is measured in its steady state.
         int warmup = int.TryParse(Environment.GetEnvironmentVariable("AIM_LOAD_WARMUP"), out var w) && w >= 0 ? w : 4_000;
-        await RunAsync(agents, warmup, new double[warmup]);
+        await RunAsync(requests, warmup, new double[warmup]);
         await Task.Delay(500);
 
         var latencies = new double[total];
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        int approved = await RunAsync(agents, total, latencies);
+        int approved = await RunAsync(requests, total, latencies);
         clock.Stop();
         process.Refresh();
         double cpuMsPerRequest = (process.TotalProcessorTime - cpuBefore).TotalMilliseconds / total;
 
         Array.Sort(latencies);
         double throughput = total / clock.Elapsed.TotalSeconds;
-        string report = $"{total} signed verifications (after {warmup} warm-up), {concurrency} concurrent clients, SQLite, {Environment.ProcessorCount} cores: {throughput:0} verifications/s, " +
+        string report = $"{total} signed verifications{(allSteps ? " with all five steps" : string.Empty)} (after {warmup} warm-up), {concurrency} concurrent clients, SQLite, {Environment.ProcessorCount} cores: {throughput:0} verifications/s, " +
                         $"p50 {latencies[total / 2]:0.00} ms, p99 {latencies[(int)(total * 0.99)]:0.00} ms, max {latencies[^1]:0.00} ms, " +
                         $"process CPU {cpuMsPerRequest:0.000} ms per verification (client and server), load average {LoadAverage()}";
         output.WriteLine(report);
@@ -74,17 +122,17 @@ public sealed class LoadTests(ITestOutputHelper output)
     }
 
     /// <summary>Sends <paramref name="total"/> verifications, each agent one at a time; returns how many were approved.</summary>
-    private static async Task<int> RunAsync(List<AgentClient> agents, int total, double[] latencies)
+    private static async Task<int> RunAsync(List<Func<Task<ApiResponse>>> agents, int total, double[] latencies)
     {
         int next = -1;
         int approved = 0;
-        await Task.WhenAll(agents.Select(agent => Task.Run(async () =>
+        await Task.WhenAll(agents.Select(verify => Task.Run(async () =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < total)
             {
                 long start = Stopwatch.GetTimestamp();
-                var r = await agent.VerifyAsync("db:read");
+                var r = await verify();
                 latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 if (r.Status == HttpStatusCode.Created && r.Json["status"]!.GetValue<string>() == "approved")
                 {
