@@ -248,12 +248,13 @@ internal static class AimCompatEndpoints
             throw ApiException.Unauthorized(ErrorCodes.SignatureExpired, $"X-Timestamp is more than {options.ClockSkew.TotalSeconds:0} s from the server clock.");
         }
 
-        if (!Ed25519.Verify(publicKey, AimRequestAuth.Message("POST", AimRequestAuth.SignedPath(http), ts, body), sig.AsSpan(0, sigLength)))
+        var message = AimRequestAuth.Message("POST", AimRequestAuth.SignedPath(http), timestamp, body);
+        if (!Ed25519.Verify(publicKey, message, sig.AsSpan(0, sigLength)))
         {
             throw ApiException.Unauthorized(ErrorCodes.SignatureInvalid, "The registration is not signed by 'public_key'.");
         }
 
-        if (!await store.TryUseNonceAsync(AgentIdentity.AipIdOf(publicKey), AimRequestAuth.ReplayPrefix + signature, (ts + (long)options.ClockSkew.TotalSeconds + 1) * 1000))
+        if (!await store.TryUseNonceAsync(AgentIdentity.AipIdOf(publicKey), AimRequestAuth.ReplayKey(message), (ts + (long)options.ClockSkew.TotalSeconds + 1) * 1000))
         {
             throw ApiException.Unauthorized(CompatErrors.SignatureReplayed, "This AIM request signature was used before (replay).");
         }

@@ -14,10 +14,10 @@ namespace Aim.Server.Compat;
 /// <summary>An agent request admitted under AIM's signature scheme, as the rest of the server sees agents.</summary>
 /// <param name="Caller">The agent, its key and the exact body; <see cref="AgentCaller.Nonce"/> holds the signature's replay key.</param>
 /// <param name="PublicKey">The signing key as the request sent it (standard base64).</param>
-/// <param name="Timestamp">The signed <c>X-Timestamp</c> (Unix seconds).</param>
+/// <param name="Timestamp">The signed <c>X-Timestamp</c> as sent (Unix seconds).</param>
 /// <param name="Signature">The signature as the request sent it (standard base64).</param>
 /// <param name="Path">The signed request path.</param>
-internal sealed record AimCaller(AgentCaller Caller, string PublicKey, long Timestamp, string Signature, string Path)
+internal sealed record AimCaller(AgentCaller Caller, string PublicKey, string Timestamp, string Signature, string Path)
 {
     /// <summary>What the agent signed, kept as evidence with audit entries: anyone can check it against the agent's key.</summary>
     public System.Text.Json.Nodes.JsonObject Evidence(string method) => new()
@@ -37,15 +37,17 @@ internal sealed record AimCaller(AgentCaller Caller, string PublicKey, long Time
 /// signature over <c>METHOD\nPATH\nTIMESTAMP</c> (plus <c>\nBODY</c> when there is a body). The scheme has no nonce, so a
 /// captured request could be sent again while its timestamp is acceptable: every accepted signature is stored (in the
 /// same <c>nonces</c> table as RFC 9421 nonces, so a replay to another replica is refused too) until its timestamp leaves
-/// the window, and a second use is refused with <c>signature_replayed</c>. The timestamp may be at most
+/// the window, and a second use is refused with <c>signature_replayed</c>. What is stored is the SHA-256 of the signed
+/// message, not the signature text: a replay cannot slip past as another encoding of the same signature (base64 with
+/// whitespace) or another signature over the same message. The timestamp may be at most
 /// <see cref="AimServerOptions.ClockSkew"/> from the server clock either way (AIM allows five minutes).
 /// The key must be a current key of the agent the request names, which must be active in an organization that has the
 /// compatibility switch on (<c>404 compat_disabled</c> otherwise).
 /// </summary>
 internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, CompatStore compat, AimServerOptions options, ServerMetrics metrics)
 {
-    /// <summary>The prefix that keeps AIM signature replay keys apart from RFC 9421 nonces in the <c>nonces</c> table.</summary>
-    public const string ReplayPrefix = "aim-sig:";
+    /// <summary>The prefix that keeps AIM replay keys apart from RFC 9421 nonces in the <c>nonces</c> table.</summary>
+    public const string ReplayPrefix = "aim-msg:";
 
     private readonly TimeProvider _time = options.TimeProvider;
 
@@ -118,13 +120,14 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
 
         string method = context.Request.Method.ToUpperInvariant();
         string path = SignedPath(context);
-        if (!Ed25519.Verify(publicKey, Message(method, path, timestamp, body), signature))
+        var message = Message(method, path, timestampText, body);
+        if (!Ed25519.Verify(publicKey, message, signature))
         {
             await store.AddSecurityEventAsync(access.Agent.OrgId, access.Agent.Id, ErrorCodes.SignatureInvalid).ConfigureAwait(false);
             throw Fail(ErrorCodes.SignatureInvalid, "The AIM request signature does not verify.");
         }
 
-        var caller = await AdmitAsync(access, body, keyId, timestamp, signatureText).ConfigureAwait(false);
+        var caller = await AdmitAsync(access, body, keyId, timestamp, ReplayKey(message)).ConfigureAwait(false);
         if (pathAgent is not null && AimIds.ToServerId(pathAgent) != caller.Agent.Id)
         {
             // No agent speaks for another: the route's agent must be the signer.
@@ -137,7 +140,7 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
         }
 
         await NoteSdkAsync(caller.Agent, context.Request.Headers.UserAgent.ToString()).ConfigureAwait(false);
-        return new AimCaller(caller, publicKeyText, timestamp, signatureText, path);
+        return new AimCaller(caller, publicKeyText, timestampText, signatureText, path);
     }
 
     /// <summary>Admits the request again on data read from the database now (an agent, key, grant or policy changed while deciding).</summary>
@@ -149,7 +152,7 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
             throw Fail(ErrorCodes.UnknownKey, "X-Agent-ID and X-Public-Key name no registered agent and key.");
         }
 
-        return await AdmitAsync(access, stale.Body, stale.Key.KeyId, stale.Signature.Created, stale.Nonce.Nonce[ReplayPrefix.Length..]).ConfigureAwait(false);
+        return await AdmitAsync(access, stale.Body, stale.Key.KeyId, stale.Signature.Created, stale.Nonce.Nonce).ConfigureAwait(false);
     }
 
     /// <summary>The refusal of a signature seen before (also recorded as a security event, which the trust score counts).</summary>
@@ -159,10 +162,13 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
         return Fail(CompatErrors.SignatureReplayed, "This AIM request signature was used before (replay).");
     }
 
-    /// <summary>What AIM's scheme signs.</summary>
-    public static byte[] Message(string method, string path, long timestamp, ReadOnlySpan<byte> body)
+    /// <summary>The replay key of a signed message: what a second use of the same request would store again.</summary>
+    public static string ReplayKey(byte[] message) => ReplayPrefix + Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(message));
+
+    /// <summary>What AIM's scheme signs: the method, the path and the timestamp as sent, and the body when there is one.</summary>
+    public static byte[] Message(string method, string path, string timestamp, ReadOnlySpan<byte> body)
     {
-        string head = string.Create(CultureInfo.InvariantCulture, $"{method}\n{path}\n{timestamp}");
+        string head = $"{method}\n{path}\n{timestamp}";
         int headLength = Encoding.UTF8.GetByteCount(head);
         var message = new byte[headLength + (body.IsEmpty ? 0 : 1 + body.Length)];
         Encoding.UTF8.GetBytes(head, message);
@@ -175,7 +181,7 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
         return message;
     }
 
-    private async Task<AgentCaller> AdmitAsync(AgentAccess access, byte[] body, string keyId, long timestamp, string signatureText)
+    private async Task<AgentCaller> AdmitAsync(AgentAccess access, byte[] body, string keyId, long timestamp, string replayKey)
     {
         long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         if (access.Key.NotAfter is { } until && until <= now)
@@ -194,8 +200,7 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
             throw new ApiException(403, ErrorCodes.AgentSuspended, "The agent is suspended.");
         }
 
-        // Ed25519 signatures are deterministic: the same request signed in the same second is byte-identical, and stays a replay.
-        string replayKey = ReplayPrefix + signatureText;
+        // The same request signed in the same second is the same message, and stays a replay.
         long expires = (timestamp + (long)options.ClockSkew.TotalSeconds + 1) * 1000;
         return new AgentCaller(access.Agent, access.Key, body)
         {

@@ -133,8 +133,15 @@ public sealed class AimCompatTests
         (await agent.SendAsync(HttpMethod.Post, "/api/v1/sdk-api/verifications", body, timestamp: ts)).Expect(HttpStatusCode.Created);
         long count = await VerificationCountAsync(admin);
 
-        // The same bytes again (a captured request): refused, nothing stored, and counted against the agent.
+        // The same bytes again (a captured request): refused, nothing stored, and counted against the agent. Spelling the same
+        // signature another way (base64 with a space) does not make it another request.
         Refused(await agent.SendAsync(HttpMethod.Post, "/api/v1/sdk-api/verifications", body, timestamp: ts), HttpStatusCode.Unauthorized, CompatErrors.SignatureReplayed);
+        Refused(await agent.SendAsync(HttpMethod.Post, "/api/v1/sdk-api/verifications", body, timestamp: ts, tamper: m =>
+        {
+            string sig = m.Headers.GetValues("X-Signature").Single();
+            m.Headers.Remove("X-Signature");
+            m.Headers.TryAddWithoutValidation("X-Signature", sig[..10] + " " + sig[10..]);
+        }), HttpStatusCode.Unauthorized, CompatErrors.SignatureReplayed);
         Assert.Equal(count, await VerificationCountAsync(admin));
 
         // Replays of polls and results are refused too; a fresh signature over the same body is a new request.

@@ -233,6 +233,38 @@ public sealed class AimSdkClient : IDisposable
         return await AdminClient.Read(response);
     }
 
+    /// <summary>Sends raw body bytes (valid UTF-8 or not) signed the AIM way, with header values a test may replace.</summary>
+    public async Task<ApiResponse> SendBytesAsync(HttpMethod method, string path, byte[] body, IReadOnlyDictionary<string, string>? replace = null)
+    {
+        long ts = Clock();
+        byte[] head = Encoding.UTF8.GetBytes($"{method.Method}\n{path}\n{ts.ToString(CultureInfo.InvariantCulture)}");
+        byte[] message = body.Length == 0 ? head : [.. head, (byte)'\n', .. body];
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        if (body.Length > 0)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["X-Agent-ID"] = AgentId, ["X-Signature"] = Convert.ToBase64String(Key.Sign(message)),
+            ["X-Timestamp"] = ts.ToString(CultureInfo.InvariantCulture), ["X-Public-Key"] = PublicKey, ["User-Agent"] = UserAgent,
+        };
+        foreach (var (name, value) in replace ?? new Dictionary<string, string>())
+        {
+            headers[name] = value;
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await _http.SendAsync(request);
+        return await AdminClient.Read(response);
+    }
+
     /// <summary>Sends a request with exactly these headers and body (a captured request sent again).</summary>
     public async Task<ApiResponse> SendRawAsync(HttpMethod method, string path, string? body, IReadOnlyDictionary<string, string> headers)
     {

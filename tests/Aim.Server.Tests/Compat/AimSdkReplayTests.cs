@@ -52,7 +52,7 @@ public sealed class AimSdkReplayTests
             var publicKey = Convert.FromBase64String(e.Headers["X-Public-Key"]);
             var message = AimSdkClient.Message(e.Method, e.Path, long.Parse(e.Headers["X-Timestamp"], System.Globalization.CultureInfo.InvariantCulture), e.Body);
             Assert.True(Ed25519.Verify(publicKey, message, Convert.FromBase64String(e.Headers["X-Signature"])), $"{e.Method} {e.Path}: header signature");
-            Assert.Equal(AimRequestAuth.Message(e.Method, e.Path, long.Parse(e.Headers["X-Timestamp"], System.Globalization.CultureInfo.InvariantCulture), Encoding.UTF8.GetBytes(e.Body)), message);
+            Assert.Equal(AimRequestAuth.Message(e.Method, e.Path, e.Headers["X-Timestamp"], Encoding.UTF8.GetBytes(e.Body)), message);
             headerSignatures++;
             if (e.Path == "/api/v1/sdk-api/verifications")
             {
@@ -147,7 +147,7 @@ public sealed class AimSdkReplayTests
         foreach (var entry in results)
         {
             var evidence = JsonNode.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(entry!["body"]!.GetValue<string>()))!["record"]!["aim_request"]!;
-            var message = AimSdkClient.Message(evidence["method"]!.GetValue<string>(), evidence["path"]!.GetValue<string>(), evidence["timestamp"]!.GetValue<long>(), evidence["body"]!.GetValue<string>());
+            var message = AimSdkClient.Message(evidence["method"]!.GetValue<string>(), evidence["path"]!.GetValue<string>(), long.Parse(evidence["timestamp"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), evidence["body"]!.GetValue<string>());
             Assert.True(Ed25519.Verify(key.PublicKey, message, Convert.FromBase64String(evidence["signature"]!.GetValue<string>())));
         }
 
