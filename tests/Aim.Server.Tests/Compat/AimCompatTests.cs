@@ -249,6 +249,35 @@ public sealed class AimCompatTests
         Assert.Equal(before + 1, await VerificationCountAsync(admin));
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task Aim_agents_of_one_organization_reach_nothing_of_another(string backend)
+    {
+        var (server, adminA, agentA) = await StartAsync(backend, grants: "database:read");
+        await using var _ = server;
+        using var __ = adminA;
+        using var ___ = agentA;
+        using var adminB = await adminA.CreateOrgAsync("org-b");
+        (await adminB.SendAsync(HttpMethod.Put, "api/v1/orgs/org-b/compat", new { enabled = true, server_keys = true })).Expect(HttpStatusCode.OK);
+        var (agentB, _) = await AimSdkClient.RegisterAsync(server.Url, adminB.ApiKey, "aim-agent");
+        using var ____ = agentB!;
+        string theirs = (await agentA.VerifyAsync("read_database")).Expect(HttpStatusCode.Created).Json["id"]!.GetValue<string>();
+
+        Refused(await agentB!.PollAsync(theirs), HttpStatusCode.NotFound, "not_found");
+        Refused(await agentB.ResultAsync(theirs, true), HttpStatusCode.NotFound, "not_found");
+        Refused(await agentB.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{agentA.AgentId}/mcp-servers", "{\"mcp_server_ids\": [\"fs\"]}"), HttpStatusCode.NotFound, "not_found");
+        Refused(await agentB.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{agentA.AgentId}/capability-requests", "{\"capability_type\": \"read_database\", \"reason\": \"borrowing a grant\"}"),
+            HttpStatusCode.NotFound, "not_found");
+        Refused(await agentB.SendAsync(HttpMethod.Post, "/api/v1/sdk-api/verifications", agentB.VerificationBody("read_database"), agentId: agentA.AgentId),
+            HttpStatusCode.Unauthorized, "unknown_agent_key");
+        Assert.Empty((await adminA.GetAsync("api/v1/capability-requests?status=pending")).Json["items"]!.AsArray());
+
+        // Each organization's switch is its own.
+        (await adminB.SendAsync(HttpMethod.Put, "api/v1/orgs/org-b/compat", new { enabled = false })).Expect(HttpStatusCode.OK);
+        Refused(await agentB.VerifyAsync("read_database"), HttpStatusCode.NotFound, CompatErrors.DisabledCode);
+        Assert.Equal("approved", (await agentA.VerifyAsync("read_database")).Expect(HttpStatusCode.Created).Json["status"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Suspended_and_revoked_aim_agents_are_refused()
     {
