@@ -547,6 +547,26 @@ public sealed class AimCompatTests
         Assert.False(string.IsNullOrEmpty(error));
     }
 
+    // The table in docs/server.md ("Capability names and risk"): AIM's level, Aim's classification, the one the pipeline uses.
+    [Theory]
+    [InlineData("read_database", "database:read", RiskLevel.Low, RiskLevel.Medium, RiskLevel.Medium)]
+    [InlineData("write_database", "database:write", RiskLevel.Medium, RiskLevel.Medium, RiskLevel.Medium)]
+    [InlineData("send_email", "email:send", RiskLevel.Medium, RiskLevel.High, RiskLevel.High)]
+    [InlineData("delete_data", "data:delete", RiskLevel.High, RiskLevel.High, RiskLevel.High)]
+    [InlineData("execute_command", "command:execute", RiskLevel.High, RiskLevel.High, RiskLevel.High)]
+    [InlineData("admin_action", "action:admin", RiskLevel.High, RiskLevel.Critical, RiskLevel.Critical)]
+    [InlineData("refund_payment", "payment:refund", RiskLevel.Medium, RiskLevel.Critical, RiskLevel.Critical)]
+    [InlineData("make_api_calls", "api_calls:make", RiskLevel.Medium, RiskLevel.Medium, RiskLevel.Medium)]
+    [InlineData("web_scraping", "web_scraping:use", RiskLevel.Medium, RiskLevel.Medium, RiskLevel.Medium)]
+    public void The_documented_mapping_table_holds(string name, string capability, RiskLevel aims, RiskLevel ours, RiskLevel used)
+    {
+        var mapped = AimCapabilityNames.Map(name);
+        Assert.Equal(capability, mapped.Value);
+        Assert.Equal(aims, AimRiskTable.Of(name));
+        Assert.Equal(ours, Aim.Capabilities.RiskClassifier.Classify(mapped.Value).Level);
+        Assert.Equal(used, aims > ours ? aims : ours);
+    }
+
     [Fact]
     public void Aims_risk_table_is_read_as_aim_writes_it()
     {
