@@ -152,6 +152,11 @@ internal sealed class AimRequestAuth(ServerStore store, AgentAccessCache cache, 
             throw Fail(ErrorCodes.UnknownKey, "X-Agent-ID and X-Public-Key name no registered agent and key.");
         }
 
+        if (!(await compat.SettingsAsync(access.Agent.OrgId).ConfigureAwait(false)).Enabled)
+        {
+            throw CompatErrors.Disabled();
+        }
+
         return await AdmitAsync(access, stale.Body, stale.Key.KeyId, stale.Signature.Created, stale.Nonce.Nonce).ConfigureAwait(false);
     }
 

@@ -140,12 +140,14 @@ public sealed class AimCompatPropertyTests(ITestOutputHelper output) : IAsyncLif
                 Check(pair.h, r, pair.v);
                 if ((int)r.Status < 400)
                 {
-                    // Only an edit that names the same agent or key (the UUID in upper case, base64 with spaces) may still be the signer's request.
+                    // Only an edit that names the same agent, key or time (the UUID in upper case, base64 with spaces, the second the request
+                    // was signed in) may still be the signer's request.
                     Interlocked.Increment(ref accepted);
                     Assert.True(pair.h switch
                     {
                         "X-Agent-ID" => Server.Compat.AimIds.ToServerId(pair.v.Trim()) == Server.Compat.AimIds.ToServerId(_agent.AgentId),
                         "X-Public-Key" => SameBytes(pair.v, _agent.PublicKey),
+                        "X-Timestamp" => pair.v.Trim() == _agent.LastTimestamp.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         _ => false,
                     }, $"{pair.h}: '{pair.v}' was accepted: {r.Text}");
                 }

@@ -123,6 +123,9 @@ public sealed class AimSdkClient : IDisposable
 
     public Func<long> Clock { get; set; } = () => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
+    /// <summary>The timestamp <see cref="SendBytesAsync"/> signed last.</summary>
+    public long LastTimestamp { get; private set; }
+
     /// <summary>AIM's API-key registration (<c>_register_via_api_key</c>): the server generates the key pair.</summary>
     public static async Task<(AimSdkClient? Client, ApiResponse Response)> RegisterAsync(Uri server, string apiKey, string name, JsonObject? extra = null)
     {
@@ -237,6 +240,7 @@ public sealed class AimSdkClient : IDisposable
     public async Task<ApiResponse> SendBytesAsync(HttpMethod method, string path, byte[] body, IReadOnlyDictionary<string, string>? replace = null)
     {
         long ts = Clock();
+        LastTimestamp = ts;
         byte[] head = Encoding.UTF8.GetBytes($"{method.Method}\n{path}\n{ts.ToString(CultureInfo.InvariantCulture)}");
         byte[] message = body.Length == 0 ? head : [.. head, (byte)'\n', .. body];
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
