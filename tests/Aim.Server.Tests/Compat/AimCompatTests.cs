@@ -118,6 +118,33 @@ public sealed class AimCompatTests
         Assert.Contains("server-generated agent keys allowed", last, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Aim_orgs_compat_turns_the_switch_on_and_off_from_the_cli()
+    {
+        await using var server = await ServerHarness.StartAsync("sqlite");
+        string keyFile = Path.Combine(server.DataDirectory, "cli.key");
+        await File.WriteAllTextAsync(keyFile, server.AdminKey);
+        string[] connection = ["--server", server.Url.AbsoluteUri, "--api-key-file", keyFile];
+        var on = await AuditRestartTamperTests.AimAsync(["orgs", "compat", "default", "on", "--server-keys", .. connection]);
+        Assert.True(on.ExitCode == 0, on.Err);
+        Assert.Equal("default: AIM wire compatibility on (server-generated agent keys allowed)", on.Out.Trim());
+        var status = await AuditRestartTamperTests.AimAsync(["orgs", "compat", "default", "status", "--json", .. connection]);
+        Assert.True(JsonNode.Parse(status.Out)!["server_keys"]!.GetValue<bool>());
+        var off = await AuditRestartTamperTests.AimAsync(["orgs", "compat", "default", "off", .. connection]);
+        Assert.Equal("default: AIM wire compatibility off", off.Out.Trim());
+        using var admin = server.Admin();
+        Refused((await AimSdkClient.RegisterAsync(server.Url, admin.ApiKey, "after-off")).Response, HttpStatusCode.NotFound, CompatErrors.DisabledCode);
+
+        // Usage errors and refusals exit 2 with the code.
+        Assert.Equal(2, (await AimCli(["orgs", "compat", "default", "off", "--server-keys", .. connection])).ExitCode);
+        Assert.Equal(2, (await AimCli(["orgs", "compat", "default", "maybe", .. connection])).ExitCode);
+        var elsewhere = await AimCli(["orgs", "compat", "other-org", "on", .. connection]);
+        Assert.Equal(2, elsewhere.ExitCode);
+        Assert.Contains("not_found", elsewhere.Err, StringComparison.Ordinal);
+    }
+
+    private static Task<(int ExitCode, string Out, string Err)> AimCli(string[] args) => AuditRestartTamperTests.AimAsync(args);
+
     // ---- AIM signatures ----
 
     [Theory]
