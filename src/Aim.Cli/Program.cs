@@ -13,6 +13,7 @@ var root = new RootCommand("aim: cryptographic identity, authorization and a tam
     AuditCommand.Create(ServerAuditCommands.Create()),
     AgentsCommand.Create(),
     RootsCommand.Create(),
+    OrgsCommand.Create(),
     ApprovalsCommand.Create(),
     ReportCommand.Create(),
 };

@@ -75,6 +75,7 @@ public static class AimServerHost
         builder.Services.AddSingleton<Decisions.ServerDecider>();
         builder.Services.AddSingleton<RequestAuth>();
         builder.Services.AddSingleton<DecisionSignals>();
+        Compat.AimCompatEndpoints.AddServices(builder.Services);
         Dashboard.DashboardEndpoints.AddServices(builder.Services); Reports.ReportEndpoints.AddServices(builder.Services); Siem.SiemRegistration.Add(builder.Services, builder.Configuration, options);
 
         var app = builder.Build();
@@ -122,6 +123,7 @@ public static class AimServerHost
         AuditEndpoints.Map(api);
         TrustEndpoints.Map(api);
         McpEndpoints.Map(api);
+        Compat.AimCompatEndpoints.Map(api);
         Reports.ReportEndpoints.Map(api); Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
