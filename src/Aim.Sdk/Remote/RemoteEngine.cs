@@ -282,6 +282,7 @@ public sealed class RemoteEngine : IAimEngine
     private async ValueTask<AuthorizationDecision> DecideAsync(ActionRequest request, JsonObject result, CancellationToken ct)
     {
         var deadline = _time.GetUtcNow() + request.JitTimeout;
+        using var waiting = Str(result, "status") == "pending" ? AimTelemetry.WaitingForApproval("remote") : null;
         while (true)
         {
             var details = result["details"] as JsonObject;
