@@ -12,7 +12,8 @@ namespace Aim.Server;
 
 /// <summary>
 /// Builds and runs the Aim server. Command line: <c>--urls http://127.0.0.1:8080 --data &lt;dir&gt;</c>, optionally
-/// <c>--postgres "&lt;connection string&gt;"</c> (or <c>AIM_POSTGRES</c>). <c>AIM_ADMIN_KEY</c> sets the bootstrap admin key;
+/// <c>--postgres "&lt;connection string&gt;"</c> (or <c>AIM_POSTGRES</c>) and <c>--otlp http://collector:4318</c> (or
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>) to export traces and metrics. <c>AIM_ADMIN_KEY</c> sets the bootstrap admin key;
 /// otherwise the first start with an empty database writes one to <c>&lt;data&gt;/admin.key</c> (mode 0600) and logs only its path.
 /// </summary>
 public static class AimServerHost
@@ -38,6 +39,7 @@ public static class AimServerHost
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Aim.Server", LogLevel.Information);
+        ServerTelemetry.Add(builder); // OpenTelemetry over OTLP when --otlp or OTEL_EXPORTER_OTLP_ENDPOINT is set
 
         PrivateFiles.CreateDirectory(options.DataDirectory);
         bool sqlite = string.IsNullOrWhiteSpace(options.PostgresConnectionString);
