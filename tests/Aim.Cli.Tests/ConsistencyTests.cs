@@ -80,6 +80,7 @@ public sealed partial class ConsistencyTests : IDisposable
             _aim.Run("risk", "payment:refund", "--json").Out,
             _aim.Run("trust", "--agent", "json-bot", "--json").Out,
             _aim.Run("token", "verify", token.Trim(), "--trusted-key", id, "--json").Out,
+            _aim.Run("capabilities", typeof(ParityTools).Assembly.Location).Out,
         };
         foreach (var json in outputs)
         {

@@ -13,7 +13,7 @@ namespace Aim.Cli.Commands;
 internal static class IntentCommand
 {
     // One object per line, quotes and '<' left readable: this is terminal and pipe output, not HTML.
-    private static readonly JsonSerializerOptions JsonLines = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions JsonLines = new(Cli.Json) { WriteIndented = false };
 
     public static Command Create()
     {
