@@ -34,9 +34,9 @@ internal static class CapabilitiesCommand
             {
                 manifest = ReadManifest(file.FullName);
             }
-            catch (BadImageFormatException ex)
+            catch (BadImageFormatException)
             {
-                Console.Error.WriteLine($"aim: not_an_assembly: {file.Name} is not a .NET assembly ({ex.Message})");
+                Console.Error.WriteLine($"aim: not_an_assembly: {file.Name} is not a .NET assembly.");
                 return Cli.Error;
             }
 
@@ -49,11 +49,11 @@ internal static class CapabilitiesCommand
             try
             {
                 // Printed in snake_case like every aim JSON output (the embedded manifest keeps the generator's names).
-                Console.WriteLine(SnakeCase(JsonNode.Parse(manifest)).ToJsonString(Cli.Json));
+                Console.WriteLine(SnakeCase(JsonNode.Parse(manifest))?.ToJsonString(Cli.Json) ?? "null");
             }
-            catch (JsonException ex)
+            catch (JsonException)
             {
-                Console.Error.WriteLine($"aim: manifest_malformed: the {ManifestKey} manifest in {file.Name} is not valid JSON ({ex.Message})");
+                Console.Error.WriteLine($"aim: manifest_malformed: the {ManifestKey} manifest in {file.Name} is not valid JSON.");
                 return Cli.Error;
             }
 
