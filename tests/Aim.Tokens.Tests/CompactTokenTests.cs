@@ -221,7 +221,8 @@ public sealed class CompactTokenTests
     public void Error_json_has_code_and_message()
     {
         var error = new AipException(AipErrorCodes.DepthExceeded, "too \"deep\"");
-        Assert.Equal("""{"error":{"code":"aip_depth_exceeded","message":"too \u0022deep\u0022"}}""", error.ToErrorJson());
+        Assert.Equal("""{"error":{"code":"aip_depth_exceeded","message":"too \"deep\""}}""", error.ToErrorJson());
+        Assert.Equal("""{"error":{"code":"aip_scope_insufficient","message":"'a:b' is <not> granted"}}""", new AipException(AipErrorCodes.ScopeInsufficient, "'a:b' is <not> granted").ToErrorJson());
         Assert.Equal(403, error.HttpStatus);
     }
 
