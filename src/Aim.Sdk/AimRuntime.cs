@@ -324,11 +324,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw new ActionDeniedException(action.CapabilityName, code, $"'{action.CapabilityName}' was denied: {reason}");
         }
 
-        var authorized = NewRecord(action, request, AuditEntryKind.Authorized, arguments) with
-        {
-            Decision = "allow",
-            Details = Details(decision),
-        };
+        var authorized = NewRecord(action, request, AuditEntryKind.Authorized, arguments, "allow", details: Details(decision));
 
         // High-risk actions and approved ones must leave a durable trace before they run.
         bool durable = action.EffectiveRisk >= DurableAuditFrom || action.JitAccess;
@@ -355,14 +351,11 @@ public sealed class AimRuntime : IAsyncDisposable
             OperationCanceledException => "cancelled",
             _ => "error",
         };
-        var record = NewRecord(action, ticket.Request, AuditEntryKind.Outcome, ticket.Arguments) with
-        {
-            Decision = "allow",
-            Outcome = outcome,
-            Error = error is null ? null : error.GetType().FullName + ": " + error.Message,
-            DurationMs = _time.GetElapsedTime(ticket.Started).TotalMilliseconds,
-            Result = hasResult && action.LogResult ? ArgumentRecorder.ToJson(result) : null,
-        };
+        var record = NewRecord(action, ticket.Request, AuditEntryKind.Outcome, ticket.Arguments, "allow",
+            outcome: outcome,
+            error: error is null ? null : error.GetType().FullName + ": " + error.Message,
+            durationMs: _time.GetElapsedTime(ticket.Started).TotalMilliseconds,
+            result: hasResult && action.LogResult ? ArgumentRecorder.ToJson(result) : null);
 
         try
         {
@@ -396,13 +389,8 @@ public sealed class AimRuntime : IAsyncDisposable
     private async ValueTask RecordDenialAsync(ActionDescriptor action, ActionRequest request, ArgumentRecorder.Recorded arguments, string code, string reason, AuthorizationDecision? decision, CancellationToken cancellationToken)
     {
         ActionsCounter.Add(1, new KeyValuePair<string, object?>("decision", "deny"), new KeyValuePair<string, object?>("capability", action.CapabilityName));
-        var record = NewRecord(action, request, AuditEntryKind.Denied, arguments) with
-        {
-            Decision = "deny",
-            ReasonCode = code,
-            Reason = reason,
-            Details = decision is null ? null : Details(decision),
-        };
+        var record = NewRecord(action, request, AuditEntryKind.Denied, arguments, "deny",
+            reasonCode: code, reason: reason, details: decision is null ? null : Details(decision));
         try
         {
             await _engine!.RecordAsync(record, waitForDurable: true, cancellationToken).ConfigureAwait(false);
@@ -414,16 +402,26 @@ public sealed class AimRuntime : IAsyncDisposable
         }
     }
 
-    private static AuditRecord NewRecord(ActionDescriptor action, ActionRequest request, AuditEntryKind kind, ArgumentRecorder.Recorded arguments) => new()
+    // One object per record (no "with" copy): this runs twice for every secured action.
+    private static AuditRecord NewRecord(ActionDescriptor action, ActionRequest request, AuditEntryKind kind, ArgumentRecorder.Recorded arguments, string decision,
+        string? reasonCode = null, string? reason = null, System.Text.Json.Nodes.JsonObject? details = null, string? outcome = null, string? error = null,
+        double? durationMs = null, System.Text.Json.Nodes.JsonNode? result = null) => new()
     {
         ActionId = request.ActionId,
         Kind = kind,
-        AgentId = request.Agent.Id.ToString(),
+        AgentId = request.Agent.IdText,
         AgentName = request.Agent.Name,
         Capability = action.CapabilityName,
         Resource = action.Resource,
         Risk = action.EffectiveRisk,
-        Decision = "allow",
+        Decision = decision,
+        ReasonCode = reasonCode,
+        Reason = reason,
+        Details = details,
+        Outcome = outcome,
+        Error = error,
+        DurationMs = durationMs,
+        Result = result,
         Method = action.Method,
         ArgumentsDigest = arguments.Digest,
         Arguments = arguments.Values?.DeepClone(),

@@ -252,6 +252,59 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Untracked_appends_are_committed_signed_and_a_failed_one_is_logged_without_a_gap()
+    {
+        var logger = new RecordingLogger();
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromMilliseconds(20) }, logger: logger);
+        var disposedKey = Ed25519KeyPair.Generate();
+        disposedKey.Dispose();
+        for (var i = 0; i < 10; i++)
+        {
+            log.AppendUntracked(Record(i), i == 4 ? disposedKey : _agent);
+        }
+
+        // A tracked append after them completes only once everything queued before it is committed.
+        Assert.Equal(9, await log.AppendAsync(Record(10), _agent));
+        await log.FlushAsync();
+        Assert.Equal(10, log.Count);
+        Assert.Equal(new[] { "act-0", "act-1", "act-2", "act-3", "act-5", "act-6", "act-7", "act-8", "act-9", "act-10" }, log.Read(0, 10).Select(e => e.Record.ActionId));
+        Assert.True(log.Verify().IsValid);
+        var failure = Assert.Single(logger.Errors);
+        Assert.Contains("act-4", failure.Message, StringComparison.Ordinal);
+        Assert.IsType<ObjectDisposedException>(failure.Exception);
+    }
+
+    [Fact]
+    public void An_invalid_untracked_record_is_refused_on_the_callers_thread()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        Assert.Throws<ArgumentException>(() => log.AppendUntracked(Record(0) with { ActionId = "" }, _agent));
+        Assert.Throws<ArgumentException>(() => log.AppendUntracked(Record(0) with { Reason = "bad \ud800" }, _agent));
+        log.Dispose();
+        Assert.Throws<AuditLogException>(() => log.AppendUntracked(Record(1), _agent));
+    }
+
+    private sealed class RecordingLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(string Message, Exception? Exception)> Errors { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error)
+            {
+                lock (Errors)
+                {
+                    Errors.Add((formatter(state, exception), exception));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Tiny_batches_keep_order_and_verify()
     {
         await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxBatchSize = 3, MaxCommitDelay = TimeSpan.Zero, TreeHeadEvery = 7 });
