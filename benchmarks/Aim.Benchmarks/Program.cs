@@ -1,7 +1,11 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project benchmarks/Aim.Benchmarks -- --filter '*'   (see benchmarks/README.md)
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// --peers-fixture FILE / --peers-measure FILE [seconds]: Aim's side of benchmarks/compare.sh (PeerComparison).
+if (!Aim.Benchmarks.PeerComparison.TryRun(args))
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
 
 /// <summary>Entry point marker for BenchmarkSwitcher.</summary>
 public partial class Program;

@@ -96,8 +96,8 @@ internal static class ArgumentRecorder
                     case null:
                         w.Null();
                         break;
-                    case string text:
-                        w.String(text);
+                    case string value:
+                        w.String(value);
                         break;
                     case bool flag:
                         w.Boolean(flag);
