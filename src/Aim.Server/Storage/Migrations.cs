@@ -72,6 +72,12 @@ internal static class Migrations
             ALTER TABLE verifications ADD COLUMN evidence TEXT;
             CREATE INDEX verifications_reserved ON verifications (agent_id, reserved, status)
             """),
+        // Step 3's rate limits keep each window's event count beside its events: counting the window per verification
+        // walked up to `limit` index entries on the single writer (a 5,000-call limit cost ~0.1 ms per decision).
+        (50, """
+            CREATE TABLE rate_counts (agent_id TEXT NOT NULL, rule TEXT NOT NULL, events {int64} NOT NULL, PRIMARY KEY (agent_id, rule));
+            INSERT INTO rate_counts (agent_id, rule, events) SELECT agent_id, rule, COUNT(*) FROM rate_events GROUP BY agent_id, rule
+            """),
     ];
 
     /// <summary>
