@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project benchmarks/Aim.Benchmarks -- --filter '*'   (see benchmarks/README.md)
 // --peers-fixture FILE / --peers-measure FILE [seconds]: Aim's side of benchmarks/compare.sh (PeerComparison).
-if (!Aim.Benchmarks.PeerComparison.TryRun(args))
+// --call-path [seconds]: the embedded call path per call, caller-thread allocations, paced and back to back (CallPathProbe).
+if (!Aim.Benchmarks.PeerComparison.TryRun(args) && !Aim.Benchmarks.CallPathProbe.TryRun(args))
 {
     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 }

@@ -136,7 +136,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -176,7 +176,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -216,7 +216,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -342,7 +342,11 @@ public sealed class AimRuntime : IAsyncDisposable
         return new ActionTicket(action, request, arguments, _time.GetTimestamp(), activity);
     }
 
-    internal void Complete(ActionTicket ticket, Exception? error, object? result, bool hasResult)
+    // Generic so a result nobody logs is never boxed (this runs for every secured action).
+    private void Complete<T>(in ActionTicket ticket, Exception? error, T result) =>
+        Complete(ticket, error, ticket.Action.LogResult ? (object?)result : null, hasResult: ticket.Action.LogResult);
+
+    internal void Complete(in ActionTicket ticket, Exception? error, object? result, bool hasResult)
     {
         var action = ticket.Action;
         string outcome = error switch
@@ -457,7 +461,8 @@ public sealed class AimRuntime : IAsyncDisposable
         }
     }
 
-    internal sealed record ActionTicket(ActionDescriptor Action, ActionRequest Request, ArgumentRecorder.Recorded Arguments, long Started, Activity? Activity);
+    // A struct: BeginAsync usually completes synchronously, so the ticket lives on the caller's stack.
+    internal readonly record struct ActionTicket(ActionDescriptor Action, ActionRequest Request, ArgumentRecorder.Recorded Arguments, long Started, Activity? Activity);
 
     private sealed class Scope(AimRuntime? previous) : IDisposable
     {

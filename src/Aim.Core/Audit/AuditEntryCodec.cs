@@ -7,8 +7,8 @@ using Aim.Json;
 namespace Aim.Audit;
 
 /// <summary>An <see cref="AuditRecord"/> checked and with its JSON members already canonicalized, ready to be
-/// numbered, signed and committed by the writer.</summary>
-internal sealed class PreparedRecord
+/// numbered, signed and committed by the writer. A struct: the append that carries it is the one object per entry.</summary>
+internal readonly struct PreparedRecord
 {
     public required AuditRecord Record { get; init; }
 
