@@ -44,15 +44,17 @@ internal static class CallPathProbe
         var runtime = new AimRuntime(engine);
         try
         {
-            // Warm-up until tiered JIT settles (the call path runs thousands of times a second in a real agent).
+            // Warm up until tiered JIT settles (three rounds in a row compile nothing new, at most 15 s): tier-0 code
+            // allocates what optimized code keeps on the stack, so an unsettled process reports more bytes per call.
             var warm = Stopwatch.StartNew();
-            while (warm.Elapsed.TotalSeconds < Math.Max(1.0, seconds))
+            int quietRounds = 0;
+            while (quietRounds < 3 && warm.Elapsed.TotalSeconds < 15)
             {
-                runtime.Invoke(Read, Args, Body);
-                if ((counter & 255) == 0)
-                {
-                    Thread.Sleep(1); // let the writer drain so the warm-up does not leave a backlog
-                }
+                long compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                Measure(runtime, 0.25, TimeSpan.FromMicroseconds(200));
+                Measure(runtime, 0.25, TimeSpan.Zero);
+                engine.AuditLog.FlushAsync().GetAwaiter().GetResult();
+                quietRounds = System.Runtime.JitInfo.GetCompiledMethodCount() == compiled ? quietRounds + 1 : 0;
             }
 
             engine.AuditLog.FlushAsync().GetAwaiter().GetResult();
@@ -72,6 +74,8 @@ internal static class CallPathProbe
                 ["paced"] = paced,
                 ["back_to_back"] = backToBack,
                 ["sustained_per_s"] = Math.Round(entries / 2 / drained),
+                ["warmup_s"] = Math.Round(warm.Elapsed.TotalSeconds, 1),
+                ["jit_settled"] = quietRounds >= 3,
             };
         }
         finally

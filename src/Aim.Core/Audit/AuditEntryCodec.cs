@@ -13,9 +13,15 @@ internal readonly struct PreparedRecord
     public required AuditRecord Record { get; init; }
 
     /// <summary>The canonical JSON without the members the writer adds: bytes <c>[0, HeadLength)</c> run from
-    /// <c>{"action_id":...</c> through <c>"error"</c> (everything before <c>"index"</c>), the rest are the members after
-    /// <c>"index"</c> up to <c>"risk"</c>, each preceded by a comma. One array, so preparing an entry allocates once.</summary>
+    /// <c>{"action_id":...</c> through <c>"error"</c> (everything before <c>"index"</c>), bytes <c>[HeadLength, Length)</c>
+    /// are the members after <c>"index"</c> up to <c>"risk"</c>, each preceded by a comma. Rented from
+    /// <see cref="AuditEntryCodec.RecordBuffers"/> (it may be longer than <see cref="Length"/>): the audit log gives it back
+    /// once the entry is committed or failed (<see cref="ReturnBuffer"/>), so the caller's thread allocates no array per
+    /// record.</summary>
     public required byte[] Bytes { get; init; }
+
+    /// <summary>How many bytes of <see cref="Bytes"/> are the record.</summary>
+    public required int Length { get; init; }
 
     /// <summary>Where the members after <c>"index"</c> start in <see cref="Bytes"/>.</summary>
     public required int HeadLength { get; init; }
@@ -24,7 +30,10 @@ internal readonly struct PreparedRecord
     public ReadOnlySpan<byte> Head => Bytes.AsSpan(0, HeadLength);
 
     /// <summary>The members after <c>"index"</c>.</summary>
-    public ReadOnlySpan<byte> Middle => Bytes.AsSpan(HeadLength);
+    public ReadOnlySpan<byte> Middle => Bytes.AsSpan(HeadLength, Length - HeadLength);
+
+    /// <summary>Gives the buffer back to the pool. Call once, when nothing will read this record again.</summary>
+    public void ReturnBuffer() => AuditEntryCodec.RecordBuffers.Return(Bytes);
 }
 
 /// <summary>The facts the verifier needs from a stored entry body, read without building objects.</summary>
@@ -38,6 +47,14 @@ internal readonly record struct EntryInspection(long Index, byte[] AgentKey, byt
 internal static class AuditEntryCodec
 {
     public const int FormatVersion = 1;
+
+    /// <summary>
+    /// Prepared records' buffers. Not <see cref="System.Buffers.ArrayPool{T}.Shared"/>: callers rent one at a time while the
+    /// committer gives them back a batch (up to thousands) at a time, far more than the shared pool keeps per size, so
+    /// most would be dropped and allocated again. This pool keeps up to 4,096 per size; what it keeps is bounded by the
+    /// largest backlog seen (typically ~512 B per buffer).
+    /// </summary>
+    internal static readonly System.Buffers.ArrayPool<byte> RecordBuffers = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 64 * 1024, maxArraysPerBucket: 4096);
 
     private static ReadOnlySpan<byte> SigMemberPrefix => ",\"sig\":\""u8;
 
@@ -121,12 +138,13 @@ internal static class AuditEntryCodec
         w.Key("risk");
         w.String(AuditFormat.RiskName(record.Risk));
         var written = w.WrittenSpan;
-        var bytes = new byte[headLength + (written.Length - skip)];
+        int length = headLength + (written.Length - skip);
+        var bytes = RecordBuffers.Rent(length);
         written[..headLength].CopyTo(bytes);
         written[skip..].CopyTo(bytes.AsSpan(headLength));
         w.Reset();
 
-        return new PreparedRecord { Record = record, Bytes = bytes, HeadLength = headLength };
+        return new PreparedRecord { Record = record, Bytes = bytes, Length = length, HeadLength = headLength };
     }
 
     [ThreadStatic]

@@ -476,6 +476,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             {
                 batch = next;
                 Process(batch);
+                ReturnBuffers(batch);
                 batch = null;
             }
 
@@ -494,6 +495,19 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                 {
                     item.Fail(Unavailable("the audit writer stopped", ex));
                 }
+            }
+        }
+    }
+
+    /// <summary>After <see cref="Process"/> nothing seals or reads these appends again (a failed batch is never retried):
+    /// their prepared records go back to the pool. Appends dropped on a failure path just leave theirs to the GC.</summary>
+    private static void ReturnBuffers(List<WorkItem> batch)
+    {
+        foreach (var item in batch)
+        {
+            if (item is AppendWork append)
+            {
+                append.ReturnPrepared();
             }
         }
     }
@@ -826,6 +840,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     private sealed class AppendWork(PreparedRecord prepared, Ed25519KeyPair key, bool tracked, AuditLog log) : WorkItem
     {
         private int _failed;
+        private int _returned;
 
         /// <summary>Completes with the index once durable; null for an untracked append (nobody waits for it).</summary>
         public TaskCompletionSource<long>? Done { get; } = tracked ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
@@ -857,6 +872,15 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
 
         public bool Failed => Volatile.Read(ref _failed) != 0;
+
+        /// <summary>Returns the prepared record's buffer to the pool, once (the committer calls it after the batch is done).</summary>
+        public void ReturnPrepared()
+        {
+            if (Interlocked.Exchange(ref _returned, 1) == 0)
+            {
+                prepared.ReturnBuffer();
+            }
+        }
 
         public void Succeed() => Done?.TrySetResult(Index);
 

@@ -63,6 +63,47 @@ public sealed class AuditLogTests : IDisposable
         Assert.Empty(log.Read(5, 10));
     }
 
+    /// <summary>
+    /// Prepared records live in pooled buffers that are longer than the record and reused once an entry is committed: a
+    /// short record written into a buffer that held a long one must carry only its own bytes, in every entry.
+    /// </summary>
+    [Fact]
+    public async Task Entries_prepared_in_reused_buffers_carry_only_their_own_bytes()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey);
+        var records = new List<AuditRecord>();
+        for (int round = 0; round < 6; round++)
+        {
+            // Long records (their buffers go back to the pool once committed), then short ones that rent those buffers.
+            for (int i = 0; i < 40; i++)
+            {
+                records.Add(Record(records.Count) with { Reason = new string((char)('a' + round), 300 + i), Error = "E" + new string('x', 200) });
+            }
+
+            for (int i = 0; i < 40; i++)
+            {
+                records.Add(Record(records.Count) with { Resource = null, ReasonCode = null, DurationMs = null });
+            }
+
+            foreach (var record in records.Skip(round * 80))
+            {
+                log.AppendUntracked(record, _agent);
+            }
+
+            await log.FlushAsync();
+        }
+
+        Assert.Equal(records.Count, log.Count);
+        var entries = log.Read(0, records.Count);
+        for (int i = 0; i < records.Count; i++)
+        {
+            Assert.Equal(records[i], entries[i].Record);
+            Assert.Equal(CanonicalJson.Serialize(JsonNode.Parse(entries[i].CanonicalBytes)!), entries[i].CanonicalBytes);
+        }
+
+        Assert.True(log.Verify().IsValid);
+    }
+
     [Fact]
     public void Entry_body_is_canonical_json_signed_without_sig_and_omits_nulls()
     {
