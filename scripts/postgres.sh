@@ -5,7 +5,8 @@
 #   eval "$(bash scripts/postgres.sh)"      # sets AIM_TEST_POSTGRES (Npgsql connection string) and AIM_TEST_POSTGRES_DIR
 #   bash scripts/postgres.sh stop "$AIM_TEST_POSTGRES_DIR"
 #
-# Installs the `postgresql` apt package when no server binaries are found. As root, the cluster runs as the
+# Installs the `postgresql` apt package when no server binaries are found (through setup.sh, which waits for apt's
+# lock). initdb's and pg_ctl's transcripts are kept in the cluster's directory and printed only when a step fails. As root, the cluster runs as the
 # `postgres` user (PostgreSQL refuses to run as root). Authentication is `trust` on loopback only: the cluster is
 # for tests and lives in a temporary directory.
 set -euo pipefail
@@ -31,7 +32,7 @@ find_bin() {
 if [ "${1:-}" = "stop" ]; then
   dir="${2:?usage: postgres.sh stop <dir>}"
   bin=$(find_bin)
-  as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >&2 || true
+  as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$dir"
   exit 0
 fi
@@ -39,9 +40,8 @@ fi
 bin=$(find_bin)
 if [ -z "$bin" ]; then
   log "PostgreSQL server binaries not found; installing the postgresql package"
-  if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  # setup.sh waits (bounded) for apt's lock; its output goes to stderr, stdout carries only the exports.
+  bash "$(dirname "$0")/setup.sh" postgresql >&2
   bin=$(find_bin)
   if [ -z "$bin" ]; then
     log "installation did not provide initdb under /usr/lib/postgresql/*/bin"
@@ -65,10 +65,19 @@ dir=$(mktemp -d /tmp/aim-pg.XXXXXX)
 chmod 755 "$dir"
 if [ "$(id -u)" = "0" ]; then chown postgres "$dir"; fi
 
-as_owner "$bin/initdb" -D "$dir/data" -A trust -U aim --no-sync -E UTF8 >&2
-as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >&2
-as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U aim aimtest >&2
+# quietly <step> <command...>: the command's transcript (initdb prints ~30 lines) is shown only when it fails.
+quietly() {
+  local step="$1"; shift
+  if ! "$@" >"$dir/$step.log" 2>&1; then
+    log "$step failed:"; cat "$dir/$step.log" >&2
+    [ -f "$dir/server.log" ] && cat "$dir/server.log" >&2
+    exit 1
+  fi
+}
+quietly initdb as_owner "$bin/initdb" -D "$dir/data" -A trust -U aim --no-sync -E UTF8
+quietly start as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start
+quietly createdb as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U aim aimtest
 log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $dir)"
 
 echo "export AIM_TEST_POSTGRES='Host=127.0.0.1;Port=$port;Username=aim;Database=aimtest;Pooling=true;Maximum Pool Size=50'"

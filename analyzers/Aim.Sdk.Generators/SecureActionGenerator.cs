@@ -77,16 +77,6 @@ public sealed class SecureActionGenerator : IIncrementalGenerator
             spc.AddSource("AimActionCatalog.g.cs", CatalogEmitter.Emit(f.AssemblyName, f.HasModuleInitializer, actions));
         });
 
-        // Semantic Kernel: emitted only when the compilation references SK's filter interface (SemanticKernelEmitter).
-        var semanticKernel = context.CompilationProvider.Select(static (compilation, _) => SemanticKernelEmitter.Applies(compilation));
-        context.RegisterSourceOutput(semanticKernel, static (spc, applies) =>
-        {
-            if (applies)
-            {
-                spc.AddSource(SemanticKernelEmitter.HintName, SemanticKernelEmitter.Emit());
-            }
-        });
-
         var interceptorInput = callSites.Collect().WithTrackingName(Steps.CollectedCallSites).Combine(facts);
         context.RegisterSourceOutput(interceptorInput, static (spc, input) =>
         {

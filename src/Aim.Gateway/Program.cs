@@ -5,7 +5,7 @@ using Aim.Gateway;
 int index = Array.IndexOf(args, "--config");
 if (index < 0 || index + 1 >= args.Length)
 {
-    Console.Error.WriteLine("usage: Aim.Gateway --config <gateway.json>");
+    Console.Error.WriteLine("usage: aim-gateway --config <gateway.json>   (from a clone: dotnet run --project src/Aim.Gateway -- --config <gateway.json>)");
     return 2;
 }
 

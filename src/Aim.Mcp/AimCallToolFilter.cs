@@ -8,7 +8,8 @@ namespace Aim.Mcp;
 
 /// <summary>
 /// The server side: for each <c>tools/call</c>, resolve the tool's action (a mapping, else the tool method's
-/// <c>[SecureAction]</c> through <see cref="ActionResolver"/>), put the caller's AIP token from <c>_meta.aip_token</c> in
+/// <c>[SecureAction]</c> through <see cref="ActionResolver"/>), put the caller's AIP token (from <c>_meta.aip_token</c>, or over
+/// HTTP from the request's <c>X-AIP-Token</c> / <c>Authorization: AIP</c> header as <see cref="AipTokenIdentity"/>) in
 /// scope (demanded when <see cref="AimMcpOptions.RequireToken"/>), and run the tool through <see cref="AimRuntime"/>: the one
 /// call path verifies the token in step 4 (configure it on the runtime: <c>o.ChainCheck = new AipChainCheck(verifier,
 /// requireHolderIsAgent: false)</c>), decides, approves, runs, signs and audits. Refusals are answered with
@@ -70,6 +71,17 @@ public sealed class AimCallToolFilter
             ? ActionResolver.OrderArguments(action, args.Select(a => new KeyValuePair<string, object?>(a.Key, a.Value)))
             : [];
         string? token = ReadToken(parameters?.Meta);
+        if (AipTokenIdentity.Of(request.User) is { } fromHeaders)
+        {
+            // Over HTTP the token travels in a header; one also in _meta must be the same token, never a second one to pick from.
+            if (token is not null && !string.Equals(token, fromHeaders, StringComparison.Ordinal))
+            {
+                return McpCallRefusal.Create("aip_token_malformed", "The request carries different AIP tokens in its headers and in _meta.aip_token.");
+            }
+
+            token = fromHeaders;
+        }
+
         using var scope = _options.RequireToken ? AimDelegation.Require(token) : token is null ? null : AimDelegation.Use(token);
         try
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Aim.Audit;
 using Aim.Authorization;
 using Aim.Engine;
@@ -21,13 +20,8 @@ namespace Aim;
 /// </remarks>
 public sealed class AimRuntime : IAsyncDisposable
 {
-    /// <summary>The name of Aim's <see cref="System.Diagnostics.ActivitySource"/> and <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
-    public const string TelemetryName = "Aim";
-
-    internal static readonly ActivitySource ActivitySource = new(TelemetryName);
-    private static readonly Meter Meter = new(TelemetryName);
-    private static readonly Counter<long> ActionsCounter = Meter.CreateCounter<long>("aim.actions", description: "Secured actions by decision");
-    private static readonly Histogram<double> AuthorizeDuration = Meter.CreateHistogram<double>("aim.authorize.duration", "ms", "Time spent authorizing an action");
+    /// <summary>The name of Aim's <see cref="System.Diagnostics.ActivitySource"/> and <see cref="System.Diagnostics.Metrics.Meter"/> (see <see cref="AimTelemetry"/>).</summary>
+    public const string TelemetryName = AimTelemetry.Name;
 
     private static readonly AsyncLocal<AimRuntime?> Scoped = new();
     private static readonly AimRuntime Unconfigured = new();
@@ -37,6 +31,7 @@ public sealed class AimRuntime : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IReadOnlyDictionary<string, string> _attributes;
+    private readonly string _engineKind = "none";
 
     /// <summary>Creates a runtime over an engine.</summary>
     /// <param name="engine">The embedded engine or the server client.</param>
@@ -49,6 +44,12 @@ public sealed class AimRuntime : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _attributes = attributes ?? new Dictionary<string, string>();
+        _engineKind = engine switch
+        {
+            EmbeddedEngine => "embedded",
+            Remote.RemoteEngine => "remote",
+            _ => "custom",
+        };
     }
 
     private AimRuntime()
@@ -257,10 +258,16 @@ public sealed class AimRuntime : IAsyncDisposable
             throw NotConfigured();
         }
 
-        long started = _time.GetTimestamp();
-        var activity = ActivitySource.StartActivity("aim.action");
-        activity?.SetTag("aim.capability", action.CapabilityName);
-        activity?.SetTag("aim.risk", action.EffectiveRisk.ToString());
+        var activity = AimTelemetry.Source.StartActivity(AimTelemetry.ActionActivity);
+        if (activity is not null)
+        {
+            activity.SetTag(AimTelemetry.CapabilityTag, action.CapabilityName);
+            activity.SetTag("aim.resource", action.Resource);
+            activity.SetTag("aim.risk", action.EffectiveRisk.ToString().ToLowerInvariant());
+            activity.SetTag("aim.jit", action.JitAccess);
+            activity.SetTag("aim.agent", _engine.Agent.Name);
+            activity.SetTag(AimTelemetry.EngineTag, _engineKind);
+        }
 
         var request = new ActionRequest
         {
@@ -284,42 +291,54 @@ public sealed class AimRuntime : IAsyncDisposable
         var arguments = ArgumentRecorder.Describe(action, args);
 
         AuthorizationDecision decision;
+        long started = _time.GetTimestamp();
+        var verify = AimTelemetry.Source.StartActivity(AimTelemetry.VerifyActivity);
         try
         {
             decision = await _engine.AuthorizeAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (ApprovalTimeoutException ex)
         {
+            Verified(verify, started, "deny");
+            AimTelemetry.Decided("deny", "approval", action.CapabilityName, "approval_timeout");
             await RecordDenialAsync(action, request, arguments, "approval_timeout", ex.Message, null, cancellationToken).ConfigureAwait(false);
-            Finish(activity, "timeout");
+            Finish(activity, "timeout", "approval_timeout");
             throw;
         }
         catch (AimUnavailableException)
         {
-            Finish(activity, "unavailable");
+            Verified(verify, started, "unavailable");
+            AimTelemetry.Decided("unavailable", "engine", action.CapabilityName, null);
+            Finish(activity, "unavailable", "aim_unavailable");
             throw;
         }
         catch (OperationCanceledException)
         {
+            verify?.Dispose();
             Finish(activity, "cancelled");
             throw;
         }
         catch (Exception ex)
         {
             // Anything unexpected inside the pipeline is a denial, never a pass.
+            Verified(verify, started, "deny");
+            AimTelemetry.Decided("deny", "pipeline", action.CapabilityName, "pipeline_error");
             _logger.LogError(ex, "Authorization of {Capability} failed; denying", action.CapabilityName);
             await RecordDenialAsync(action, request, arguments, "pipeline_error", "The authorization pipeline failed: " + ex.GetType().Name, null, cancellationToken).ConfigureAwait(false);
-            Finish(activity, "error");
+            Finish(activity, "deny", "pipeline_error");
             throw new ActionDeniedException(action.CapabilityName, "pipeline_error", $"'{action.CapabilityName}' was denied because authorization failed ({ex.GetType().Name}).", ex);
         }
 
-        AuthorizeDuration.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+        Verified(verify, started, decision.Allowed ? "allow" : "deny");
         if (!decision.Allowed)
         {
             string code = decision.ReasonCode ?? "denied";
             string reason = decision.Reason ?? "denied";
+            string step = AimTelemetry.StepName(decision.Step);
+            AimTelemetry.Decided("deny", step, action.CapabilityName, code);
+            activity?.SetTag(AimTelemetry.StepTag, step);
             await RecordDenialAsync(action, request, arguments, code, reason, decision, cancellationToken).ConfigureAwait(false);
-            Finish(activity, "deny");
+            Finish(activity, "deny", code);
             _logger.LogInformation("Denied {Capability} for {Agent}: {ReasonCode}", action.CapabilityName, request.Agent.Name, code);
             throw new ActionDeniedException(action.CapabilityName, code, $"'{action.CapabilityName}' was denied: {reason}");
         }
@@ -328,17 +347,26 @@ public sealed class AimRuntime : IAsyncDisposable
 
         // High-risk actions and approved ones must leave a durable trace before they run.
         bool durable = action.EffectiveRisk >= DurableAuditFrom || action.JitAccess;
+        long appending = _time.GetTimestamp();
         try
         {
             await _engine.RecordAsync(authorized, durable, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Finish(activity, "unavailable");
+            Finish(activity, "unavailable", "aim_unavailable");
             throw ex as AimUnavailableException ?? new AimUnavailableException($"The audit log could not record '{action.CapabilityName}', so it did not run.", ex);
         }
 
-        ActionsCounter.Add(1, new KeyValuePair<string, object?>("decision", "allow"), new KeyValuePair<string, object?>("capability", action.CapabilityName));
+        AimTelemetry.Appended(_time.GetElapsedTime(appending), "authorized", _engineKind);
+        string allowedBy = decision.ApprovedBy is null ? "policy" : "approval";
+        AimTelemetry.Decided("allow", allowedBy, action.CapabilityName, null);
+        if (activity is not null)
+        {
+            activity.SetTag(AimTelemetry.DecisionTag, "allow");
+            activity.SetTag(AimTelemetry.StepTag, allowedBy);
+        }
+
         return new ActionTicket(action, request, arguments, _time.GetTimestamp(), activity);
     }
 
@@ -363,10 +391,15 @@ public sealed class AimRuntime : IAsyncDisposable
 
         try
         {
+            long appending = _time.GetTimestamp();
             var pending = _engine!.RecordAsync(record, waitForDurable: false, CancellationToken.None);
             if (!pending.IsCompletedSuccessfully)
             {
-                _ = ObserveAsync(pending, action.CapabilityName);
+                _ = ObserveAsync(pending, action.CapabilityName, appending);
+            }
+            else
+            {
+                AimTelemetry.Appended(_time.GetElapsedTime(appending), "outcome", _engineKind);
             }
         }
         catch (Exception ex)
@@ -375,14 +408,15 @@ public sealed class AimRuntime : IAsyncDisposable
             _logger.LogError(ex, "Could not record the outcome of {Capability}", action.CapabilityName);
         }
 
-        Finish(ticket.Activity, outcome);
+        Finish(ticket.Activity, outcome, error?.GetType().Name);
     }
 
-    private async Task ObserveAsync(ValueTask pending, string capability)
+    private async Task ObserveAsync(ValueTask pending, string capability, long appending)
     {
         try
         {
             await pending.ConfigureAwait(false);
+            AimTelemetry.Appended(_time.GetElapsedTime(appending), "outcome", _engineKind);
         }
         catch (Exception ex)
         {
@@ -392,12 +426,13 @@ public sealed class AimRuntime : IAsyncDisposable
 
     private async ValueTask RecordDenialAsync(ActionDescriptor action, ActionRequest request, ArgumentRecorder.Recorded arguments, string code, string reason, AuthorizationDecision? decision, CancellationToken cancellationToken)
     {
-        ActionsCounter.Add(1, new KeyValuePair<string, object?>("decision", "deny"), new KeyValuePair<string, object?>("capability", action.CapabilityName));
         var record = NewRecord(action, request, AuditEntryKind.Denied, arguments, "deny",
             reasonCode: code, reason: reason, details: decision is null ? null : Details(decision));
         try
         {
+            long appending = _time.GetTimestamp();
             await _engine!.RecordAsync(record, waitForDurable: true, cancellationToken).ConfigureAwait(false);
+            AimTelemetry.Appended(_time.GetElapsedTime(appending), "denied", _engineKind);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -452,11 +487,33 @@ public sealed class AimRuntime : IAsyncDisposable
         return details;
     }
 
-    private static void Finish(Activity? activity, string outcome)
+    private void Verified(Activity? verify, long started, string decision)
+    {
+        AimTelemetry.Verified(_time.GetElapsedTime(started), decision, _engineKind);
+        if (verify is not null)
+        {
+            verify.SetTag(AimTelemetry.DecisionTag, decision);
+            verify.Dispose();
+        }
+    }
+
+    /// <summary>Ends the action's activity; a refusal or failure (<paramref name="problem"/>: a reason code or error type) sets its status to error.</summary>
+    private static void Finish(Activity? activity, string outcome, string? problem = null)
     {
         if (activity is not null)
         {
-            activity.SetTag("aim.outcome", outcome);
+            activity.SetTag(AimTelemetry.OutcomeTag, outcome);
+            if (outcome is "deny" or "timeout" or "unavailable")
+            {
+                activity.SetTag(AimTelemetry.DecisionTag, outcome == "unavailable" ? "unavailable" : "deny");
+                activity.SetTag(AimTelemetry.ReasonCodeTag, problem);
+            }
+
+            if (problem is not null)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, problem);
+            }
+
             activity.Dispose();
         }
     }

@@ -12,7 +12,8 @@ namespace Aim.Server;
 
 /// <summary>
 /// Builds and runs the Aim server. Command line: <c>--urls http://127.0.0.1:8080 --data &lt;dir&gt;</c>, optionally
-/// <c>--postgres "&lt;connection string&gt;"</c> (or <c>AIM_POSTGRES</c>). <c>AIM_ADMIN_KEY</c> sets the bootstrap admin key;
+/// <c>--postgres "&lt;connection string&gt;"</c> (or <c>AIM_POSTGRES</c>) and <c>--otlp http://collector:4318</c> (or
+/// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>) to export traces and metrics. <c>AIM_ADMIN_KEY</c> sets the bootstrap admin key;
 /// otherwise the first start with an empty database writes one to <c>&lt;data&gt;/admin.key</c> (mode 0600) and logs only its path.
 /// </summary>
 public static class AimServerHost
@@ -38,6 +39,7 @@ public static class AimServerHost
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Logging.AddFilter("Aim.Server", LogLevel.Information);
+        ServerTelemetry.Add(builder); // OpenTelemetry over OTLP when --otlp or OTEL_EXPORTER_OTLP_ENDPOINT is set
 
         PrivateFiles.CreateDirectory(options.DataDirectory);
         bool sqlite = string.IsNullOrWhiteSpace(options.PostgresConnectionString);
@@ -75,6 +77,7 @@ public static class AimServerHost
         builder.Services.AddSingleton<Decisions.ServerDecider>();
         builder.Services.AddSingleton<RequestAuth>();
         builder.Services.AddSingleton<DecisionSignals>();
+        Compat.AimCompatEndpoints.AddServices(builder.Services);
         Dashboard.DashboardEndpoints.AddServices(builder.Services); Reports.ReportEndpoints.AddServices(builder.Services); Siem.SiemRegistration.Add(builder.Services, builder.Configuration, options);
 
         var app = builder.Build();
@@ -99,6 +102,10 @@ public static class AimServerHost
             // trace would let a flood of hostile requests turn into log I/O. They are counted in metrics instead.
             SuppressDiagnosticsCallback = c => c.Exception is ApiException { Status: < 500 },
         });
+        // A refusal with no body (no route: 404, wrong method: 405, ...) answers the same JSON error as the API's own.
+        app.UseStatusCodePages(WriteBodylessErrorAsync);
+        app.Lifetime.ApplicationStarted.Register(() => LogListening(app));
+        app.MapGet("/", () => Results.Redirect("/dashboard"));
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapGet("/health/ready", async (Database database) =>
         {
@@ -122,6 +129,7 @@ public static class AimServerHost
         AuditEndpoints.Map(api);
         TrustEndpoints.Map(api);
         McpEndpoints.Map(api);
+        Compat.AimCompatEndpoints.Map(api);
         Reports.ReportEndpoints.Map(api); Dashboard.DashboardEndpoints.Map(app);
         return app;
     }
@@ -223,6 +231,41 @@ public static class AimServerHost
         using var stream = new FileStream(path, streamOptions);
         using var writer = new StreamWriter(stream);
         writer.Write(content);
+    }
+
+    /// <summary>The addresses the server listens on, and the dashboard's URL (a wildcard host shown as localhost).</summary>
+    private static void LogListening(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.ToArray() ?? [];
+        if (addresses.Length == 0)
+        {
+            return;
+        }
+
+        string first = addresses[0];
+        var dashboard = Uri.TryCreate(first.Replace("://+", "://localhost").Replace("://*", "://localhost"), UriKind.Absolute, out var uri)
+            ? new UriBuilder(uri) { Host = uri.Host is "0.0.0.0" or "[::]" ? "localhost" : uri.Host, Path = "/dashboard" }.Uri.ToString()
+            : first.TrimEnd('/') + "/dashboard";
+        app.Logger.LogInformation("Aim server listening on {Addresses}; dashboard: {Dashboard}", string.Join(", ", addresses), dashboard);
+    }
+
+    private static Task WriteBodylessErrorAsync(StatusCodeContext context)
+    {
+        var response = context.HttpContext.Response;
+        var (code, message) = response.StatusCode switch
+        {
+            404 => ("not_found", "No such route."),
+            405 => ("method_not_allowed", "This route does not accept the method " + context.HttpContext.Request.Method + "."),
+            413 => (ErrorCodes.BodyTooLarge, "The body is too large."),
+            415 => ("unsupported_media_type", "The content type is not accepted here."),
+            400 => (ErrorCodes.InvalidRequest, "The request is malformed."),
+            401 => ("unauthorized", "Authentication is required."),
+            403 => ("forbidden", "The caller may not do this."),
+            >= 500 => (ErrorCodes.InternalError, "An internal error occurred."),
+            _ => ("http_" + response.StatusCode, "The request was refused."),
+        };
+        return response.WriteAsJsonAsync(new { error = new { code, message } });
     }
 
     private static int StatusOf(Exception ex) => ex switch

@@ -101,6 +101,12 @@ public static class CaseGenerator
                 policy["rateLimits"] = new JsonArray(new JsonObject { ["capability"] = capability, ["limit"] = limit, ["per"] = "00:01:00" });
             }
 
+            if (random.NextDouble() < 0.15)
+            {
+                // The agent's own step-5 cut points for high-risk actions (stricter than the defaults).
+                policy["intent"] = new JsonObject { ["high"] = new JsonObject { ["stepUpAt"] = 0.3, ["denyAt"] = 0.9 } };
+            }
+
             bool budget = random.NextDouble() < 0.3;
             if (budget)
             {

@@ -95,6 +95,10 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
                 new EndpointPath(endpointUrl),
                 new McpPath(_mcpClient),
                 new GatewayPath(),
+                new SemanticKernelPath(),
+                new SemanticKernelAIFunctionPath(),
+                new AgentFrameworkPath(),
+                new McpHttpPath(),
             ];
             pathCount = paths.Length;
             var results = new Dictionary<string, List<Outcome>>();

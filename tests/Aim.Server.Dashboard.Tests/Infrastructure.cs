@@ -156,10 +156,15 @@ public static class Repo
         }
     }
 
-    /// <summary>Where page screenshots go (docs/screenshots, shown by docs/dashboard.md).</summary>
+    /// <summary>
+    /// Where page screenshots go: docs/screenshots (shown by docs/dashboard.md) when AIM_UPDATE_SCREENSHOTS=1, else beside
+    /// the test binaries, so an ordinary test run leaves the checkout clean.
+    /// </summary>
     public static string Screenshot(string name)
     {
-        string dir = Path.Combine(Root, "docs", "screenshots");
+        string dir = Environment.GetEnvironmentVariable("AIM_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(Root, "docs", "screenshots")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(dir);
         return Path.Combine(dir, name + ".png");
     }

@@ -23,9 +23,11 @@ public sealed class AuditedRoutesTests
         public required AgentClient Agent { get; init; }
         public Dictionary<string, string> Ids { get; } = new(StringComparer.Ordinal);
         public Ed25519KeyPair Mcp { get; } = Ed25519KeyPair.Generate();
+        public Compat.AimSdkClient? Aim { get; set; }
 
         public void Dispose()
         {
+            Aim?.Dispose();
             Mcp.Dispose();
             Agent.Dispose();
             Admin.Dispose();
@@ -79,6 +81,33 @@ public sealed class AuditedRoutesTests
         new("POST", "/api/v1/verifications/{id}/result", "verification.result", c => c.Agent.SendAsync(HttpMethod.Post, $"api/v1/verifications/{c.Ids["pending"]}/result", new { outcome = "success" })),
         new("POST", "/api/v1/audit/records", "db:read", c => HardeningTests.SignedAppendAsync(c.Agent, HardeningTests.Record(c.Agent))),
         new("POST", "/api/v1/agents/{agent}/feedback", "agent.feedback", c => c.Admin.PostAsync($"api/v1/agents/{c.Agent.Id}/feedback", new { rating = 4 })),
+        // AIM wire compatibility (Compat/): the switch, then an agent speaking AIM's protocol.
+        new("PUT", "/api/v1/orgs/{org}/compat", "org.compat_changed", c => c.Admin.SendAsync(HttpMethod.Put, "api/v1/orgs/default/compat", new { enabled = true, server_keys = true })),
+        new("POST", "/api/v1/public/agents/register", "agent.registered", async c =>
+        {
+            var (client, r) = await Compat.AimSdkClient.RegisterAsync(c.Server.Url, c.Admin.ApiKey, "aim-audited");
+            c.Aim = client;
+            return r;
+        }),
+        new("POST", "/api/v1/sdk-api/verifications", null, async c =>
+        {
+            var r = await c.Aim!.VerifyAsync("refund_payment", context: new JsonObject { ["jit_access"] = true });
+            c.Ids["aim-pending"] = r.Json["id"]!.GetValue<string>();
+            return r;
+        }, Exemption: "as POST /api/v1/verifications (the same pipeline and table): a verification is a row of the verifications table, not an audit entry",
+            Setup: async c => (await c.Admin.PostAsync($"api/v1/agents/{c.Aim!.AgentId.Replace("-", string.Empty, StringComparison.Ordinal)}/grants", new { capabilities = new[] { "payment:refund" } })).Expect(HttpStatusCode.OK)),
+        new("POST", "/api/v1/sdk-api/verifications/{id}/result", "verification.result", c => c.Aim!.ResultAsync(c.Ids["aim-pending"], true, "refunded"),
+            Setup: async c => (await c.Admin.PostAsync($"api/v1/approvals/{c.Ids["aim-pending"].Replace("-", string.Empty, StringComparison.Ordinal)}/approve", new { })).Expect(HttpStatusCode.OK)),
+        new("POST", "/api/v1/sdk-api/agents/{agent}/capability-requests", "capability_request.created", c =>
+            c.Aim!.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{c.Aim.AgentId}/capability-requests", "{\"capability_type\": \"write_database\", \"reason\": \"nightly sync of records\"}")),
+        new("POST", "/api/v1/sdk-api/agents/{agent}/capabilities", "capability_request.created", c =>
+            c.Aim!.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{c.Aim.AgentId}/capabilities", "{\"capabilityType\": \"send_email\"}")),
+        new("POST", "/api/v1/sdk-api/agents/{agent}/mcp-servers", "agent.mcp_reported", c =>
+            c.Aim!.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{c.Aim.AgentId}/mcp-servers", "{\"mcp_server_ids\": [\"filesystem\"]}")),
+        new("POST", "/api/v1/sdk-api/agents/{agent}/detection/report", "agent.mcp_reported", c =>
+            c.Aim!.SendAsync(HttpMethod.Post, $"/api/v1/sdk-api/agents/{c.Aim.AgentId}/detection/report", "{\"detections\": [{\"mcpServer\": \"github\"}]}")),
+        new("POST", "/api/v1/detection/agents/{agent}/report", "agent.mcp_reported", c =>
+            c.Aim!.SendAsync(HttpMethod.Post, $"/api/v1/detection/agents/{c.Aim.AgentId}/report", "{\"detections\": [{\"mcpServer\": \"slack\"}]}")),
         new("POST", "/api/v1/mcp-servers", "mcp_server.registered", async c =>
         {
             var r = await c.Admin.PostAsync("api/v1/mcp-servers", new { name = "tools", url = "https://tools.example", public_key = Base64Url.EncodeToString(c.Mcp.PublicKey) });

@@ -45,6 +45,19 @@ public sealed class RemoteResilienceTests
     }
 
     [Fact]
+    public async Task Audit_append_is_never_retried_and_a_failed_append_keeps_the_body_from_running()
+    {
+        var server = new ScriptedServer { Audit = _ => Respond(HttpStatusCode.BadGateway, "{}") };
+        await using var runtime = server.Runtime("no-retry-audit");
+        bool ran = false;
+
+        await Assert.ThrowsAsync<AimUnavailableException>(() => runtime.InvokeAsync(new ActionDescriptor("db:read"), null, () => { ran = true; return Task.CompletedTask; }));
+
+        Assert.False(ran); // the "authorized" record could not be appended, so the action did not run
+        Assert.Equal(1, server.Count("POST api/v1/audit/records"));
+    }
+
+    [Fact]
     public async Task Idempotent_registration_is_retried_each_attempt_signed_with_a_fresh_nonce()
     {
         int failures = 2;
@@ -90,17 +103,19 @@ public sealed class RemoteResilienceTests
         await using var runtime = server.Runtime("breaker");
         int ran = 0;
 
-        // The breaker samples at least 8 calls; all fail, so it opens.
-        for (int i = 0; i < 8; i++)
+        // One breaker for the server's calls: it samples at least 8 (the successful registration is the first) and opens
+        // once half of them failed, here after the 7th failing verification.
+        for (int i = 0; i < 7; i++)
         {
             await Assert.ThrowsAsync<AimUnavailableException>(() => runtime.InvokeAsync(new ActionDescriptor("db:read"), null, () => { ran++; return Task.CompletedTask; }));
         }
 
-        Assert.Equal(8, server.Count("POST api/v1/verifications"));
+        Assert.Equal(1, server.Count("POST api/v1/agents"));
+        Assert.Equal(7, server.Count("POST api/v1/verifications"));
         var open = await Assert.ThrowsAsync<AimUnavailableException>(() => runtime.InvokeAsync(new ActionDescriptor("db:read"), null, () => { ran++; return Task.CompletedTask; }));
 
         Assert.IsAssignableFrom<BrokenCircuitException>(open.InnerException);
-        Assert.Equal(8, server.Count("POST api/v1/verifications")); // refused locally: the server was not asked
+        Assert.Equal(7, server.Count("POST api/v1/verifications")); // refused locally: the server was not asked
         Assert.Equal(0, ran);
     }
 
@@ -137,6 +152,8 @@ public sealed class RemoteResilienceTests
         public Func<CancellationToken, HttpResponseMessage> Registration { get; init; } = _ => Respond(HttpStatusCode.Created, """{"id":"agent-1"}""");
 
         public Func<CancellationToken, HttpResponseMessage> Verification { get; init; } = _ => Respond(HttpStatusCode.Created, """{"id":"v0","status":"approved"}""");
+
+        public Func<CancellationToken, HttpResponseMessage> Audit { get; init; } = _ => Respond(HttpStatusCode.Created, """{"index":0}""");
 
         public Func<CancellationToken, Task<HttpResponseMessage>> Poll { get; init; } = _ => Task.FromResult(Respond(HttpStatusCode.OK, """{"id":"v0","status":"approved"}"""));
 
@@ -179,7 +196,7 @@ public sealed class RemoteResilienceTests
                 "POST api/v1/agents" => Registration(ct),
                 "POST api/v1/verifications" => Verification(ct),
                 _ when request.Method == HttpMethod.Get && path.StartsWith("api/v1/verifications/", StringComparison.Ordinal) => await Poll(ct),
-                "POST api/v1/audit/records" => Respond(HttpStatusCode.Created, """{"index":0}"""),
+                "POST api/v1/audit/records" => Audit(ct),
                 _ => Respond(HttpStatusCode.OK, "{}"),
             };
         }

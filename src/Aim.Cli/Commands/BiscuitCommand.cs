@@ -20,12 +20,8 @@ internal static class BiscuitCommand
     /// </summary>
     private static readonly RunLimits CliLimits = RunLimits.Default with { MaxTime = TimeSpan.FromSeconds(1) };
 
-    /// <summary>Indented JSON that keeps Datalog quotes readable (output only, never embedded in HTML).</summary>
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
+    /// <summary>The CLI's JSON (indented, snake_case, Datalog quotes readable).</summary>
+    private static JsonSerializerOptions Json => Cli.Json;
 
     public static Command Create()
     {

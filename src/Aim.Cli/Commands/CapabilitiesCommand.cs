@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Aim.Cli.Commands;
 
@@ -15,12 +15,6 @@ internal static class CapabilitiesCommand
 {
     /// <summary>The <c>AssemblyMetadata</c> key the generator writes the manifest under.</summary>
     public const string ManifestKey = "Aim.Capabilities";
-
-    private static readonly JsonSerializerOptions Indented = new()
-    {
-        WriteIndented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // printed for people, not embedded in HTML
-    };
 
     public static Command Create()
     {
@@ -40,9 +34,9 @@ internal static class CapabilitiesCommand
             {
                 manifest = ReadManifest(file.FullName);
             }
-            catch (BadImageFormatException ex)
+            catch (BadImageFormatException)
             {
-                Console.Error.WriteLine($"aim: not_an_assembly: {file.Name} is not a .NET assembly ({ex.Message})");
+                Console.Error.WriteLine($"aim: not_an_assembly: {file.Name} is not a .NET assembly.");
                 return Cli.Error;
             }
 
@@ -54,12 +48,12 @@ internal static class CapabilitiesCommand
 
             try
             {
-                using JsonDocument document = JsonDocument.Parse(manifest);
-                Console.WriteLine(JsonSerializer.Serialize(document.RootElement, Indented));
+                // Printed in snake_case like every aim JSON output (the embedded manifest keeps the generator's names).
+                Console.WriteLine(SnakeCase(JsonNode.Parse(manifest))?.ToJsonString(Cli.Json) ?? "null");
             }
-            catch (JsonException ex)
+            catch (JsonException)
             {
-                Console.Error.WriteLine($"aim: manifest_malformed: the {ManifestKey} manifest in {file.Name} is not valid JSON ({ex.Message})");
+                Console.Error.WriteLine($"aim: manifest_malformed: the {ManifestKey} manifest in {file.Name} is not valid JSON.");
                 return Cli.Error;
             }
 
@@ -67,6 +61,14 @@ internal static class CapabilitiesCommand
         }));
         return command;
     }
+
+    /// <summary>A copy of <paramref name="node"/> with every member name in snake_case (values untouched).</summary>
+    internal static JsonNode? SnakeCase(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Key), SnakeCase(p.Value)))),
+        JsonArray a => new JsonArray([.. a.Select(SnakeCase)]),
+        _ => node?.DeepClone(),
+    };
 
     /// <summary>
     /// The value of <c>[assembly: AssemblyMetadata("Aim.Capabilities", value)]</c>, or null when absent.

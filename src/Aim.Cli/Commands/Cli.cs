@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Spectre.Console;
 
@@ -15,7 +17,16 @@ internal static class Cli
     /// <summary>Exit code of a usage or environment error.</summary>
     public const int Error = 2;
 
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    /// <summary>
+    /// Every JSON output: snake_case member names, as the wire formats (typed values and anonymous objects alike), and
+    /// no \uXXXX escapes of '+', quotes or non-ASCII text (printed for people and scripts, never embedded in HTML).
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>Runs a command body, turning Aim's typed errors into a one-line message and exit code 2.</summary>
     public static int Run(Func<int> body)
@@ -26,7 +37,18 @@ internal static class Cli
         }
         catch (AimException ex)
         {
-            Console.Error.WriteLine($"aim: {ex.Code}: {ex.Message}");
+            Console.Error.WriteLine($"aim: {ex.Code}: {UserText(ex.Message)}");
+            return Error;
+        }
+        catch (ArgumentException ex)
+        {
+            // Bad scopes, identifiers, budgets: a usage error in the caller's terms.
+            Console.Error.WriteLine($"aim: invalid_argument: {UserText(ex.Message)}");
+            return Error;
+        }
+        catch (FormatException ex)
+        {
+            Console.Error.WriteLine($"aim: invalid_argument: {UserText(ex.Message)}");
             return Error;
         }
         catch (IOException ex)
@@ -44,7 +66,43 @@ internal static class Cli
             Console.Error.WriteLine($"aim: {ex.Code}: {ex.Message}");
             return Error;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A failure nobody anticipated: one line, no stack trace; AIM_DEBUG=1 prints the exception for a bug report.
+            Console.Error.WriteLine("aim: internal_error: the command failed unexpectedly; run it again with AIM_DEBUG=1 for details.");
+            if (Environment.GetEnvironmentVariable("AIM_DEBUG") == "1")
+            {
+                Console.Error.WriteLine(ex);
+            }
+
+            return Error;
+        }
     }
+
+    /// <summary>
+    /// A message in the user's terms: without .NET's " (Parameter 'name')" suffix, wherever it appears (an Aim error
+    /// may quote an inner argument error), and without the trailing parameter text of nested messages.
+    /// </summary>
+    public static string UserText(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @" ?\(Parameter '[^']*'\)", string.Empty);
+
+    /// <summary>A parser message in the user's terms: "as expected type 'System.Int32'" becomes "as a whole number".</summary>
+    public static string UsageText(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"as expected type '([^']+)'", m => "as " + (m.Groups[1].Value switch
+        {
+            "System.Int32" or "System.Int64" or "System.UInt32" or "System.UInt64" or "System.Int32?" or "System.Int64?" or "System.UInt32?" => "a whole number",
+            "System.Decimal" or "System.Double" or "System.Decimal?" or "System.Double?" => "a number",
+            "System.Boolean" => "true or false",
+            "System.IO.FileInfo" or "System.IO.FileInfo?" => "a file path",
+            _ => "a value of the right kind",
+        }));
+
+    /// <summary>
+    /// The agent flag of every local command: <c>--agent</c>, with <c>--name</c> kept as an alias for scripts written
+    /// before the flags were made one.
+    /// </summary>
+    public static Option<string> AgentOption() =>
+        new("--agent", "--name") { Description = "The agent's name (--name is an older spelling).", Required = true };
 
     /// <summary>The key store home: <c>--home</c>, else <c>AIM_HOME</c>, else <c>~/.aim</c>.</summary>
     public static string Home(string? option) => option ?? Aim.Identity.AgentKeyStore.DefaultHome();

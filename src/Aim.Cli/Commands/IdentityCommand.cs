@@ -11,7 +11,7 @@ internal static class IdentityCommand
     public static Command Create()
     {
         var home = new Option<string?>("--home") { Description = "Key store directory (default: AIM_HOME, then ~/.aim)." };
-        var name = new Option<string>("--name") { Description = "The agent's name.", Required = true };
+        var name = Cli.AgentOption();
         var json = new Option<bool>("--json") { Description = "Print JSON." };
 
         var create = new Command("create", "Create an agent identity (Ed25519 key, 0600 file) and print its aip:key id.") { name, home };
@@ -70,7 +70,7 @@ internal static class IdentityCommand
 
             if (agents.Count == 0)
             {
-                Console.WriteLine($"No agents in {store.AgentsPath}. Create one: aim identity create --name <name>");
+                Console.WriteLine($"No agents in {store.AgentsPath}. Create one: aim identity create --agent <name>");
                 return Cli.Ok;
             }
 

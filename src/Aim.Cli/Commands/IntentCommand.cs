@@ -13,7 +13,7 @@ namespace Aim.Cli.Commands;
 internal static class IntentCommand
 {
     // One object per line, quotes and '<' left readable: this is terminal and pipe output, not HTML.
-    private static readonly JsonSerializerOptions JsonLines = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions JsonLines = new(Cli.Json) { WriteIndented = false };
 
     public static Command Create()
     {
@@ -48,6 +48,7 @@ internal static class IntentCommand
 
             if (p.GetValue(secondStageOut) is { } headPath)
             {
+                RequireSecondStage();
                 TrainSecondStage(p.GetValue(data)!, headPath, report.Model, options, p.GetValue(embeddingCache), Math.Max(1, p.GetValue(trainThreads)), p.GetValue(heldOutReport));
             }
 
@@ -62,6 +63,11 @@ internal static class IntentCommand
         classify.SetAction(p => Cli.Run(() =>
         {
             var classifier = p.GetValue(model) is { } modelPath ? new IntentClassifier(IntentModel.LoadFile(modelPath)) : IntentClassifier.Default;
+            if (p.GetValue(secondStage))
+            {
+                RequireSecondStage();
+            }
+
             using var stage = p.GetValue(secondStage) ? new OnnxIntentStage() : null;
             var file = p.GetValue(input)!;
             using var reader = file == "-" ? Console.In : new StreamReader(file);
@@ -242,6 +248,17 @@ internal static class IntentCommand
 
     // The default policy for the capability's risk level (plain text lines, with no capability, count as medium: the
     // risk classifier's default). Low: not classified; medium: allowed (classified in the background, only reported).
+    /// <summary>The installed aim tool leaves the second stage's model out (see Aim.Cli.csproj); say so before ONNX Runtime is touched.</summary>
+    private static void RequireSecondStage()
+    {
+        if (!File.Exists(EmbeddingModelFiles.DefaultPackageAssemblyPath))
+        {
+            throw new AimConfigurationException(
+                "The ONNX second stage is not part of the installed aim tool (its 91 MB model and ONNX Runtime are left out of the package). " +
+                "Run it from a clone of the repository: dotnet run --project src/Aim.Cli -- intent ...");
+        }
+    }
+
     private static (RiskLevel Risk, IntentOutcome Outcome, string Stage, float Score) Decide(string? capability, float firstStage, string text, OnnxIntentStage? stage)
     {
         var risk = Aim.Capabilities.RiskClassifier.Classify(capability ?? string.Empty).Level;

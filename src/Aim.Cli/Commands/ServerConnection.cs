@@ -120,7 +120,7 @@ internal sealed class ServerConnection : IDisposable
 
     public static string Escape(string segment) => Uri.EscapeDataString(segment);
 
-    public static void PrintJson(JsonNode node) => Console.WriteLine(node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    public static void PrintJson(JsonNode node) => Console.WriteLine(node.ToJsonString(Cli.Json));
 
     public void Dispose() => _http.Dispose();
 }

@@ -58,7 +58,7 @@ internal static class TokenCommand
         var mode = new Option<string>("--mode") { Description = "compact (JWS, one hop) or chained (Biscuit).", DefaultValueFactory = _ => "compact" };
         mode.AcceptOnlyFromAmong("compact", "chained");
         var command = new Command("mint", "Mint a root token signed by --agent.") { agent, sub, scope, budget, maxDepth, ttl, mode };
-        command.SetAction(p => Run(() =>
+        command.SetAction(p => Cli.Run(() =>
         {
             using var key = LoadKey(p.GetValue(agent)!);
             var now = DateTimeOffset.UtcNow;
@@ -86,7 +86,7 @@ internal static class TokenCommand
         var attested = AttestedOption("delegation");
         var token = TokenArgument();
         var command = new Command("delegate", "Append a delegation block (chained tokens) from --agent, the current holder.") { agent, to, scope, budget, ttl, context, attested, token };
-        command.SetAction(p => Run(() =>
+        command.SetAction(p => Cli.Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
             if (!ChainedToken.LooksChained(parent))
@@ -114,7 +114,7 @@ internal static class TokenCommand
         var attested = AttestedOption("completion");
         var token = TokenArgument();
         var command = new Command("complete", "Close a chained token with a completion block from --agent, the holder.") { agent, status, cost, tokens, resultHash, duration, attested, token };
-        command.SetAction(p => Run(() =>
+        command.SetAction(p => Cli.Run(() =>
         {
             var parent = ReadToken(p.GetValue(token));
             using var key = LoadKey(p.GetValue(agent)!);
@@ -154,7 +154,7 @@ internal static class TokenCommand
                 r.AddError("Give at least one --trusted-key or a --trust-store file.");
             }
         });
-        command.SetAction(p => Run(() =>
+        command.SetAction(p => Cli.Run(() =>
         {
             var text = ReadToken(p.GetValue(token), allowMissing: true);
             var keys = new InMemoryTrustStore(p.GetValue(trusted) ?? []);
@@ -201,7 +201,7 @@ internal static class TokenCommand
     {
         var token = TokenArgument();
         var command = new Command("inspect", "Print a token's contents WITHOUT verifying it.") { token };
-        command.SetAction(p => Run(() =>
+        command.SetAction(p => Cli.Run(() =>
         {
             var text = ReadToken(p.GetValue(token));
             if (CompactToken.LooksCompact(text))
@@ -269,20 +269,6 @@ internal static class TokenCommand
 
         return node;
     }
-
-    // Cli.Run plus invalid arguments (bad scopes, identifiers, budgets) as a one-line usage error.
-    private static int Run(Func<int> body) => Cli.Run(() =>
-    {
-        try
-        {
-            return body();
-        }
-        catch (ArgumentException ex)
-        {
-            Console.Error.WriteLine($"aim: invalid_argument: {ex.Message}");
-            return Cli.Error;
-        }
-    });
 
     private static AgentKey LoadKey(string agent) => new AgentKeyStore(AgentKeyStore.DefaultHome()).LoadOrCreate(agent);
 

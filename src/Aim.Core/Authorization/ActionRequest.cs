@@ -45,6 +45,9 @@ public sealed record ActionRequest
     /// <summary>The delegation token the action runs under, if any (checked by step 4).</summary>
     public string? DelegationToken { get; init; }
 
+    /// <summary>The agent's own step-5 thresholds from its policy (set by the pipeline before step 5), or null for the check's defaults.</summary>
+    public Aim.Policy.IntentPolicy? IntentPolicy { get; init; }
+
     /// <summary>Whether the front door demands a delegation token (for example a protected MCP server): step 4 denies a call without one.</summary>
     public bool RequireDelegation { get; init; }
 

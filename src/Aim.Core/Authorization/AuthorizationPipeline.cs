@@ -288,7 +288,9 @@ public sealed class AuthorizationPipeline
         StepResult? intent = null;
         if (IntentStep.Applies(_intent, request))
         {
-            intent = await IntentStep.CheckAsync(_intent!, request, cancellationToken).ConfigureAwait(false);
+            // The policy's own thresholds travel with the request, so every intent check reads them the same way.
+            var asked = policy.Intent is null || request.IntentPolicy is not null ? request : request with { IntentPolicy = policy.Intent };
+            intent = await IntentStep.CheckAsync(_intent!, asked, cancellationToken).ConfigureAwait(false);
         }
 
         return new PipelineEvaluation(policy, request, null, chain, intent, needsLimits);

@@ -20,7 +20,8 @@ public sealed class AgentPolicy
         IReadOnlyDictionary<string, IReadOnlyList<string>> requiredAttributes,
         IReadOnlyList<TimeWindow> timeWindows,
         IReadOnlyList<RateLimitRule> rateLimits,
-        BudgetLimit? budget)
+        BudgetLimit? budget,
+        IntentPolicy? intent)
     {
         Agent = agent;
         Grants = grants;
@@ -28,6 +29,7 @@ public sealed class AgentPolicy
         TimeWindows = timeWindows;
         RateLimits = rateLimits;
         Budget = budget;
+        Intent = intent;
     }
 
     /// <summary>The agent's (normalized, lower-case) name.</summary>
@@ -47,6 +49,9 @@ public sealed class AgentPolicy
 
     /// <summary>The spending limit, if any.</summary>
     public BudgetLimit? Budget { get; }
+
+    /// <summary>The agent's own step-5 thresholds per risk level, or null for the intent check's defaults.</summary>
+    public IntentPolicy? Intent { get; }
 
     /// <summary>A policy that grants nothing (what an agent missing from a policy file gets).</summary>
     /// <exception cref="KeyStoreException">The agent name is invalid.</exception>
@@ -170,6 +175,7 @@ public sealed class AgentPolicy
         private readonly List<TimeWindow> _windows = [];
         private readonly List<RateLimitRule> _rateLimits = [];
         private BudgetLimit? _budget;
+        private IntentPolicy? _intent;
 
         /// <summary>Starts a policy for an agent.</summary>
         /// <exception cref="KeyStoreException">Code <c>aim_keystore_name_invalid</c>: the agent name is invalid.</exception>
@@ -258,6 +264,24 @@ public sealed class AgentPolicy
             return this;
         }
 
+        /// <summary>Sets the agent's step-5 thresholds per risk level.</summary>
+        /// <exception cref="PolicyFormatException">A cut point is outside 0..1, or a deny point is below its step-up point.</exception>
+        public Builder IntentThresholds(IntentPolicy intent)
+        {
+            ArgumentNullException.ThrowIfNull(intent);
+            foreach (var (level, points) in new[] { ("high", intent.High), ("critical", intent.Critical) })
+            {
+                if (points is not null && (points.StepUpAt is < 0 or > 1 || points.DenyAt is < 0 or > 1 || points.DenyAt < points.StepUpAt
+                    || double.IsNaN(points.StepUpAt) || double.IsNaN(points.DenyAt)))
+                {
+                    throw new PolicyFormatException(null, null, $"Intent cut points for {level} are 0..1 with denyAt at least stepUpAt, got {points.StepUpAt} / {points.DenyAt}.");
+                }
+            }
+
+            _intent = intent;
+            return this;
+        }
+
         /// <summary>
         /// Adds everything <paramref name="other"/> holds (grants, attributes, windows, rate limits) and its
         /// budget when it has one; for example a policy file's entry merged with grants given in code.
@@ -274,6 +298,7 @@ public sealed class AgentPolicy
             _windows.AddRange(other.TimeWindows);
             _rateLimits.AddRange(other.RateLimits);
             _budget = other.Budget ?? _budget;
+            _intent = other.Intent ?? _intent;
             return this;
         }
 
@@ -284,6 +309,7 @@ public sealed class AgentPolicy
             _attributes.Count == 0 ? NoAttributes : new Dictionary<string, IReadOnlyList<string>>(_attributes, StringComparer.Ordinal),
             _windows.ToArray(),
             _rateLimits.ToArray(),
-            _budget);
+            _budget,
+            _intent);
     }
 }

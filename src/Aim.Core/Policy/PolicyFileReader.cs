@@ -51,7 +51,7 @@ internal sealed class PolicyFileReader(string? source)
 
     private AgentPolicy ReadAgent(string agent, JsonElement element, string path)
     {
-        var fields = Fields(element, path, "grants", "attributes", "timeWindows", "rateLimits", "budget");
+        var fields = Fields(element, path, "grants", "attributes", "timeWindows", "rateLimits", "budget", "intent");
         var builder = new AgentPolicy.Builder(agent);
 
         if (fields.TryGetValue("grants", out var grants))
@@ -123,8 +123,33 @@ internal sealed class PolicyFileReader(string? source)
             Wrap(budgetPath, () => builder.Budget(limitUsd, per));
         }
 
+        if (fields.TryGetValue("intent", out var intent))
+        {
+            var intentPath = path + ".intent";
+            var f = Fields(intent, intentPath, "high", "critical");
+            IntentCutPoints? Points(string level)
+            {
+                if (!f.TryGetValue(level, out var element))
+                {
+                    return null;
+                }
+
+                var levelPath = $"{intentPath}.{level}";
+                var p = Fields(element, levelPath, "stepUpAt", "denyAt");
+                return new IntentCutPoints(Probability(Required(p, "stepUpAt", levelPath), levelPath + ".stepUpAt"), Probability(Required(p, "denyAt", levelPath), levelPath + ".denyAt"));
+            }
+
+            var policy = new IntentPolicy(Points("high"), Points("critical"));
+            Wrap(intentPath, () => builder.IntentThresholds(policy));
+        }
+
         return builder.Build();
     }
+
+    private double Probability(JsonElement element, string path) =>
+        element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var value) && value is >= 0 and <= 1
+            ? value
+            : throw Error(path, "must be a number from 0 to 1.");
 
     private CapabilityGrant ReadGrant(JsonElement element, string path)
     {

@@ -232,7 +232,10 @@ public sealed class IntentClassifierCheck : IIntentCheck
 
     private StepResult Decide(ActionRequest request, IntentVerdict verdict, float score, string stage, string text, List<ArgumentRange>? ranges, float? firstStageScore = null)
     {
-        var thresholds = options.ThresholdsFor(request.Risk, stage == SecondStageName);
+        // The agent's policy may set its own first-stage cut points for this risk level.
+        var thresholds = stage != SecondStageName && request.IntentPolicy?.For(request.Risk) is { } own
+            ? new IntentThresholds((float)own.StepUpAt, (float)own.DenyAt)
+            : options.ThresholdsFor(request.Risk, stage == SecondStageName);
         var outcome = thresholds.Decide(score);
         var model = stage == SecondStageName ? firstStageVersion + "+" + secondStage!.Version : firstStageVersion;
         if (outcome == IntentOutcome.Allow)

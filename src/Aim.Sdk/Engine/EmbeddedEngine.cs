@@ -82,7 +82,8 @@ public sealed class EmbeddedEngine : IAimEngine
                 SeedBudget(policy, log, limits);
             }
 
-            var pipeline = new AuthorizationPipeline(new FixedPolicySource(policy), limits, options.ChainCheck, options.IntentCheck, options.ApprovalHandler, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
+            var pipeline = new AuthorizationPipeline(new FixedPolicySource(policy), limits, options.ChainCheck, options.IntentCheck,
+                options.ApprovalHandler is { } approvals ? new AimTelemetry.CountedApprovals(approvals) : null, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
             var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options);
             Heartbeat.Touch(home, key.Identity.Name, options.TimeProvider);
             return engine;

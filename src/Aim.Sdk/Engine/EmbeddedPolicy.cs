@@ -13,31 +13,7 @@ internal static class EmbeddedPolicy
         {
             if (options.PolicyFile is not null)
             {
-                var fromFile = AgentPolicySet.Load(options.PolicyFile).For(options.AgentName);
-                foreach (var grant in fromFile.Grants)
-                {
-                    builder.Grant(grant);
-                }
-
-                foreach (var (key, values) in fromFile.RequiredAttributes)
-                {
-                    builder.RequireAttribute(key, values);
-                }
-
-                foreach (var window in fromFile.TimeWindows)
-                {
-                    builder.AllowDuring(window);
-                }
-
-                foreach (var rule in fromFile.RateLimits)
-                {
-                    builder.RateLimit(rule.Capability.ToString(), rule.Limit, rule.Per);
-                }
-
-                if (fromFile.Budget is { } budget)
-                {
-                    builder.Budget(budget.LimitUsd, budget.Per);
-                }
+                builder.Include(AgentPolicySet.Load(options.PolicyFile).For(options.AgentName));
             }
 
             foreach (var grant in options.Grants)

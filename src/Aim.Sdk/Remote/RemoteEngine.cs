@@ -12,10 +12,8 @@ using Aim.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using Polly.CircuitBreaker;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace Aim.Remote;
 
@@ -24,14 +22,20 @@ namespace Aim.Remote;
 /// RFC 9530 <c>Content-Digest</c>, <c>created</c>, a fresh nonce and the agent's key id); the agent registers
 /// itself on first use with the key from the local key store; JIT approvals are awaited by long poll until the
 /// action's timeout; audit records are signed by the agent and appended to the server's log. HTTP goes through
-/// <see cref="IHttpClientFactory"/> and a Polly pipeline (attempt timeout, retries with jitter for idempotent
-/// calls only, circuit breaker). Fails closed: when the server cannot be reached the action does not run
+/// <see cref="IHttpClientFactory"/> and Microsoft.Extensions.Http.Resilience (attempt timeouts, retries with jitter for
+/// registration and long polls only, a circuit breaker; every attempt signed afresh). Fails closed: when the server cannot be reached the action does not run
 /// (<see cref="AimUnavailableException"/>).
 /// </summary>
 public sealed class RemoteEngine : IAimEngine
 {
     private const string ClientName = "Aim.Remote";
+    private const string CallsPipeline = "calls";
+    private const string LongPollPipeline = "long-poll";
     private static readonly TimeSpan LongPollSlice = TimeSpan.FromSeconds(25);
+    private static readonly HttpRequestOptionsKey<byte[]> Body = new("aim.body");
+    private static readonly HttpRequestOptionsKey<bool> UseApiKey = new("aim.use-api-key");
+    private static readonly HttpRequestOptionsKey<bool> Idempotent = new("aim.idempotent");
+    private static readonly HttpRequestOptionsKey<string> Pipeline = new("aim.pipeline");
 
     private readonly AgentKey _key;
     private readonly Uri _server;
@@ -41,9 +45,6 @@ public sealed class RemoteEngine : IAimEngine
     private readonly ILogger _logger;
     private readonly ServiceProvider _services;
     private readonly HttpClient _http;
-    private readonly ResiliencePipeline<HttpResponseMessage> _idempotent;
-    private readonly ResiliencePipeline<HttpResponseMessage> _single;
-    private readonly ResiliencePipeline<HttpResponseMessage> _longPoll;
     private readonly SemaphoreSlim _registration = new(1, 1);
     private readonly ConcurrentDictionary<string, string> _verificationByAction = new(StringComparer.Ordinal);
     private string? _serverAgentId;
@@ -62,8 +63,42 @@ public sealed class RemoteEngine : IAimEngine
         var http = services.AddHttpClient(ClientName, c =>
         {
             c.BaseAddress = _server;
-            c.Timeout = Timeout.InfiniteTimeSpan; // attempts are bounded by the Polly timeout instead
+            c.Timeout = Timeout.InfiniteTimeSpan; // attempts are bounded by the pipeline's timeouts instead
         });
+        http.AddResilienceHandler("aim-remote", static (pipeline, context) =>
+        {
+            if (context.InstanceName == LongPollPipeline)
+            {
+                // A long poll reads; retrying it is safe. No circuit breaker: a poll that waits is not a failing server.
+                pipeline.AddRetry(new HttpRetryStrategyOptions { MaxRetryAttempts = 3, BackoffType = DelayBackoffType.Exponential, UseJitter = true, Delay = TimeSpan.FromMilliseconds(500) })
+                    .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = LongPollSlice + TimeSpan.FromSeconds(15) });
+                return;
+            }
+
+            // Non-idempotent calls (a verification creates a record, an audit append adds an entry) are never retried:
+            // each attempt is signed with a fresh nonce, so the server could not tell a retry from a second request.
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = 3,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromMilliseconds(200),
+                    ShouldHandle = static args => ValueTask.FromResult(
+                        args.Context.GetRequestMessage() is { } request && request.Options.TryGetValue(Idempotent, out bool idempotent) && idempotent
+                        && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
+                })
+                .AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+                {
+                    FailureRatio = 0.5,
+                    MinimumThroughput = 8,
+                    SamplingDuration = TimeSpan.FromSeconds(30),
+                    BreakDuration = TimeSpan.FromSeconds(5),
+                })
+                .AddTimeout(new HttpTimeoutStrategyOptions { Timeout = TimeSpan.FromSeconds(10) });
+        }).SelectPipelineBy(static _ => static request => request.Options.TryGetValue(Pipeline, out string? name) && name is not null ? name : CallsPipeline);
+
+        // Inside the resilience handler, so every attempt (retries included) is signed afresh: its own nonce and created time.
+        http.AddHttpMessageHandler(() => new SigningHandler(this));
         if (handler is not null)
         {
             http.ConfigurePrimaryHttpMessageHandler(handler);
@@ -71,43 +106,6 @@ public sealed class RemoteEngine : IAimEngine
 
         _services = services.BuildServiceProvider();
         _http = _services.GetRequiredService<IHttpClientFactory>().CreateClient(ClientName);
-
-        var breaker = new CircuitBreakerStrategyOptions<HttpResponseMessage>
-        {
-            FailureRatio = 0.5,
-            MinimumThroughput = 8,
-            SamplingDuration = TimeSpan.FromSeconds(30),
-            BreakDuration = TimeSpan.FromSeconds(5),
-            ShouldHandle = Transient,
-        };
-        _idempotent = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = 3,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                ShouldHandle = Transient,
-            })
-            .AddCircuitBreaker(breaker)
-            .AddTimeout(TimeSpan.FromSeconds(10))
-            .Build();
-        // Non-idempotent calls (a verification creates a record, an audit append adds an entry) are never retried.
-        _single = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddCircuitBreaker(breaker)
-            .AddTimeout(TimeSpan.FromSeconds(10))
-            .Build();
-        _longPoll = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = 3,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(500),
-                ShouldHandle = Transient,
-            })
-            .AddTimeout(LongPollSlice + TimeSpan.FromSeconds(15))
-            .Build();
     }
 
     /// <inheritdoc />
@@ -217,7 +215,7 @@ public sealed class RemoteEngine : IAimEngine
             body["intent"] = new JsonObject { ["description"] = request.Description, ["parameter_names"] = names, ["arguments"] = arguments };
         }
 
-        var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/verifications", body, _single, useApiKey: false, cancellationToken).ConfigureAwait(false);
+        var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/verifications", body, Call.Single, useApiKey: false, cancellationToken).ConfigureAwait(false);
         if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             return Refused(result);
@@ -249,13 +247,13 @@ public sealed class RemoteEngine : IAimEngine
             var json = AuditRecordJson.ToJson(record with { AgentId = _serverAgentId ?? record.AgentId });
             var signature = _key.Sign(CanonicalJson.Serialize(json));
             var body = new JsonObject { ["record"] = json, ["record_sig"] = System.Buffers.Text.Base64Url.EncodeToString(signature) };
-            var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/audit/records", body, _single, useApiKey: false, cancellationToken).ConfigureAwait(false);
+            var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/audit/records", body, Call.Single, useApiKey: false, cancellationToken).ConfigureAwait(false);
             EnsureSuccess(status, result, "audit record");
 
             if (record.Kind == AuditEntryKind.Outcome && record.Outcome is { } outcome && _verificationByAction.TryRemove(record.ActionId, out var verification))
             {
                 var report = new JsonObject { ["outcome"] = outcome is "success" or "error" or "cancelled" ? outcome : "error" };
-                var (s, r) = await SendAsync(HttpMethod.Post, $"api/v1/verifications/{Uri.EscapeDataString(verification)}/result", report, _single, useApiKey: false, cancellationToken).ConfigureAwait(false);
+                var (s, r) = await SendAsync(HttpMethod.Post, $"api/v1/verifications/{Uri.EscapeDataString(verification)}/result", report, Call.Single, useApiKey: false, cancellationToken).ConfigureAwait(false);
                 if ((int)s >= 300)
                 {
                     _logger.LogWarning("The server did not accept the result of verification {Id}: {Code}", verification, ErrorCode(r));
@@ -284,6 +282,7 @@ public sealed class RemoteEngine : IAimEngine
     private async ValueTask<AuthorizationDecision> DecideAsync(ActionRequest request, JsonObject result, CancellationToken ct)
     {
         var deadline = _time.GetUtcNow() + request.JitTimeout;
+        using var waiting = Str(result, "status") == "pending" ? AimTelemetry.WaitingForApproval("remote") : null;
         while (true)
         {
             var details = result["details"] as JsonObject;
@@ -325,7 +324,7 @@ public sealed class RemoteEngine : IAimEngine
             _logger.LogInformation("Waiting up to {Timeout} for approval of {Capability}", left, request.Capability);
             long wait = (long)Math.Max(1, Math.Min(LongPollSlice.TotalSeconds, Math.Ceiling(left.TotalSeconds)));
             string id = Str(result, "id") ?? throw new AimUnavailableException("The Aim server returned a pending verification without an id.");
-            var (status, next) = await SendAsync(HttpMethod.Get, $"api/v1/verifications/{Uri.EscapeDataString(id)}?wait={wait}", null, _longPoll, useApiKey: false, ct).ConfigureAwait(false);
+            var (status, next) = await SendAsync(HttpMethod.Get, $"api/v1/verifications/{Uri.EscapeDataString(id)}?wait={wait}", null, Call.LongPoll, useApiKey: false, ct).ConfigureAwait(false);
             if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
                 return Refused(next);
@@ -352,7 +351,7 @@ public sealed class RemoteEngine : IAimEngine
             }
 
             var body = new JsonObject { ["name"] = _key.Identity.Name, ["aip_id"] = _key.Identity.AipId };
-            var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/agents", body, _idempotent, useApiKey: true, ct).ConfigureAwait(false);
+            var (status, result) = await SendAsync(HttpMethod.Post, "api/v1/agents", body, Call.Idempotent, useApiKey: true, ct).ConfigureAwait(false);
             if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.Conflict)
             {
                 throw new AimConfigurationException($"The Aim server refused to register agent '{_key.Identity.Name}': {ErrorCode(result)}: {ErrorMessage(result)}");
@@ -367,22 +366,29 @@ public sealed class RemoteEngine : IAimEngine
         }
     }
 
-    private async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpMethod method, string path, JsonObject? body, ResiliencePipeline<HttpResponseMessage> pipeline, bool useApiKey, CancellationToken ct)
+    private async Task<(HttpStatusCode Status, JsonObject Body)> SendAsync(HttpMethod method, string path, JsonObject? body, Call call, bool useApiKey, CancellationToken ct)
     {
         byte[] content = body is null ? [] : JsonSerializer.SerializeToUtf8Bytes(body);
+        using var message = new HttpRequestMessage(method, new Uri(_server, path));
+        if (content.Length > 0 || method != HttpMethod.Get)
+        {
+            message.Content = new ByteArrayContent(content);
+            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+
+        message.Options.Set(Body, content);
+        message.Options.Set(UseApiKey, useApiKey);
+        message.Options.Set(Idempotent, call == Call.Idempotent);
+        message.Options.Set(Pipeline, call == Call.LongPoll ? LongPollPipeline : CallsPipeline);
         HttpResponseMessage response;
         try
         {
-            response = await pipeline.ExecuteAsync(async token =>
-            {
-                // Signed afresh per attempt: each attempt gets its own nonce and created time.
-                using var message = Sign(method, new Uri(_server, path), content, useApiKey);
-                return await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
+            response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or IOException
-                                   || (ex is TaskCanceledException && !ct.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException or ExecutionRejectedException or IOException
+                                   || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
+            // ExecutionRejectedException: the pipeline gave up (an attempt timed out, or the circuit is open).
             throw new AimUnavailableException($"The Aim server at {_server} could not be reached ({ex.GetType().Name}); the action did not run.", ex);
         }
 
@@ -408,27 +414,24 @@ public sealed class RemoteEngine : IAimEngine
         }
     }
 
-    private HttpRequestMessage Sign(HttpMethod method, Uri uri, byte[] content, bool useApiKey)
+    private void Sign(HttpRequestMessage message)
     {
-        var message = new HttpRequestMessage(method, uri);
+        byte[] content = message.Options.TryGetValue(Body, out byte[]? bytes) && bytes is not null ? bytes : [];
         string digest = HttpMessageSignature.ContentDigest(content);
-        var (input, signature) = HttpMessageSignature.Sign(method.Method, uri, digest, _time.GetUtcNow().ToUnixTimeSeconds(),
+        var (input, signature) = HttpMessageSignature.Sign(message.Method.Method, message.RequestUri!, digest, _time.GetUtcNow().ToUnixTimeSeconds(),
             HttpMessageSignature.NewNonce(), _key.Identity.AipId, _key.KeyPair);
-        if (content.Length > 0 || method != HttpMethod.Get)
+        foreach (string name in (ReadOnlySpan<string>)["Content-Digest", "Signature-Input", "Signature"])
         {
-            message.Content = new ByteArrayContent(content);
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            message.Headers.Remove(name);
         }
 
         message.Headers.TryAddWithoutValidation("Content-Digest", digest);
         message.Headers.TryAddWithoutValidation("Signature-Input", input);
         message.Headers.TryAddWithoutValidation("Signature", signature);
-        if (useApiKey && _apiKey is not null)
+        if (message.Options.TryGetValue(UseApiKey, out bool useApiKey) && useApiKey && _apiKey is not null)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
         }
-
-        return message;
     }
 
     private static AuthorizationDecision Refused(JsonObject result) =>
@@ -448,14 +451,25 @@ public sealed class RemoteEngine : IAimEngine
 
     private static string? Str(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
-    private static ValueTask<bool> Transient(Outcome<HttpResponseMessage> outcome) => ValueTask.FromResult(outcome switch
+    /// <summary>Signs each attempt as it leaves (below the resilience handler, so a retry gets a fresh signature).</summary>
+    private sealed class SigningHandler(RemoteEngine engine) : DelegatingHandler
     {
-        { Exception: HttpRequestException or TimeoutRejectedException or IOException } => true,
-        { Result: { } r } => (int)r.StatusCode >= 500 || r.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests,
-        _ => false,
-    });
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            engine.Sign(request);
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 
-    private static ValueTask<bool> Transient(CircuitBreakerPredicateArguments<HttpResponseMessage> args) => Transient(args.Outcome);
+    private enum Call
+    {
+        /// <summary>Sent once (verifications, audit appends).</summary>
+        Single,
 
-    private static ValueTask<bool> Transient(RetryPredicateArguments<HttpResponseMessage> args) => Transient(args.Outcome);
+        /// <summary>Retried on transient failures (registration).</summary>
+        Idempotent,
+
+        /// <summary>A long-poll read, retried, with a longer attempt timeout and no circuit breaker.</summary>
+        LongPoll,
+    }
 }

@@ -32,13 +32,14 @@ internal static class ApprovalPages
             }
             else
             {
-                sb.Append("<table id=\"pending\"><thead><tr><th scope=\"col\">Agent</th><th scope=\"col\">Capability</th><th scope=\"col\">Risk</th><th scope=\"col\">Resource / method</th><th scope=\"col\">Asked</th><th scope=\"col\">Expires</th>")
+                sb.Append("<table id=\"pending\"><thead><tr><th scope=\"col\">Agent</th><th scope=\"col\">Capability</th><th scope=\"col\">Risk</th><th scope=\"col\">Resource / method</th><th scope=\"col\">Why</th><th scope=\"col\">Asked</th><th scope=\"col\">Expires</th>")
                   .Append(canDecide ? "<th scope=\"col\">Decision</th>" : string.Empty).Append("</tr></thead><tbody>");
                 foreach (var v in pending)
                 {
                     string agent = names.GetValueOrDefault(v.AgentId, v.AgentId);
                     sb.Append("<tr data-approval=\"").Append(Html.E(v.Id)).Append("\"><td>").Append(Html.E(agent)).Append("</td><td><code>").Append(Html.E(v.Capability)).Append("</code></td><td>")
                       .Append(Html.E(v.Risk)).Append("</td><td>").Append(Html.E(v.Resource ?? "—")).Append("<br><small>").Append(Html.E(v.Method)).Append("</small></td><td>")
+                      .Append(Why(v)).Append("</td><td>")
                       .Append(Html.Time(v.Created)).Append("</td><td>").Append(Html.Time(v.Expires)).Append("</td>");
                     if (canDecide)
                     {
@@ -98,5 +99,46 @@ internal static class ApprovalPages
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Why the action waits: a step-up shows the check that was not sure, its verdict and its evidence (what the approver
+    /// must see to decide); a plain JIT action says so.
+    /// </summary>
+    private static string Why(VerificationRow v)
+    {
+        if (v.Evidence is null)
+        {
+            return "JIT approval";
+        }
+
+        System.Text.Json.Nodes.JsonObject? evidence;
+        try
+        {
+            evidence = System.Text.Json.Nodes.JsonNode.Parse(v.Evidence) as System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            evidence = null;
+        }
+
+        if (evidence is null)
+        {
+            return "step-up";
+        }
+
+        var sb = new StringBuilder("<details class=\"evidence\"><summary>")
+            .Append(Html.E($"Stepped up by the {evidence["step"]} check: {evidence["reason"]}")).Append("</summary><dl>");
+        foreach (var (key, value) in evidence)
+        {
+            if (key is "step" or "reason")
+            {
+                continue;
+            }
+
+            sb.Append("<dt>").Append(Html.E(key)).Append("</dt><dd>").Append(Html.E(value is System.Text.Json.Nodes.JsonValue ? value.ToString() : value?.ToJsonString() ?? "null")).Append("</dd>");
+        }
+
+        return sb.Append("</dl></details>").ToString();
     }
 }

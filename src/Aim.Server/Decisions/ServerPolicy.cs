@@ -13,7 +13,7 @@ namespace Aim.Server.Decisions;
 internal static class ServerPolicy
 {
     /// <summary>The members a stored policy document may hold (grants live in the grants table).</summary>
-    public static readonly string[] DocumentMembers = ["attributes", "timeWindows", "rateLimits", "budget"];
+    public static readonly string[] DocumentMembers = ["attributes", "timeWindows", "rateLimits", "budget", "intent"];
 
     /// <summary>Builds the policy from the agent's grants and its stored document (null: none).</summary>
     /// <exception cref="PolicyFormatException">The stored document no longer parses (never stored that way: fail closed).</exception>

@@ -72,6 +72,17 @@ internal static class Migrations
             ALTER TABLE verifications ADD COLUMN evidence TEXT;
             CREATE INDEX verifications_reserved ON verifications (agent_id, reserved, status)
             """),
+        // AIM wire compatibility (src/Aim.Server/Compat): the per-organization switch (off unless a row says on), which
+        // agents came through AIM's SDKs (the dashboard marks them) and the MCP servers those agents reported.
+        (40, """
+            CREATE TABLE compat_orgs (org_id TEXT PRIMARY KEY REFERENCES orgs(id), enabled {int64} NOT NULL, server_keys {int64} NOT NULL,
+                updated {int64} NOT NULL, updated_by TEXT NOT NULL);
+            CREATE TABLE compat_agents (agent_id TEXT PRIMARY KEY REFERENCES agents(id), org_id TEXT NOT NULL, sdk TEXT NOT NULL, sdk_version TEXT,
+                key_custody TEXT NOT NULL, display_name TEXT, agent_type TEXT, version TEXT, repository_url TEXT, documentation_url TEXT,
+                created {int64} NOT NULL, updated {int64} NOT NULL);
+            CREATE TABLE compat_mcp (agent_id TEXT NOT NULL REFERENCES agents(id), org_id TEXT NOT NULL, name TEXT NOT NULL, method TEXT NOT NULL,
+                confidence {double}, sdk_version TEXT, first_seen {int64} NOT NULL, last_seen {int64} NOT NULL, PRIMARY KEY (agent_id, name))
+            """),
         // Step 3's rate limits keep each window's event count beside its events: counting the window per verification
         // walked up to `limit` index entries on the single writer (a 5,000-call limit cost ~0.1 ms per decision).
         (50, """
