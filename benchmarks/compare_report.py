@@ -168,7 +168,7 @@ def main():
         if py:
             ref = median_of(py, "aip_reference_compact_verify")
             py_raw = median_of(py, "python_raw_ed25519_verify")
-            w(f"| | | AIP reference, Python `CompactToken.verify` | {fmt_us(ref)} | reference / Aim = **{fmt_ratio(ref, compact)}** |")
+            w(f"| | | AIP reference ({env.get('aip', 'github.com/sunilp/aip')}), Python `CompactToken.verify` | {fmt_us(ref)} | reference / Aim = **{fmt_ratio(ref, compact)}** |")
             w(f"| | | Python's raw Ed25519 verify (cryptography, OpenSSL) | {fmt_us(py_raw)} | reference / Python raw = {fmt_ratio(ref, py_raw)} |")
         else:
             w("| | | AIP reference, Python | not run (no `--aip`) | |")
