@@ -126,7 +126,7 @@ done
   echo "node=$(node --version)"
   echo "command=bash benchmarks/compare.sh ${original_args[*]:-}"
   echo "max_busy=$max_busy"
-  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks tests || echo '+uncommitted')"
+  echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks tests ':!benchmarks/README.md' || echo '+uncommitted')"
   if [ -n "$aip" ]; then echo "aip=$(cat "$aip/../.commit" 2>/dev/null || git -C "$aip" rev-parse --short HEAD 2>/dev/null || echo "$aip")"; fi
   if [ -n "$baseline" ]; then echo "baseline=$(git -C "$baseline" rev-parse --short HEAD 2>/dev/null || cat "$baseline/.commit" 2>/dev/null || echo "$baseline")"; fi
 } > "$out/run.env"

@@ -20,7 +20,8 @@ END = "<!-- compare.sh: end -->"
 
 def load_rounds(run, prefix):
     rounds = []
-    for path in sorted(glob.glob(os.path.join(run, f"{prefix}-*.json"))):
+    # callpath-1.json, not callpath-base-1.json: the round number follows the prefix directly.
+    for path in sorted(glob.glob(os.path.join(run, f"{prefix}-[0-9]*.json"))):
         with open(path, encoding="utf-8") as f:
             text = f.read().strip()
         if text:
