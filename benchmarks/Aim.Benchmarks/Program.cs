@@ -1,7 +1,12 @@
 using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project benchmarks/Aim.Benchmarks -- --filter '*'   (see benchmarks/README.md)
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// --peers-fixture FILE / --peers-measure FILE [seconds]: Aim's side of benchmarks/compare.sh (PeerComparison).
+// --call-path [seconds]: the embedded call path per call, caller-thread allocations, paced and back to back (CallPathProbe).
+if (!Aim.Benchmarks.PeerComparison.TryRun(args) && !Aim.Benchmarks.CallPathProbe.TryRun(args))
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+}
 
 /// <summary>Entry point marker for BenchmarkSwitcher.</summary>
 public partial class Program;

@@ -137,7 +137,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -177,7 +177,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -217,7 +217,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw;
         }
 
-        Complete(ticket, null, result, hasResult: true);
+        Complete(ticket, null, result);
         return result;
     }
 
@@ -343,11 +343,7 @@ public sealed class AimRuntime : IAsyncDisposable
             throw new ActionDeniedException(action.CapabilityName, code, $"'{action.CapabilityName}' was denied: {reason}");
         }
 
-        var authorized = NewRecord(action, request, AuditEntryKind.Authorized, arguments) with
-        {
-            Decision = "allow",
-            Details = Details(decision),
-        };
+        var authorized = NewRecord(action, request, AuditEntryKind.Authorized, arguments, "allow", details: Details(decision));
 
         // High-risk actions and approved ones must leave a durable trace before they run.
         bool durable = action.EffectiveRisk >= DurableAuditFrom || action.JitAccess;
@@ -374,7 +370,11 @@ public sealed class AimRuntime : IAsyncDisposable
         return new ActionTicket(action, request, arguments, _time.GetTimestamp(), activity);
     }
 
-    internal void Complete(ActionTicket ticket, Exception? error, object? result, bool hasResult)
+    // Generic so a result nobody logs is never boxed (this runs for every secured action).
+    private void Complete<T>(in ActionTicket ticket, Exception? error, T result) =>
+        Complete(ticket, error, ticket.Action.LogResult ? (object?)result : null, hasResult: ticket.Action.LogResult);
+
+    internal void Complete(in ActionTicket ticket, Exception? error, object? result, bool hasResult)
     {
         var action = ticket.Action;
         string outcome = error switch
@@ -383,14 +383,11 @@ public sealed class AimRuntime : IAsyncDisposable
             OperationCanceledException => "cancelled",
             _ => "error",
         };
-        var record = NewRecord(action, ticket.Request, AuditEntryKind.Outcome, ticket.Arguments) with
-        {
-            Decision = "allow",
-            Outcome = outcome,
-            Error = error is null ? null : error.GetType().FullName + ": " + error.Message,
-            DurationMs = _time.GetElapsedTime(ticket.Started).TotalMilliseconds,
-            Result = hasResult && action.LogResult ? ArgumentRecorder.ToJson(result) : null,
-        };
+        var record = NewRecord(action, ticket.Request, AuditEntryKind.Outcome, ticket.Arguments, "allow",
+            outcome: outcome,
+            error: error is null ? null : error.GetType().FullName + ": " + error.Message,
+            durationMs: _time.GetElapsedTime(ticket.Started).TotalMilliseconds,
+            result: hasResult && action.LogResult ? ArgumentRecorder.ToJson(result) : null);
 
         try
         {
@@ -429,13 +426,8 @@ public sealed class AimRuntime : IAsyncDisposable
 
     private async ValueTask RecordDenialAsync(ActionDescriptor action, ActionRequest request, ArgumentRecorder.Recorded arguments, string code, string reason, AuthorizationDecision? decision, CancellationToken cancellationToken)
     {
-        var record = NewRecord(action, request, AuditEntryKind.Denied, arguments) with
-        {
-            Decision = "deny",
-            ReasonCode = code,
-            Reason = reason,
-            Details = decision is null ? null : Details(decision),
-        };
+        var record = NewRecord(action, request, AuditEntryKind.Denied, arguments, "deny",
+            reasonCode: code, reason: reason, details: decision is null ? null : Details(decision));
         try
         {
             long appending = _time.GetTimestamp();
@@ -449,16 +441,26 @@ public sealed class AimRuntime : IAsyncDisposable
         }
     }
 
-    private static AuditRecord NewRecord(ActionDescriptor action, ActionRequest request, AuditEntryKind kind, ArgumentRecorder.Recorded arguments) => new()
+    // One object per record (no "with" copy): this runs twice for every secured action.
+    private static AuditRecord NewRecord(ActionDescriptor action, ActionRequest request, AuditEntryKind kind, ArgumentRecorder.Recorded arguments, string decision,
+        string? reasonCode = null, string? reason = null, System.Text.Json.Nodes.JsonObject? details = null, string? outcome = null, string? error = null,
+        double? durationMs = null, System.Text.Json.Nodes.JsonNode? result = null) => new()
     {
         ActionId = request.ActionId,
         Kind = kind,
-        AgentId = request.Agent.Id.ToString(),
+        AgentId = request.Agent.IdText,
         AgentName = request.Agent.Name,
         Capability = action.CapabilityName,
         Resource = action.Resource,
         Risk = action.EffectiveRisk,
-        Decision = "allow",
+        Decision = decision,
+        ReasonCode = reasonCode,
+        Reason = reason,
+        Details = details,
+        Outcome = outcome,
+        Error = error,
+        DurationMs = durationMs,
+        Result = result,
         Method = action.Method,
         ArgumentsDigest = arguments.Digest,
         Arguments = arguments.Values?.DeepClone(),
@@ -516,7 +518,8 @@ public sealed class AimRuntime : IAsyncDisposable
         }
     }
 
-    internal sealed record ActionTicket(ActionDescriptor Action, ActionRequest Request, ArgumentRecorder.Recorded Arguments, long Started, Activity? Activity);
+    // A struct: BeginAsync usually completes synchronously, so the ticket lives on the caller's stack.
+    internal readonly record struct ActionTicket(ActionDescriptor Action, ActionRequest Request, ArgumentRecorder.Recorded Arguments, long Started, Activity? Activity);
 
     private sealed class Scope(AimRuntime? previous) : IDisposable
     {

@@ -22,6 +22,11 @@ internal static class ArgumentRecorder
         }
 
         var names = action.ParameterNames;
+        if (!action.LogArguments && TryDigestPrimitives(names, args) is { } digested)
+        {
+            return new Recorded(digested, null);
+        }
+
         var values = new JsonObject();
         for (int i = 0; i < args.Length; i++)
         {
@@ -32,6 +37,96 @@ internal static class ArgumentRecorder
         var canonical = CanonicalJson.Serialize(values);
         string digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(canonical));
         return new Recorded(digest, action.LogArguments ? values : null);
+    }
+
+    [ThreadStatic]
+    private static CanonicalJsonWriter? threadWriter;
+
+    /// <summary>
+    /// The digest of arguments that are all simple values (strings, booleans, integers, finite floating-point numbers,
+    /// null), written straight as canonical JSON into a reused buffer: the bytes <see cref="CanonicalJson.Serialize"/>
+    /// writes for the <see cref="JsonObject"/> that <see cref="Describe"/> would build, without building it. Null when
+    /// an argument needs the general path (any other type, or two arguments under one name).
+    /// </summary>
+    private static string? TryDigestPrimitives(IReadOnlyList<string> names, object?[] args)
+    {
+        const int MaxFast = 16;
+        if (args.Length > MaxFast || args.Length > names.Count)
+        {
+            return null;
+        }
+
+        foreach (var arg in args)
+        {
+            if (arg is not (null or string or bool or int or long or short or byte or sbyte or ushort or uint) && !(arg is double d && double.IsFinite(d)) && !(arg is float f && float.IsFinite(f)))
+            {
+                return null;
+            }
+        }
+
+        // Members in RFC 8785 order (ordinal UTF-16), as CanonicalJson sorts a JsonObject's members.
+        Span<int> order = stackalloc int[args.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            int j = i;
+            while (j > 0 && string.CompareOrdinal(names[order[j - 1]], names[i]) > 0)
+            {
+                order[j] = order[j - 1];
+                j--;
+            }
+
+            if (j > 0 && string.CompareOrdinal(names[order[j - 1]], names[i]) == 0)
+            {
+                return null; // a repeated name: the JsonObject would keep one member; leave that to the general path
+            }
+
+            order[j] = i;
+        }
+
+        var w = threadWriter ??= new CanonicalJsonWriter(256);
+        w.Reset();
+        try
+        {
+            w.StartObject();
+            foreach (int i in order)
+            {
+                w.Key(names[i]);
+                switch (args[i])
+                {
+                    case null:
+                        w.Null();
+                        break;
+                    case string value:
+                        w.String(value);
+                        break;
+                    case bool flag:
+                        w.Boolean(flag);
+                        break;
+                    case double number:
+                        w.Number(number);
+                        break;
+                    case float single:
+                        w.Number(single);
+                        break;
+                    default:
+                        // Integers become a long JsonValue, which CanonicalJson writes as a double.
+                        w.Number(Convert.ToInt64(args[i], CultureInfo.InvariantCulture));
+                        break;
+                }
+            }
+
+            w.EndObject();
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(w.WrittenSpan, hash);
+            Span<char> text = stackalloc char[7 + 64];
+            "sha256:".CopyTo(text);
+            Convert.TryToHexStringLower(hash, text[7..], out _);
+            return new string(text);
+        }
+        finally
+        {
+            w.Reset();
+        }
     }
 
     public static JsonNode? ToJson(object? value)

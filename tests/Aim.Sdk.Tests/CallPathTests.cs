@@ -61,6 +61,25 @@ public sealed class CallPathTests : IDisposable
     }
 
     [Fact]
+    public async Task Outcome_entry_carries_the_result_only_when_the_action_logs_it()
+    {
+        var logged = new ActionDescriptor("db:read", resource: "users_table", method: "Tests.CountUsers()", logResult: true);
+        var (runtime, engine) = Runtimes.Embedded(_home, o => o.Grant("db:read@users_*"));
+        await using var _ = runtime;
+
+        Assert.Equal(7, runtime.Invoke(logged, null, () => 7));
+        Assert.Equal(42, runtime.Invoke(ReadUsers, null, () => 42));
+        Assert.Equal("x", await runtime.InvokeAsync(logged, null, () => Task.FromResult("x")));
+
+        await engine.AuditLog.FlushAsync();
+        var outcomes = engine.AuditLog.Read(0, 10).Where(e => e.Record.Kind == AuditEntryKind.Outcome).Select(e => e.Record).ToList();
+        Assert.Equal(3, outcomes.Count);
+        Assert.Equal("7", outcomes[0].Result?.ToJsonString());
+        Assert.Null(outcomes[1].Result);
+        Assert.Equal("\"x\"", outcomes[2].Result?.ToJsonString());
+    }
+
+    [Fact]
     public async Task Resource_outside_the_granted_pattern_is_denied()
     {
         var (runtime, _) = Runtimes.Embedded(_home, o => o.Grant("db:read@orders_*"));

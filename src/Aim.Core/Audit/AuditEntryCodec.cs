@@ -7,16 +7,33 @@ using Aim.Json;
 namespace Aim.Audit;
 
 /// <summary>An <see cref="AuditRecord"/> checked and with its JSON members already canonicalized, ready to be
-/// numbered, signed and committed by the writer.</summary>
-internal sealed class PreparedRecord
+/// numbered, signed and committed by the writer. A struct: the append that carries it is the one object per entry.</summary>
+internal readonly struct PreparedRecord
 {
     public required AuditRecord Record { get; init; }
 
-    /// <summary>The canonical JSON up to (not including) <c>"index"</c>: <c>{"action_id":...</c> through <c>"error"</c>.</summary>
-    public required byte[] Head { get; init; }
+    /// <summary>The canonical JSON without the members the writer adds: bytes <c>[0, HeadLength)</c> run from
+    /// <c>{"action_id":...</c> through <c>"error"</c> (everything before <c>"index"</c>), bytes <c>[HeadLength, Length)</c>
+    /// are the members after <c>"index"</c> up to <c>"risk"</c>, each preceded by a comma. Rented from
+    /// <see cref="AuditEntryCodec.RecordBuffers"/> (it may be longer than <see cref="Length"/>): the audit log gives it back
+    /// once the entry is committed or failed (<see cref="ReturnBuffer"/>), so the caller's thread allocates no array per
+    /// record.</summary>
+    public required byte[] Bytes { get; init; }
 
-    /// <summary>The canonical JSON members after <c>"index"</c> up to <c>"risk"</c>, each preceded by a comma.</summary>
-    public required byte[] Middle { get; init; }
+    /// <summary>How many bytes of <see cref="Bytes"/> are the record.</summary>
+    public required int Length { get; init; }
+
+    /// <summary>Where the members after <c>"index"</c> start in <see cref="Bytes"/>.</summary>
+    public required int HeadLength { get; init; }
+
+    /// <summary>The members before <c>"index"</c>.</summary>
+    public ReadOnlySpan<byte> Head => Bytes.AsSpan(0, HeadLength);
+
+    /// <summary>The members after <c>"index"</c>.</summary>
+    public ReadOnlySpan<byte> Middle => Bytes.AsSpan(HeadLength, Length - HeadLength);
+
+    /// <summary>Gives the buffer back to the pool. Call once, when nothing will read this record again.</summary>
+    public void ReturnBuffer() => AuditEntryCodec.RecordBuffers.Return(Bytes);
 }
 
 /// <summary>The facts the verifier needs from a stored entry body, read without building objects.</summary>
@@ -30,6 +47,14 @@ internal readonly record struct EntryInspection(long Index, byte[] AgentKey, byt
 internal static class AuditEntryCodec
 {
     public const int FormatVersion = 1;
+
+    /// <summary>
+    /// Prepared records' buffers. Not <see cref="System.Buffers.ArrayPool{T}.Shared"/>: callers rent one at a time while the
+    /// committer gives them back a batch (up to thousands) at a time, far more than the shared pool keeps per size, so
+    /// most would be dropped and allocated again. This pool keeps up to 4,096 per size; what it keeps is bounded by the
+    /// largest backlog seen (typically ~512 B per buffer).
+    /// </summary>
+    internal static readonly System.Buffers.ArrayPool<byte> RecordBuffers = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 64 * 1024, maxArraysPerBucket: 4096);
 
     private static ReadOnlySpan<byte> SigMemberPrefix => ",\"sig\":\""u8;
 
@@ -46,19 +71,15 @@ internal static class AuditEntryCodec
         Required(record.Decision, nameof(record.Decision));
         _ = AuditFormat.KindName(record.Kind);
         _ = AuditFormat.RiskName(record.Risk);
-        foreach (var (value, name) in new[]
-                 {
-                     (record.Resource, nameof(record.Resource)), (record.ReasonCode, nameof(record.ReasonCode)),
-                     (record.Reason, nameof(record.Reason)), (record.Outcome, nameof(record.Outcome)),
-                     (record.Error, nameof(record.Error)), (record.ArgumentsDigest, nameof(record.ArgumentsDigest)),
-                     (record.OnBehalfOf, nameof(record.OnBehalfOf)), (record.Method, nameof(record.Method)),
-                 })
-        {
-            if (value is not null)
-            {
-                ValidUnicode(value, name);
-            }
-        }
+        // One call per member (no array of pairs): this runs on the caller's thread for every secured action.
+        Optional(record.Resource, nameof(record.Resource));
+        Optional(record.ReasonCode, nameof(record.ReasonCode));
+        Optional(record.Reason, nameof(record.Reason));
+        Optional(record.Outcome, nameof(record.Outcome));
+        Optional(record.Error, nameof(record.Error));
+        Optional(record.ArgumentsDigest, nameof(record.ArgumentsDigest));
+        Optional(record.OnBehalfOf, nameof(record.OnBehalfOf));
+        Optional(record.Method, nameof(record.Method));
 
         if (record.DurationMs is { } d && !double.IsFinite(d))
         {
@@ -70,8 +91,8 @@ internal static class AuditEntryCodec
         var details = record.Details is null ? null : Canonical(record.Details, nameof(record.Details));
 
         // Everything but the index and the time is known now: encode it on the caller's thread, so the single
-        // writer only splices in the index, the time and the signature.
-        var w = new CanonicalJsonWriter(512);
+        // writer only splices in the index, the time and the signature. The writer's buffer is reused per thread.
+        var w = ThreadWriter();
         w.StartObject();
         w.Key("action_id");
         w.String(record.ActionId);
@@ -80,7 +101,7 @@ internal static class AuditEntryCodec
         w.Key("id");
         w.String(record.AgentId);
         w.Key("key");
-        w.String(AuditFormat.ToBase64Url(agentKey));
+        w.Base64UrlString(agentKey);
         w.Key("name");
         w.String(record.AgentName);
         w.EndObject();
@@ -98,11 +119,10 @@ internal static class AuditEntryCodec
         }
 
         StringIfSet(w, "error", record.Error);
-        var head = w.ToArray();
+        var headLength = w.Length;
 
-        // The middle part continues the same object after "index", so start it with a member already written.
-        w.Reset();
-        w.StartObject();
+        // The middle part continues the same object after "index": write "index" as a member (so the writer puts a
+        // comma before the next one), then cut it out.
         w.Key("index");
         w.Integer(0);
         var skip = w.Length;
@@ -117,9 +137,24 @@ internal static class AuditEntryCodec
         RawIfSet(w, "result", result);
         w.Key("risk");
         w.String(AuditFormat.RiskName(record.Risk));
-        var middle = w.WrittenSpan[skip..].ToArray();
+        var written = w.WrittenSpan;
+        int length = headLength + (written.Length - skip);
+        var bytes = RecordBuffers.Rent(length);
+        written[..headLength].CopyTo(bytes);
+        written[skip..].CopyTo(bytes.AsSpan(headLength));
+        w.Reset();
 
-        return new PreparedRecord { Record = record, Head = head, Middle = middle };
+        return new PreparedRecord { Record = record, Bytes = bytes, Length = length, HeadLength = headLength };
+    }
+
+    [ThreadStatic]
+    private static CanonicalJsonWriter? threadWriter;
+
+    private static CanonicalJsonWriter ThreadWriter()
+    {
+        var w = threadWriter ??= new CanonicalJsonWriter(512);
+        w.Reset(); // a previous Prepare on this thread may have thrown half way
+        return w;
     }
 
     /// <summary>The <c>,"time":"...","v":1}</c> tail shared by every entry of a batch.</summary>
@@ -339,6 +374,14 @@ internal static class AuditEntryCodec
         {
             w.Key(key);
             w.String(value);
+        }
+    }
+
+    private static void Optional(string? value, string name)
+    {
+        if (value is not null)
+        {
+            ValidUnicode(value, name);
         }
     }
 

@@ -205,10 +205,23 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(agentKey);
         ct.ThrowIfCancellationRequested();
-        var work = new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey);
+        var work = new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey, tracked: true, this);
         Enqueue(work);
-        var task = work.Done.Task;
+        var task = work.Done!.Task;
         return new ValueTask<long>(ct.CanBeCanceled ? task.WaitAsync(ct) : task);
+    }
+
+    /// <summary>
+    /// Queues an entry that nobody waits for (the embedded engine's records of low-risk actions): the same checks, numbering,
+    /// signature and group commit as <see cref="AppendAsync"/>, without a task per entry. A failure to store it is logged
+    /// by this log (its <see cref="ILogger"/>) instead of completing a task.
+    /// </summary>
+    /// <exception cref="ArgumentException">The record is invalid (as for <see cref="AppendAsync"/>).</exception>
+    /// <exception cref="AuditLogException">Code <c>aim_audit_unavailable</c>: the log is closed.</exception>
+    internal void AppendUntracked(AuditRecord record, Ed25519KeyPair agentKey)
+    {
+        ArgumentNullException.ThrowIfNull(agentKey);
+        Enqueue(new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey, tracked: false, this));
     }
 
     /// <summary>Appends an entry and blocks until it is durably committed. See <see cref="AppendAsync"/>.</summary>
@@ -463,6 +476,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             {
                 batch = next;
                 Process(batch);
+                ReturnBuffers(batch);
                 batch = null;
             }
 
@@ -481,6 +495,19 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                 {
                     item.Fail(Unavailable("the audit writer stopped", ex));
                 }
+            }
+        }
+    }
+
+    /// <summary>After <see cref="Process"/> nothing seals or reads these appends again (a failed batch is never retried):
+    /// their prepared records go back to the pool. Appends dropped on a failure path just leave theirs to the GC.</summary>
+    private static void ReturnBuffers(List<WorkItem> batch)
+    {
+        foreach (var item in batch)
+        {
+            if (item is AppendWork append)
+            {
+                append.ReturnPrepared();
             }
         }
     }
@@ -674,7 +701,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
         foreach (var item in live)
         {
-            item.Done.TrySetResult(item.Index);
+            item.Succeed();
         }
     }
 
@@ -810,9 +837,13 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         public abstract void Fail(Exception error);
     }
 
-    private sealed class AppendWork(PreparedRecord prepared, Ed25519KeyPair key) : WorkItem
+    private sealed class AppendWork(PreparedRecord prepared, Ed25519KeyPair key, bool tracked, AuditLog log) : WorkItem
     {
-        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _failed;
+        private int _returned;
+
+        /// <summary>Completes with the index once durable; null for an untracked append (nobody waits for it).</summary>
+        public TaskCompletionSource<long>? Done { get; } = tracked ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
         public long Index { get; private set; }
 
@@ -840,9 +871,36 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             }
         }
 
-        public bool Failed => Done.Task.IsCompleted;
+        public bool Failed => Volatile.Read(ref _failed) != 0;
 
-        public override void Fail(Exception error) => Done.TrySetException(error);
+        /// <summary>Returns the prepared record's buffer to the pool, once (the committer calls it after the batch is done).</summary>
+        public void ReturnPrepared()
+        {
+            if (Interlocked.Exchange(ref _returned, 1) == 0)
+            {
+                prepared.ReturnBuffer();
+            }
+        }
+
+        public void Succeed() => Done?.TrySetResult(Index);
+
+        public override void Fail(Exception error)
+        {
+            if (Interlocked.Exchange(ref _failed, 1) != 0)
+            {
+                return;
+            }
+
+            if (Done is not null)
+            {
+                Done.TrySetException(error);
+            }
+            else
+            {
+                log._logger.LogError(error, "An audit entry that nobody waited for ({Capability}, action {ActionId}) could not be stored in {Path}",
+                    prepared.Record.Capability, prepared.Record.ActionId, log.Path);
+            }
+        }
     }
 
     private sealed class HeadWork(bool onlyIfChanged) : WorkItem

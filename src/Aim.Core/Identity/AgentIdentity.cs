@@ -27,6 +27,7 @@ public sealed class AgentIdentity : IEquatable<AgentIdentity>
     private readonly byte[] _publicKey;
     private string? _aipId;
     private string? _didKey;
+    private string? _idText;
 
     /// <summary>Creates an identity.</summary>
     /// <param name="id">The agent's stable id.</param>
@@ -49,6 +50,9 @@ public sealed class AgentIdentity : IEquatable<AgentIdentity>
 
     /// <summary>The agent's stable id.</summary>
     public Guid Id { get; }
+
+    /// <summary><see cref="Id"/> as text (<c>Guid.ToString()</c>), formatted once: every audit record carries it.</summary>
+    internal string IdText => _idText ??= Id.ToString();
 
     /// <summary>The agent's name.</summary>
     public string Name { get; }

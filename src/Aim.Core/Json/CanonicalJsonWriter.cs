@@ -77,6 +77,18 @@ internal sealed class CanonicalJsonWriter
         AppendString(value);
     }
 
+    /// <summary>Writes bytes as a base64url string without padding (the alphabet needs no escaping): the same
+    /// text as <c>String(Base64Url.EncodeToString(bytes))</c>, without building the string.</summary>
+    public void Base64UrlString(ReadOnlySpan<byte> bytes)
+    {
+        BeforeValue();
+        int length = System.Buffers.Text.Base64Url.GetEncodedLength(bytes.Length);
+        Ensure(length + 2);
+        _buffer[_length++] = (byte)'"';
+        _length += System.Buffers.Text.Base64Url.EncodeToUtf8(bytes, _buffer.AsSpan(_length));
+        _buffer[_length++] = (byte)'"';
+    }
+
     public void Number(double value)
     {
         BeforeValue();

@@ -17,11 +17,10 @@ public sealed class EmbeddedEngine : IAimEngine
     private readonly AgentKey _key;
     private readonly AgentKey _logKey;
     private readonly AuthorizationPipeline _pipeline;
-    private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private int _disposed;
 
-    private EmbeddedEngine(AgentKeyStore store, AgentKey key, AgentKey logKey, AgentPolicy policy, AuditLog log, AuthorizationPipeline pipeline, AimOptions options, ILogger logger)
+    private EmbeddedEngine(AgentKeyStore store, AgentKey key, AgentKey logKey, AgentPolicy policy, AuditLog log, AuthorizationPipeline pipeline, AimOptions options)
     {
         KeyStore = store;
         _key = key;
@@ -30,7 +29,6 @@ public sealed class EmbeddedEngine : IAimEngine
         AuditLog = log;
         _pipeline = pipeline;
         Options = options;
-        _logger = logger;
         _time = options.TimeProvider;
     }
 
@@ -86,7 +84,7 @@ public sealed class EmbeddedEngine : IAimEngine
 
             var pipeline = new AuthorizationPipeline(new FixedPolicySource(policy), limits, options.ChainCheck, options.IntentCheck,
                 options.ApprovalHandler is { } approvals ? new AimTelemetry.CountedApprovals(approvals) : null, options.TimeProvider, loggers.CreateLogger<AuthorizationPipeline>());
-            var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options, loggers.CreateLogger<EmbeddedEngine>());
+            var engine = new EmbeddedEngine(store, key, logKey, policy, log, pipeline, options);
             Heartbeat.Touch(home, key.Identity.Name, options.TimeProvider);
             return engine;
         }
@@ -139,6 +137,21 @@ public sealed class EmbeddedEngine : IAimEngine
         }
 
         Heartbeat.Touch(KeyStore.Home, _key.Identity.Name, _time, force: false);
+        if (!waitForDurable)
+        {
+            // Nobody waits: no task per record. A record that cannot be stored is logged by the audit log itself.
+            try
+            {
+                AuditLog.AppendUntracked(record, _key.KeyPair);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not AimUnavailableException)
+            {
+                throw new AimUnavailableException($"The audit log at {AuditLog.Path} refused the record.", ex);
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
         ValueTask<long> append;
         try
         {
@@ -149,21 +162,7 @@ public sealed class EmbeddedEngine : IAimEngine
             throw new AimUnavailableException($"The audit log at {AuditLog.Path} refused the record.", ex);
         }
 
-        if (waitForDurable)
-        {
-            return AwaitDurableAsync(append);
-        }
-
-        if (!append.IsCompleted)
-        {
-            _ = ObserveAsync(append);
-        }
-        else if (!append.IsCompletedSuccessfully)
-        {
-            return AwaitDurableAsync(append);
-        }
-
-        return ValueTask.CompletedTask;
+        return AwaitDurableAsync(append);
     }
 
     /// <summary>Flushes the audit log, writes a final tree head and releases the keys.</summary>
@@ -194,18 +193,6 @@ public sealed class EmbeddedEngine : IAimEngine
         catch (Exception ex) when (ex is not OperationCanceledException and not AimUnavailableException)
         {
             throw new AimUnavailableException($"The audit log at {AuditLog.Path} could not store the record.", ex);
-        }
-    }
-
-    private async Task ObserveAsync(ValueTask<long> append)
-    {
-        try
-        {
-            await append.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "An audit record could not be stored in {Path}", AuditLog.Path);
         }
     }
 }

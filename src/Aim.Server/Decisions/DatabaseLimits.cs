@@ -35,32 +35,64 @@ internal static class DatabaseLimits
             }
         }
 
+        // rate_counts holds the number of each rule's rows in rate_events (kept in this transaction with every insert and
+        // delete), so the check is two index lookups instead of counting the window: after the delete, every row left is
+        // inside it (at > from), which is what the count covered. Two rules with one key share one count, as they share rows.
         TimeSpan retryAfter = TimeSpan.Zero;
+        var counts = new Dictionary<string, (long Stored, long Now)>(StringComparer.Ordinal);
         foreach (var rule in matching)
         {
             string key = RuleKey(rule);
             long from = now - rule.Per.Ticks;
-            await c.ExecAsync("DELETE FROM rate_events WHERE agent_id = @a AND rule = @r AND at <= @f", tx, ("@a", agentId), ("@r", key), ("@f", from)).ConfigureAwait(false);
-            long count = Convert.ToInt64(await c.ScalarAsync("SELECT COUNT(*) FROM rate_events WHERE agent_id = @a AND rule = @r AND at > @f", tx,
-                ("@a", agentId), ("@r", key), ("@f", from)).ConfigureAwait(false), CultureInfo.InvariantCulture);
-            if (count >= rule.Limit)
+            if (!counts.TryGetValue(key, out var count))
+            {
+                int expired = await c.ExecAsync("DELETE FROM rate_events WHERE agent_id = @a AND rule = @r AND at <= @f", tx, ("@a", agentId), ("@r", key), ("@f", from)).ConfigureAwait(false);
+                object? events = await c.ScalarAsync("SELECT events FROM rate_counts WHERE agent_id = @a AND rule = @r", tx, ("@a", agentId), ("@r", key)).ConfigureAwait(false);
+                long stored = events is null or DBNull ? -1 : Convert.ToInt64(events, CultureInfo.InvariantCulture);
+                long left = stored - expired;
+                if (stored < 0 || left < 0)
+                {
+                    // No counter yet (a rule seen for the first time) or one that disagrees with its rows: count them once.
+                    left = Convert.ToInt64(await c.ScalarAsync("SELECT COUNT(*) FROM rate_events WHERE agent_id = @a AND rule = @r", tx,
+                        ("@a", agentId), ("@r", key)).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                }
+
+                counts[key] = count = (stored, left);
+            }
+
+            if (count.Now >= rule.Limit)
             {
                 // The call that must leave the window before this one fits: the oldest of the last `limit` calls.
                 long oldest = Convert.ToInt64(await c.ScalarAsync("SELECT at FROM rate_events WHERE agent_id = @a AND rule = @r AND at > @f ORDER BY at LIMIT 1 OFFSET @n", tx,
-                    ("@a", agentId), ("@r", key), ("@f", from), ("@n", count - rule.Limit)).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                    ("@a", agentId), ("@r", key), ("@f", from), ("@n", count.Now - rule.Limit)).ConfigureAwait(false), CultureInfo.InvariantCulture);
                 var wait = TimeSpan.FromTicks(Math.Max(0, oldest + rule.Per.Ticks - now));
                 retryAfter = wait > retryAfter ? wait : retryAfter;
             }
         }
 
-        if (retryAfter > TimeSpan.Zero)
+        bool allowed = retryAfter <= TimeSpan.Zero;
+        if (allowed)
         {
-            return new LimitResult(false, PolicyReasonCodes.RateLimited, $"Rate limit reached for '{request.Capability}'; retry after {retryAfter.TotalSeconds:0.#} s.");
+            foreach (var rule in matching)
+            {
+                string key = RuleKey(rule);
+                await c.ExecAsync("INSERT INTO rate_events (agent_id, rule, at) VALUES (@a, @r, @t)", tx, ("@a", agentId), ("@r", key), ("@t", now)).ConfigureAwait(false);
+                counts[key] = (counts[key].Stored, counts[key].Now + 1);
+            }
         }
 
-        foreach (var rule in matching)
+        foreach (var (key, count) in counts)
         {
-            await c.ExecAsync("INSERT INTO rate_events (agent_id, rule, at) VALUES (@a, @r, @t)", tx, ("@a", agentId), ("@r", RuleKey(rule)), ("@t", now)).ConfigureAwait(false);
+            if (count.Stored != count.Now)
+            {
+                await c.ExecAsync("INSERT INTO rate_counts (agent_id, rule, events) VALUES (@a, @r, @n) ON CONFLICT (agent_id, rule) DO UPDATE SET events = excluded.events", tx,
+                    ("@a", agentId), ("@r", key), ("@n", count.Now)).ConfigureAwait(false);
+            }
+        }
+
+        if (!allowed)
+        {
+            return new LimitResult(false, PolicyReasonCodes.RateLimited, $"Rate limit reached for '{request.Capability}'; retry after {retryAfter.TotalSeconds:0.#} s.");
         }
 
         if (!reserve || request.CostUsd == 0 || policy.Budget is not { } budget)

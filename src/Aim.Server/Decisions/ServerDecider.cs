@@ -50,7 +50,9 @@ internal sealed class ServerDecider(DecisionStore decisions, AimServerOptions op
         var request = new ActionRequest
         {
             ActionId = actionId,
-            Agent = new AgentIdentity(Guid.TryParse(caller.Agent.Id, out var id) ? id : Guid.Empty, caller.Agent.Name, key.PublicKey),
+            Agent = caller.Access is { } access && ReferenceEquals(access.Agent, caller.Agent) && ReferenceEquals(access.Key, key)
+                ? access.Identity
+                : new AgentIdentity(Guid.TryParse(caller.Agent.Id, out var id) ? id : Guid.Empty, caller.Agent.Name, key.PublicKey),
             Capability = capability,
             Resource = RequestJson.String(body, "resource", 512),
             Risk = declared > classified ? declared : classified,

@@ -11,7 +11,14 @@ namespace Aim.Server.Security;
 /// <param name="Policy">The agent's policy: its grants plus its stored policy document (attributes, time windows, rate limits, budget).</param>
 /// <param name="Roots">The organization's trusted roots for delegation chains.</param>
 /// <param name="Generation">The agent generation read before the rows: a write that commits with another generation must decide again.</param>
-internal sealed record AgentAccess(AgentRow Agent, AgentKeyRow Key, AgentPolicy Policy, IReadOnlyList<TrustedRootRow> Roots, long Generation);
+internal sealed record AgentAccess(AgentRow Agent, AgentKeyRow Key, AgentPolicy Policy, IReadOnlyList<TrustedRootRow> Roots, long Generation)
+{
+    private Aim.Identity.AgentIdentity? _identity;
+
+    /// <summary>The agent's identity under this key, built once per cached entry: its AIP identifier (a base58 encoding,
+    /// which step 4 compares with a token's holder) is then computed once, not per request.</summary>
+    public Aim.Identity.AgentIdentity Identity => _identity ??= new(Guid.TryParse(Agent.Id, out var id) ? id : Guid.Empty, Agent.Name, Key.PublicKey);
+}
 
 /// <summary>
 /// Agents, keys and grants by signing key, so a verification does not read them per request. Staleness is never

@@ -63,6 +63,47 @@ public sealed class AuditLogTests : IDisposable
         Assert.Empty(log.Read(5, 10));
     }
 
+    /// <summary>
+    /// Prepared records live in pooled buffers that are longer than the record and reused once an entry is committed: a
+    /// short record written into a buffer that held a long one must carry only its own bytes, in every entry.
+    /// </summary>
+    [Fact]
+    public async Task Entries_prepared_in_reused_buffers_carry_only_their_own_bytes()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey);
+        var records = new List<AuditRecord>();
+        for (int round = 0; round < 6; round++)
+        {
+            // Long records (their buffers go back to the pool once committed), then short ones that rent those buffers.
+            for (int i = 0; i < 40; i++)
+            {
+                records.Add(Record(records.Count) with { Reason = new string((char)('a' + round), 300 + i), Error = "E" + new string('x', 200) });
+            }
+
+            for (int i = 0; i < 40; i++)
+            {
+                records.Add(Record(records.Count) with { Resource = null, ReasonCode = null, DurationMs = null });
+            }
+
+            foreach (var record in records.Skip(round * 80))
+            {
+                log.AppendUntracked(record, _agent);
+            }
+
+            await log.FlushAsync();
+        }
+
+        Assert.Equal(records.Count, log.Count);
+        var entries = log.Read(0, records.Count);
+        for (int i = 0; i < records.Count; i++)
+        {
+            Assert.Equal(records[i], entries[i].Record);
+            Assert.Equal(CanonicalJson.Serialize(JsonNode.Parse(entries[i].CanonicalBytes)!), entries[i].CanonicalBytes);
+        }
+
+        Assert.True(log.Verify().IsValid);
+    }
+
     [Fact]
     public void Entry_body_is_canonical_json_signed_without_sig_and_omits_nulls()
     {
@@ -249,6 +290,59 @@ public sealed class AuditLogTests : IDisposable
         var indexes = await Task.WhenAll(tasks.Where((_, i) => i != 4));
         Assert.Equal(Enumerable.Range(0, 9).Select(i => (long)i), indexes.Order());
         Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public async Task Untracked_appends_are_committed_signed_and_a_failed_one_is_logged_without_a_gap()
+    {
+        var logger = new RecordingLogger();
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromMilliseconds(20) }, logger: logger);
+        var disposedKey = Ed25519KeyPair.Generate();
+        disposedKey.Dispose();
+        for (var i = 0; i < 10; i++)
+        {
+            log.AppendUntracked(Record(i), i == 4 ? disposedKey : _agent);
+        }
+
+        // A tracked append after them completes only once everything queued before it is committed.
+        Assert.Equal(9, await log.AppendAsync(Record(10), _agent));
+        await log.FlushAsync();
+        Assert.Equal(10, log.Count);
+        Assert.Equal(new[] { "act-0", "act-1", "act-2", "act-3", "act-5", "act-6", "act-7", "act-8", "act-9", "act-10" }, log.Read(0, 10).Select(e => e.Record.ActionId));
+        Assert.True(log.Verify().IsValid);
+        var failure = Assert.Single(logger.Errors);
+        Assert.Contains("act-4", failure.Message, StringComparison.Ordinal);
+        Assert.IsType<ObjectDisposedException>(failure.Exception);
+    }
+
+    [Fact]
+    public void An_invalid_untracked_record_is_refused_on_the_callers_thread()
+    {
+        using var log = AuditLog.Open(LogPath, _logKey);
+        Assert.Throws<ArgumentException>(() => log.AppendUntracked(Record(0) with { ActionId = "" }, _agent));
+        Assert.Throws<ArgumentException>(() => log.AppendUntracked(Record(0) with { Reason = "bad \ud800" }, _agent));
+        log.Dispose();
+        Assert.Throws<AuditLogException>(() => log.AppendUntracked(Record(1), _agent));
+    }
+
+    private sealed class RecordingLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public List<(string Message, Exception? Exception)> Errors { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Error)
+            {
+                lock (Errors)
+                {
+                    Errors.Add((formatter(state, exception), exception));
+                }
+            }
+        }
     }
 
     [Fact]
