@@ -34,6 +34,10 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
     private readonly object _queueLock = new();
     private readonly List<WorkItem> _queue = [];
+    private int _producersWaiting;
+
+    /// <summary>The most entries ever queued ahead of the writer at once (tests check the bound).</summary>
+    internal int PeakQueued { get; private set; }
     private readonly object _readerLock = new();
     private readonly object _commitLock = new(); // held while a commit becomes visible and the in-memory state follows
     private readonly Thread _sealer;
@@ -106,6 +110,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(logKey);
         options ??= new AuditLogOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueuedUntracked, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxCommitDelay, TimeSpan.Zero, nameof(options));
         var fullPath = System.IO.Path.GetFullPath(path);
 
@@ -221,7 +226,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     internal void AppendUntracked(AuditRecord record, Ed25519KeyPair agentKey)
     {
         ArgumentNullException.ThrowIfNull(agentKey);
-        Enqueue(new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey, tracked: false, this));
+        Enqueue(new AppendWork(AuditEntryCodec.Prepare(record, agentKey.PublicKey), agentKey, tracked: false, this), bounded: true);
     }
 
     /// <summary>Appends an entry and blocks until it is durably committed. See <see cref="AppendAsync"/>.</summary>
@@ -395,16 +400,26 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     /// <summary>As <see cref="Dispose"/>, without blocking the calling thread on the final commit.</summary>
     public ValueTask DisposeAsync() => new(Task.Run(Dispose));
 
-    private void Enqueue(WorkItem work)
+    private void Enqueue(WorkItem work, bool bounded = false)
     {
         lock (_queueLock)
         {
+            // Backpressure for appends nobody awaits: wait for the writer rather than queue without bound. Awaited
+            // appends are bounded by their callers (each waits for its own entry) and never block here.
+            while (bounded && !_closing && _queue.Count >= _options.MaxQueuedUntracked)
+            {
+                _producersWaiting++;
+                Monitor.Wait(_queueLock);
+                _producersWaiting--;
+            }
+
             if (_closing)
             {
                 throw new AuditLogException(AuditLogException.Unavailable, $"The audit log '{Path}' is closed.");
             }
 
             _queue.Add(work);
+            PeakQueued = Math.Max(PeakQueued, _queue.Count);
             if (_queue.Count == 1 || _queue.Count == _options.MaxBatchSize)
             {
                 Monitor.PulseAll(_queueLock);
@@ -437,6 +452,10 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
                     var take = Math.Min(_queue.Count, _options.MaxBatchSize);
                     batch.AddRange(_queue.GetRange(0, take));
                     _queue.RemoveRange(0, take);
+                    if (_producersWaiting > 0)
+                    {
+                        Monitor.PulseAll(_queueLock);
+                    }
                 }
 
                 var appends = Appends(batch);
@@ -519,6 +538,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             _closing = true;
             batch.AddRange(_queue);
             _queue.Clear();
+            Monitor.PulseAll(_queueLock);   // callers blocked on a full queue see the log closed
         }
 
         foreach (var item in batch)

@@ -14,6 +14,13 @@ public sealed class AuditLogOptions
     public int MaxBatchSize { get; set; } = 1024;
 
     /// <summary>
+    /// The most entries nobody waits for (the embedded engine's records of actions that do not wait for durability) that
+    /// may be queued ahead of the writer. A caller that would exceed it blocks until the writer takes a batch, so a caller
+    /// faster than the disk slows down instead of growing memory without bound. Default 16,384; at least 1.
+    /// </summary>
+    public int MaxQueuedUntracked { get; set; } = 16_384;
+
+    /// <summary>
     /// Write a signed tree head at the end of the first batch that crosses each multiple of this many entries,
     /// and on <see cref="AuditLog.FlushAsync"/> and dispose. Default 1000; zero or less writes heads only on
     /// flush, dispose and <see cref="AuditLog.CreateTreeHead"/>.

@@ -316,6 +316,33 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Untracked_appends_wait_for_the_writer_instead_of_queueing_without_bound()
+    {
+        // A tiny queue and batches: four producers outpace the writer, block at the bound, and lose nothing.
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxQueuedUntracked = 3, MaxBatchSize = 2 });
+        var producers = Enumerable.Range(0, 4).Select(p => Task.Run(() =>
+        {
+            for (var i = 0; i < 150; i++)
+            {
+                log.AppendUntracked(Record(p * 1000 + i), _agent);
+            }
+        })).ToArray();
+        await Task.WhenAll(producers).WaitAsync(TimeSpan.FromMinutes(2));
+        await log.FlushAsync();
+
+        Assert.Equal(600, log.Count);
+        Assert.InRange(log.PeakQueued, 1, 3);
+        Assert.Equal(600, log.Read(0, 600).Select(e => e.Record.ActionId).Distinct().Count());
+        Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public void A_queue_bound_below_one_is_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxQueuedUntracked = 0 }));
+    }
+
+    [Fact]
     public void An_invalid_untracked_record_is_refused_on_the_callers_thread()
     {
         using var log = AuditLog.Open(LogPath, _logKey);
