@@ -38,6 +38,9 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
     /// <summary>The most entries ever queued ahead of the writer at once (tests check the bound).</summary>
     internal int PeakQueued { get; private set; }
+
+    /// <summary>How many append transactions were committed (tests check group commit).</summary>
+    internal int CommittedBatches { get; private set; }
     private readonly object _readerLock = new();
     private readonly object _commitLock = new(); // held while a commit becomes visible and the in-memory state follows
     private readonly Thread _sealer;
@@ -547,10 +550,19 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Group commit: when other appends are already queued, give the burst a moment to fill the batch.</summary>
+    /// <summary>Group commit: when other appends are already queued, or the one queued is not awaited, give the burst a
+    /// moment to fill the batch.</summary>
     private void WaitForCompany()
     {
-        if (_queue.Count < 2 || _queue.Count >= _options.MaxBatchSize || _options.MaxCommitDelay <= TimeSpan.Zero || _closing)
+        if (_queue.Count >= _options.MaxBatchSize || _options.MaxCommitDelay <= TimeSpan.Zero || _closing)
+        {
+            return;
+        }
+
+        // A lone entry that a caller awaits is committed at once. One nobody awaits (a record of an action that did not
+        // wait for durability, e.g. each request through the gateway) waits for company too: one seal, commit and fsync
+        // per window instead of two thread wake-ups and an fsync per request.
+        if (_queue.Count < 2 && _queue[0] is not AppendWork { Done: null })
         {
             return;
         }
@@ -694,6 +706,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
             lock (_commitLock)
             {
                 tx.Commit();
+                CommittedBatches++;
                 _frontier = frontier;
                 Interlocked.Exchange(ref _count, frontier.Size);
             }

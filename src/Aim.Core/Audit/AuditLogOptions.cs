@@ -4,9 +4,10 @@ namespace Aim.Audit;
 public sealed class AuditLogOptions
 {
     /// <summary>
-    /// How long a batch that already has company waits for more appends before it is committed. A lone append
-    /// is committed at once; the wait only applies when several appends are queued (as PostgreSQL's
-    /// <c>commit_delay</c> applies only with <c>commit_siblings</c>). Default 2 ms; zero disables waiting.
+    /// How long a batch that already has company waits for more appends before it is committed. A lone append a caller
+    /// awaits is committed at once; the wait only applies when several appends are queued (as PostgreSQL's
+    /// <c>commit_delay</c> applies only with <c>commit_siblings</c>) or when the lone one is not awaited (it cannot delay
+    /// anyone). Default 2 ms; zero disables waiting.
     /// </summary>
     public TimeSpan MaxCommitDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 

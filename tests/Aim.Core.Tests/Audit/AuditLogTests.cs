@@ -337,6 +337,32 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Appends_nobody_awaits_arriving_one_by_one_share_a_commit()
+    {
+        // Ten records 10 ms apart, well inside one 1 s window: one transaction (before, each lone record was committed,
+        // fsynced, at once). An awaited append is not held back by the window (shown by Tracked_lone_append...).
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromSeconds(1) });
+        for (var i = 0; i < 10; i++)
+        {
+            log.AppendUntracked(Record(i), _agent);
+            await Task.Delay(10);
+        }
+
+        await log.FlushAsync();
+        Assert.Equal(10, log.Count);
+        Assert.InRange(log.CommittedBatches, 1, 2);
+        Assert.True(log.Verify().IsValid);
+    }
+
+    [Fact]
+    public async Task Tracked_lone_append_is_committed_without_waiting_for_the_window()
+    {
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromMinutes(10) });
+        Assert.Equal(0, await log.AppendAsync(Record(0), _agent).AsTask().WaitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(1, log.CommittedBatches);
+    }
+
+    [Fact]
     public void A_queue_bound_below_one_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxQueuedUntracked = 0 }));
