@@ -368,7 +368,7 @@ public sealed class ApiFlowTests
     [Fact]
     public async Task First_start_writes_the_bootstrap_key_with_owner_only_permissions()
     {
-        string data = Directory.CreateTempSubdirectory("aim-bootstrap").FullName;
+        string data = TestDirectories.Create("aim-bootstrap").FullName;
         var app = await AimServerHost.BuildAsync(["--urls", "http://127.0.0.1:0", "--data", data], o => o.BootstrapAdminKey = null);
         await app.StartAsync();
         try

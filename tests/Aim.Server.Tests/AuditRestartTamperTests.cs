@@ -54,7 +54,7 @@ public sealed class AuditRestartTamperTests
     [MemberData(nameof(Cases))]
     public async Task Tampering_is_detected_after_a_restart_and_offline_from_a_saved_head(string backend, string kind)
     {
-        string data = Directory.CreateTempSubdirectory("aim-tamper").FullName;
+        string data = TestDirectories.Create("aim-tamper").FullName;
         string adminKey = "aim_test_" + Guid.NewGuid().ToString("N");
         string? pg = backend == "postgres" ? Tests.Backends.NewPostgresDatabase() : null;
         string keyFile = Path.Combine(data, "..", Path.GetFileName(data) + "-auditor.key");
@@ -245,7 +245,7 @@ public sealed class AuditRestartTamperTests
             psi.ArgumentList.Add(arg);
         }
 
-        psi.Environment["AIM_HOME"] = Directory.CreateTempSubdirectory("aim-cli-home").FullName;
+        psi.Environment["AIM_HOME"] = TestDirectories.Create("aim-cli-home").FullName;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

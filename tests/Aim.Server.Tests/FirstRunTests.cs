@@ -29,7 +29,7 @@ public sealed partial class FirstRunTests : IAsyncLifetime
     [Fact]
     public async Task Startup_line_names_the_bound_address_and_the_dashboard_url()
     {
-        string data = Directory.CreateTempSubdirectory("aim-first-run").FullName;
+        string data = TestDirectories.Create("aim-first-run").FullName;
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,

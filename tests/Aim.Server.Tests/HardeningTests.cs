@@ -271,7 +271,7 @@ public sealed class HardeningTests
     [MemberData(nameof(Backends))]
     public async Task The_bootstrap_admin_key_cannot_be_revoked_and_AIM_ADMIN_KEY_restores_a_lost_one(string backend)
     {
-        string data = Directory.CreateTempSubdirectory("aim-bootstrap").FullName;
+        string data = TestDirectories.Create("aim-bootstrap").FullName;
         string bootstrap = "aim_test_boot_" + Guid.NewGuid().ToString("N");
         string? pg = backend == "postgres" ? Tests.Backends.NewPostgresDatabase() : null;
         string bootstrapId;
@@ -323,7 +323,7 @@ public sealed class HardeningTests
             return;
         }
 
-        string parent = Directory.CreateTempSubdirectory("aim-modes").FullName;
+        string parent = TestDirectories.Create("aim-modes").FullName;
         string data = Path.Combine(parent, "data");
         await using (var server = await ServerHarness.StartAsync("sqlite", dataDirectory: data))
         {

@@ -47,7 +47,7 @@ public sealed class LoadTests(ITestOutputHelper output)
         }
 
         string? database = backend == "postgres" ? Backends.NewPostgresDatabase() : null;
-        string data = Directory.CreateTempSubdirectory("aim-load").FullName;
+        string data = TestDirectories.Create("aim-load").FullName;
         var replicas = new List<ServerHarness>();
         for (int r = 0; r < replicaCount; r++)
         {

@@ -263,7 +263,7 @@ public sealed class PipelineTests
         }
 
         string database = Tests.Backends.NewPostgresDatabase();
-        string data = Directory.CreateTempSubdirectory("aim-replicas").FullName;
+        string data = TestDirectories.Create("aim-replicas").FullName;
         await using var a = await ServerHarness.StartAsync("postgres", postgres: database, dataDirectory: data);
         await using var b = await ServerHarness.StartAsync("postgres", postgres: database, dataDirectory: data);
         using var admin = a.Admin();

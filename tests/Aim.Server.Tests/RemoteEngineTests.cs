@@ -16,7 +16,7 @@ public sealed class RemoteEngineTests
         AgentName = name,
         ServerUrl = server.Url,
         ApiKey = apiKey ?? server.AdminKey,
-        Home = Directory.CreateTempSubdirectory("aim-remote-home").FullName,
+        Home = TestDirectories.Create("aim-remote-home").FullName,
     };
 
     private static async Task GrantAsync(AdminClient admin, string agent, params string[] capabilities) =>
@@ -130,7 +130,7 @@ public sealed class RemoteEngineTests
             AgentName = "offline",
             ServerUrl = new Uri($"http://127.0.0.1:{port}/"),
             ApiKey = "aim_whatever",
-            Home = Directory.CreateTempSubdirectory("aim-remote-home").FullName,
+            Home = TestDirectories.Create("aim-remote-home").FullName,
         };
         await using var runtime = new AimRuntime(AimEngineFactory.Create(options));
         bool ran = false;
@@ -153,7 +153,7 @@ public sealed class RemoteEngineTests
     [InlineData("http://example.com/?x=1")]
     public void Bad_server_url_is_a_configuration_error(string url)
     {
-        var options = new AimOptions { AgentName = "a", ServerUrl = new Uri(url), Home = Directory.CreateTempSubdirectory("aim-remote-home").FullName };
+        var options = new AimOptions { AgentName = "a", ServerUrl = new Uri(url), Home = TestDirectories.Create("aim-remote-home").FullName };
         Assert.Throws<AimConfigurationException>(() => AimEngineFactory.Create(options));
         Assert.Throws<AimConfigurationException>(() => AimEngineFactory.Create(new AimOptions { ServerUrl = new Uri("http://127.0.0.1:1/") }));
     }

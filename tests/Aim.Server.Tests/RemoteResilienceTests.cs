@@ -178,7 +178,7 @@ public sealed class RemoteResilienceTests
                 AgentName = agent,
                 ServerUrl = new Uri("http://aim.test/"),
                 ApiKey = "aim_test_key",
-                Home = Directory.CreateTempSubdirectory("aim-remote-home").FullName,
+                Home = TestDirectories.Create("aim-remote-home").FullName,
             };
             return new AimRuntime(RemoteEngine.Create(options, primaryHandler: () => new Handler(this)));
         }

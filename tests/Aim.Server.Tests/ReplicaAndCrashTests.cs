@@ -17,7 +17,7 @@ public sealed class ReplicaAndCrashTests
     [MemberData(nameof(Backends))]
     public async Task Two_server_processes_see_and_extend_one_log(string backend)
     {
-        string data = Directory.CreateTempSubdirectory("aim-replicas").FullName;
+        string data = TestDirectories.Create("aim-replicas").FullName;
         string adminKey = NewAdminKey();
         string? pg = backend == "postgres" ? Tests.Backends.NewPostgresDatabase() : null;
         await using var a = await ServerProcess.StartAsync(data, adminKey, pg);
@@ -64,7 +64,7 @@ public sealed class ReplicaAndCrashTests
     [MemberData(nameof(Backends))]
     public async Task Killed_during_a_burst_the_server_keeps_every_acknowledged_append(string backend)
     {
-        string data = Directory.CreateTempSubdirectory("aim-crash").FullName;
+        string data = TestDirectories.Create("aim-crash").FullName;
         string adminKey = NewAdminKey();
         string? pg = backend == "postgres" ? Tests.Backends.NewPostgresDatabase() : null;
         var server = await ServerProcess.StartAsync(data, adminKey, pg);

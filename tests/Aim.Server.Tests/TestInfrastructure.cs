@@ -84,7 +84,7 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public static async Task<ServerHarness> StartAsync(string backend, TimeProvider? clock = null, Action<AimServerOptions>? configure = null, string? dataDirectory = null, string? postgres = null, string? adminKey = null)
     {
-        string data = dataDirectory ?? Directory.CreateTempSubdirectory("aim-server-test").FullName;
+        string data = dataDirectory ?? TestDirectories.Create("aim-server-test").FullName;
         adminKey ??= "aim_test_" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         postgres = backend == "postgres" ? postgres ?? Backends.NewPostgresDatabase() : null;
         string key = adminKey;
@@ -258,4 +258,37 @@ public sealed class AgentClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+}
+
+/// <summary>
+/// Temporary directories of this test run, all under one root removed when the test process exits: server data
+/// directories hold databases of hundreds of megabytes after load and property runs, and a run must not fill /tmp.
+/// </summary>
+public static class TestDirectories
+{
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        string root = Directory.CreateTempSubdirectory("aim-server-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: a file still held by a child process keeps the root; the OS cleans /tmp.
+            }
+        };
+        return root;
+    });
+
+    /// <summary>A new private (0700) directory named after <paramref name="prefix"/>.</summary>
+    public static DirectoryInfo Create(string prefix)
+    {
+        string path = Path.Combine(Root.Value, prefix + "-" + Guid.NewGuid().ToString("N")[..12]);
+        return OperatingSystem.IsWindows()
+            ? Directory.CreateDirectory(path)
+            : Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 }

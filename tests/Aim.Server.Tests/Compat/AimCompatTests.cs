@@ -189,7 +189,7 @@ public sealed class AimCompatTests
     [Fact]
     public async Task A_replay_to_another_replica_on_the_same_database_is_refused()
     {
-        string data = Directory.CreateTempSubdirectory("aim-compat-replicas").FullName;
+        string data = TestDirectories.Create("aim-compat-replicas").FullName;
         string key = "aim_test_" + Guid.NewGuid().ToString("N");
         await using var first = await ServerHarness.StartAsync("sqlite", dataDirectory: data, adminKey: key);
         using var admin = first.Admin();
