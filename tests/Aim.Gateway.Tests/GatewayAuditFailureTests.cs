@@ -11,7 +11,6 @@ using Aim.Policy;
 using Aim.Tokens.Compact;
 using Aim.Tokens.Identity;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -22,33 +21,19 @@ public sealed class GatewayAuditFailureTests : IAsyncLifetime
 {
     private readonly Ed25519KeyPair _issuer = Ed25519KeyPair.Generate();
     private readonly Ed25519KeyPair _agent = Ed25519KeyPair.Generate();
-    private WebApplication _upstream = null!;
-    private int _hits;
+    private CountingUpstream _upstream = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _upstream = builder.Build();
-        _upstream.Run(context =>
-        {
-            Interlocked.Increment(ref _hits);
-            return context.Response.WriteAsync("{}");
-        });
-        await _upstream.StartAsync();
-    }
+    public async Task InitializeAsync() => _upstream = await CountingUpstream.StartAsync();
 
     public async Task DisposeAsync()
     {
-        await _upstream.StopAsync();
         await _upstream.DisposeAsync();
         _issuer.Dispose();
         _agent.Dispose();
     }
 
     private GatewayConfig Config() => GatewayConfig.Parse($$"""
-        {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Urls.First()}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"]}
+        {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Url}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"]}
         """);
 
     /// <summary>A gateway whose runtime runs the real pipeline (grant gateway:forward, the gateway's step 4) over <paramref name="engine"/>'s records.</summary>
@@ -87,13 +72,13 @@ public sealed class GatewayAuditFailureTests : IAsyncLifetime
     {
         var engine = new FakeEngine { Fail = true };
         await using var gateway = await StartAsync(engine);
-        int hits = _hits;
+        int hits = _upstream.Hits;
 
         var (status, code) = await SendAsync(gateway);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Equal("aim_audit_unavailable", code);
-        Assert.Equal(hits, _hits);
+        Assert.Equal(hits, _upstream.Hits);
     }
 
     [Fact]
@@ -127,11 +112,11 @@ public sealed class GatewayAuditFailureTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.OK, (await SendAsync(gateway)).Status);
 
             engine.AuditLog.Dispose();
-            int hits = _hits;
+            int hits = _upstream.Hits;
             var (status, code) = await SendAsync(gateway);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.Equal("aim_audit_unavailable", code);
-            Assert.Equal(hits, _hits);
+            Assert.Equal(hits, _upstream.Hits);
         }
         finally
         {

@@ -5,7 +5,6 @@ using Aim.Crypto;
 using Aim.Tokens.Compact;
 using Aim.Tokens.Identity;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -17,26 +16,12 @@ public sealed class GatewayPolicyTests : IAsyncLifetime
     private readonly string _home = Directory.CreateTempSubdirectory("aim-gw-policy-").FullName;
     private readonly Ed25519KeyPair _issuer = Ed25519KeyPair.Generate();
     private readonly Ed25519KeyPair _caller = Ed25519KeyPair.Generate();
-    private WebApplication _upstream = null!;
-    private int _hits;
+    private CountingUpstream _upstream = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _upstream = builder.Build();
-        _upstream.Run(context =>
-        {
-            Interlocked.Increment(ref _hits);
-            return context.Response.WriteAsync("{}");
-        });
-        await _upstream.StartAsync();
-    }
+    public async Task InitializeAsync() => _upstream = await CountingUpstream.StartAsync();
 
     public async Task DisposeAsync()
     {
-        await _upstream.StopAsync();
         await _upstream.DisposeAsync();
         AimRuntime.SetGlobal(null);
         _issuer.Dispose();
@@ -50,7 +35,7 @@ public sealed class GatewayPolicyTests : IAsyncLifetime
         string policyFile = Path.Combine(home, "policy.json");
         await File.WriteAllTextAsync(policyFile, policy);
         var config = GatewayConfig.Parse($$"""
-            {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Urls.First()}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"],
+            {"listen":"http://127.0.0.1:0","upstream":"{{_upstream.Url}}","trustedKeys":["{{AipIdentifier.ForKey(_issuer.PublicKey)}}"],
              "policyFile":"{{policyFile}}","home":"{{home}}"{{extra}}}
             """);
         var app = GatewayHost.Build(config, l => l.ClearProviders());
@@ -90,11 +75,11 @@ public sealed class GatewayPolicyTests : IAsyncLifetime
         string token = Token(["tool:*"]);
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(gateway, token)).Status);
         Assert.Equal(HttpStatusCode.OK, (await CallAsync(gateway, token)).Status);
-        int hits = _hits;
+        int hits = _upstream.Hits;
         var (status, code) = await CallAsync(gateway, token);
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("rate_limited", code);
-        Assert.Equal(hits, _hits);
+        Assert.Equal(hits, _upstream.Hits);
     }
 
     [Fact]
@@ -114,11 +99,11 @@ public sealed class GatewayPolicyTests : IAsyncLifetime
     public async Task A_gateway_agent_missing_from_the_policy_file_forwards_nothing()
     {
         await using var gateway = await StartAsync("""{"version":1,"agents":{"someone-else":{"grants":["*"]}}}""");
-        int hits = _hits;
+        int hits = _upstream.Hits;
         var (status, code) = await CallAsync(gateway, Token(["tool:*"]));
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("capability_not_granted", code);
-        Assert.Equal(hits, _hits);
+        Assert.Equal(hits, _upstream.Hits);
     }
 
     [Fact]
