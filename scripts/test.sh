@@ -36,6 +36,12 @@ if [ "$passed" -eq 0 ]; then
   echo "no tests ran" >&2
   status=1
 fi
+# The failures again, last, so a reader of the log's tail sees which test failed and why without scrolling.
+if [ "$status" -ne 0 ]; then
+  echo "== failures"
+  awk '/^ +Failed [A-Za-z_]/ { show = 14 } /^ +Stack Trace:/ { show = 0 } show > 0 { print; show-- }' "$results/test-output.log" | head -120
+  grep -E '^(FAIL|not ok) ' "$results/package-test.log" | head -40 || true
+fi
 echo "test assemblies: $assemblies"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

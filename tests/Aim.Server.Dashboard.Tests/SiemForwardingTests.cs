@@ -191,6 +191,16 @@ public sealed class SiemForwardingTests
     }
 
     [Fact]
+    public async Task The_outbox_answers_before_any_forwarder_has_created_its_tables()
+    {
+        // No SIEM configured: no forwarder runs, so nothing has created the outbox tables. Asking must still work
+        // (a forwarder's first round can also come after the first health check).
+        await using var server = await TestServer.StartAsync();
+        var outbox = server.Services.GetRequiredService<SiemOutbox>();
+        Assert.Equal(0, await outbox.PendingAsync("splunk"));
+    }
+
+    [Fact]
     public async Task Nothing_is_lost_while_the_siem_is_down_even_across_a_server_restart()
     {
         // Learn a free port, then take the receiver down: deliveries fail with connection refused.

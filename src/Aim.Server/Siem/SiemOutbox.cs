@@ -107,8 +107,13 @@ internal sealed class SiemOutbox(Database db, TimeProvider time)
     }, ct);
 
     /// <summary>How many entries wait for <paramref name="sink"/> (for health checks and tests).</summary>
-    public Task<long> PendingAsync(string sink, CancellationToken ct = default) => db.ReadAsync(async c =>
-        Convert.ToInt64(await c.ScalarAsync("SELECT COUNT(*) FROM siem_outbox WHERE sink = @s", null, ("@s", sink)).ConfigureAwait(false), CultureInfo.InvariantCulture), ct);
+    public async Task<long> PendingAsync(string sink, CancellationToken ct = default)
+    {
+        // The forwarder creates the tables when it starts; a caller asking earlier must not see "no such table".
+        await EnsureTablesAsync(ct).ConfigureAwait(false);
+        return await db.ReadAsync(async c =>
+            Convert.ToInt64(await c.ScalarAsync("SELECT COUNT(*) FROM siem_outbox WHERE sink = @s", null, ("@s", sink)).ConfigureAwait(false), CultureInfo.InvariantCulture), ct).ConfigureAwait(false);
+    }
 
     private static JsonObject? Record(byte[] body)
     {

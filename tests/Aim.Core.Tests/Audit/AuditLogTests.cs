@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -341,16 +342,20 @@ public sealed class AuditLogTests : IDisposable
     {
         // Ten records 10 ms apart, well inside one 1 s window: one transaction (before, each lone record was committed,
         // fsynced, at once). An awaited append is not held back by the window (shown by Tracked_lone_append...).
-        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = TimeSpan.FromSeconds(1) });
+        var window = TimeSpan.FromSeconds(1);
+        await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxCommitDelay = window });
+        var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < 10; i++)
         {
             log.AppendUntracked(Record(i), _agent);
             await Task.Delay(10);
         }
 
+        // On a machine so busy that the loop outlasts windows, each window that passed may hold one more commit.
+        var windowsPassed = (int)(Stopwatch.GetElapsedTime(started) / window);
         await log.FlushAsync();
         Assert.Equal(10, log.Count);
-        Assert.InRange(log.CommittedBatches, 1, 2);
+        Assert.InRange(log.CommittedBatches, 1, 2 + windowsPassed);
         Assert.True(log.Verify().IsValid);
     }
 
