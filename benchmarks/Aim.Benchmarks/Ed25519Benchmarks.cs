@@ -23,6 +23,9 @@ public class Ed25519Benchmarks
     private readonly byte[] _signature = new byte[64];
     private readonly byte[] _publicKey = new byte[32];
     private readonly byte[] _secretKey = new byte[64];
+    private readonly byte[] _seed = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+    private readonly byte[] _derivedPublic = new byte[32];
+    private readonly byte[] _derivedSecret = new byte[64];
     private Ed25519KeyPair _pair = null!;
     private CompactTokenFixture _token = null!;
     private AipVerifier _verifier = null!;
@@ -59,6 +62,11 @@ public class Ed25519Benchmarks
     [Benchmark(Description = "Ed25519KeyPair.Sign (NSec)")]
     [BenchmarkCategory("sign")]
     public void AimSign() => _pair.Sign(_message, _signature);
+
+    /// <summary>What a chained token's proof check costs beside its signature checks (one of the indivisible pieces).</summary>
+    [Benchmark(Description = "key pair from a seed (a chain's proof check)")]
+    [BenchmarkCategory("sign")]
+    public void KeyPairFromSeed() => Ed25519.KeyPairFromSeed(_seed, _derivedPublic, _derivedSecret);
 
     [Benchmark(Baseline = true, Description = "raw P/Invoke crypto_sign_verify_detached")]
     [BenchmarkCategory("verify")]

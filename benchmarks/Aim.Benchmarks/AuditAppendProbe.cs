@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Aim.Audit;
+using Aim.Crypto;
+
+namespace Aim.Benchmarks;
+
+/// <summary>
+/// <c>--audit-threads [entries]</c>: where the time of durable appends goes, which BenchmarkDotNet's per-entry mean cannot
+/// say. Appends the same bursts of 4,096 awaited records as <c>AuditBenchmarks.DurableAppends</c> (after a warm-up) and
+/// reads each thread's CPU time from /proc (Linux): the sealer (Ed25519 signatures, spread over the thread pool), the
+/// committer (leaf and Merkle hashes, the SQLite transaction with synchronous=FULL) and the thread-pool workers. The
+/// pipeline's rate is bounded by its busiest stage: a stage whose CPU per entry is close to the wall time per entry is
+/// the bound.
+/// </summary>
+internal static class AuditAppendProbe
+{
+    private const int Burst = 4096;
+
+    public static bool TryRun(string[] args)
+    {
+        if (args.Length < 1 || args[0] != "--audit-threads")
+        {
+            return false;
+        }
+
+        int entries = args.Length >= 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000;
+        Console.WriteLine(Run(Math.Max(Burst, entries / Burst * Burst)).ToJsonString());
+        return true;
+    }
+
+    private static JsonObject Run(int entries)
+    {
+        string dir = Directory.CreateTempSubdirectory("aim-audit-probe-").FullName;
+        using var logKey = Ed25519KeyPair.Generate();
+        using var agentKey = Ed25519KeyPair.Generate();
+        var records = Enumerable.Range(0, Burst).Select(Record).ToArray();
+        try
+        {
+            using var log = AuditLog.Open(Path.Combine(dir, "append.db"), logKey);
+            for (int i = 0; i < 10; i++)
+            {
+                AppendBurst(log, records, agentKey); // warm-up: JIT, SQLite page cache
+            }
+
+            var before = ThreadCpu();
+            var clock = Stopwatch.StartNew();
+            for (int done = 0; done < entries; done += Burst)
+            {
+                AppendBurst(log, records, agentKey);
+            }
+
+            clock.Stop();
+            var after = ThreadCpu();
+            double wallUs = clock.Elapsed.TotalMicroseconds / entries;
+            var perThread = new JsonObject();
+            foreach (var (name, ticks) in after.OrderByDescending(p => p.Value - before.GetValueOrDefault(p.Key)))
+            {
+                long used = ticks - before.GetValueOrDefault(name);
+                if (used > 0)
+                {
+                    perThread[name] = Math.Round(used * 10_000.0 / entries, 2); // clock ticks of 10 ms -> us per entry
+                }
+            }
+
+            return new JsonObject
+            {
+                ["entries"] = entries,
+                ["appends_per_s"] = Math.Round(entries / clock.Elapsed.TotalSeconds),
+                ["wall_us_per_entry"] = Math.Round(wallUs, 2),
+                ["cpu_us_per_entry_by_thread"] = perThread,
+                ["load_average"] = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a",
+            };
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void AppendBurst(AuditLog log, AuditRecord[] records, Ed25519KeyPair agentKey)
+    {
+        var tasks = new Task<long>[records.Length];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = log.AppendAsync(records[i], agentKey).AsTask();
+        }
+
+        Task.WaitAll(tasks);
+    }
+
+    private static AuditRecord Record(int n) => new()
+    {
+        ActionId = "act-" + n.ToString(CultureInfo.InvariantCulture),
+        Kind = AuditEntryKind.Authorized,
+        AgentId = "5f1c8a8e-8d2c-4d3e-9a57-0b4c1e2f3a4b",
+        AgentName = "bench-agent",
+        Capability = "db:read",
+        Resource = "users_table",
+        Risk = RiskLevel.Low,
+        Decision = "allow",
+        ReasonCode = "granted",
+        ArgumentsDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        DurationMs = 1.25,
+    };
+
+    // CPU time (user + system, clock ticks of 10 ms) of this process's threads, summed by thread name.
+    private static Dictionary<string, long> ThreadCpu()
+    {
+        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (!Directory.Exists("/proc/self/task"))
+        {
+            return byName;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                int open = stat.IndexOf('(', StringComparison.Ordinal), close = stat.LastIndexOf(')');
+                string name = stat[(open + 1)..close];
+                var fields = stat[(close + 2)..].Split(' ');
+                long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                byName[name] = byName.GetValueOrDefault(name) + ticks;
+            }
+            catch (IOException)
+            {
+                // The thread ended while being read.
+            }
+        }
+
+        return byName;
+    }
+}
