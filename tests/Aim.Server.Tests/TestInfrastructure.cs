@@ -261,27 +261,65 @@ public sealed class AgentClient : IDisposable
 }
 
 /// <summary>
-/// Temporary directories of this test run, all under one root removed when the test process exits: server data
-/// directories hold databases of hundreds of megabytes after load and property runs, and a run must not fill /tmp.
+/// Temporary directories of this test run, all under one root named after the test process: server data directories
+/// hold databases of hundreds of megabytes after load and property runs, and runs must not fill /tmp. The root is
+/// removed when the process exits normally; a test host that is stopped before its exit handlers run leaves it, so each
+/// run first removes the roots of earlier test processes that are no longer alive.
 /// </summary>
 public static class TestDirectories
 {
+    private const string RootPrefix = "aim-server-tests-";
+
     private static readonly Lazy<string> Root = new(() =>
     {
-        string root = Directory.CreateTempSubdirectory("aim-server-tests-").FullName;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Best effort: a file still held by a child process keeps the root; the OS cleans /tmp.
-            }
-        };
+        RemoveRootsOfEndedRuns();
+        string root = Directory.CreateTempSubdirectory($"{RootPrefix}{Environment.ProcessId}-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         return root;
     });
+
+    internal static void RemoveRootsOfEndedRuns()
+    {
+        foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), RootPrefix + "*"))
+        {
+            // aim-server-tests-<pid>-<random>: only a root whose process is gone (an older name without a pid is left alone).
+            string rest = Path.GetFileName(dir)[RootPrefix.Length..];
+            int dash = rest.IndexOf('-', StringComparison.Ordinal);
+            if (dash > 0 && int.TryParse(rest[..dash], out int pid) && pid != Environment.ProcessId && !IsAlive(pid))
+            {
+                TryDelete(dir);
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no such process
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string root)
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: a file still held by a child process keeps the root until a later run removes it.
+        }
+    }
 
     /// <summary>A new private (0700) directory named after <paramref name="prefix"/>.</summary>
     public static DirectoryInfo Create(string prefix)
