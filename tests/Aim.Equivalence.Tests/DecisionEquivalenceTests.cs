@@ -217,5 +217,13 @@ public sealed class DecisionEquivalenceTests(ITestOutputHelper output) : IAsyncL
 
         _trustedRoot.Dispose();
         _untrustedRoot.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true); // the servers' databases and the agents' logs: ~70 MB a run
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"Could not remove {_root}: {ex.Message}");
+        }
     }
 }

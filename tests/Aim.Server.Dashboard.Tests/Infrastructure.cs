@@ -12,10 +12,12 @@ namespace Aim.Server.Dashboard.Tests;
 public sealed class TestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly bool _ownsData;
 
-    private TestServer(WebApplication app, Uri url, string adminKey, string data)
+    private TestServer(WebApplication app, Uri url, string adminKey, string data, bool ownsData)
     {
         _app = app;
+        _ownsData = ownsData;
         Url = url;
         AdminKey = adminKey;
         DataDirectory = data;
@@ -45,7 +47,7 @@ public sealed class TestServer : IAsyncDisposable
         });
         await app.StartAsync();
         var url = new Uri(app.Urls.First(u => u.StartsWith("http://127.0.0.1:", StringComparison.Ordinal)) + "/");
-        return new TestServer(app, url, adminKey, data);
+        return new TestServer(app, url, adminKey, data, ownsData: dataDirectory is null);
     }
 
     public async Task<string> CreateKeyAsync(string name, string role)
@@ -59,6 +61,18 @@ public sealed class TestServer : IAsyncDisposable
         Admin.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_ownsData)
+        {
+            // A directory the caller named may be reused by the next server (restart tests); one made here is not.
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Best effort: the OS cleans the temporary directory.
+            }
+        }
     }
 }
 
