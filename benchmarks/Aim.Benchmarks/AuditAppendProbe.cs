@@ -35,7 +35,7 @@ internal static class AuditAppendProbe
         string dir = Directory.CreateTempSubdirectory("aim-audit-probe-").FullName;
         using var logKey = Ed25519KeyPair.Generate();
         using var agentKey = Ed25519KeyPair.Generate();
-        var records = Enumerable.Range(0, Burst).Select(Record).ToArray();
+        var records = Enumerable.Range(0, Burst).Select(AuditBenchmarks.Record).ToArray(); // the benchmark's records
         try
         {
             using var log = AuditLog.Open(Path.Combine(dir, "append.db"), logKey);
@@ -89,21 +89,6 @@ internal static class AuditAppendProbe
 
         Task.WaitAll(tasks);
     }
-
-    private static AuditRecord Record(int n) => new()
-    {
-        ActionId = "act-" + n.ToString(CultureInfo.InvariantCulture),
-        Kind = AuditEntryKind.Authorized,
-        AgentId = "5f1c8a8e-8d2c-4d3e-9a57-0b4c1e2f3a4b",
-        AgentName = "bench-agent",
-        Capability = "db:read",
-        Resource = "users_table",
-        Risk = RiskLevel.Low,
-        Decision = "allow",
-        ReasonCode = "granted",
-        ArgumentsDigest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-        DurationMs = 1.25,
-    };
 
     // CPU time (user + system, clock ticks of 10 ms) of this process's threads, summed by thread name.
     private static Dictionary<string, long> ThreadCpu()

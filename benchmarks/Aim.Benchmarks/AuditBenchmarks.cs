@@ -111,7 +111,7 @@ public class AuditBenchmarks
         _agentKey = Ed25519KeyPair.Generate();
     }
 
-    private static AuditRecord Record(int n) => new()
+    internal static AuditRecord Record(int n) => new()
     {
         ActionId = "act-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture),
         Kind = AuditEntryKind.Authorized,
