@@ -44,7 +44,7 @@ internal static class AuditAppendProbe
                 AppendBurst(log, records, agentKey); // warm-up: JIT, SQLite page cache
             }
 
-            var before = ThreadCpu();
+            var before = Shared.ThreadCpu.ByName();
             var clock = Stopwatch.StartNew();
             for (int done = 0; done < entries; done += Burst)
             {
@@ -52,7 +52,7 @@ internal static class AuditAppendProbe
             }
 
             clock.Stop();
-            var after = ThreadCpu();
+            var after = Shared.ThreadCpu.ByName();
             double wallUs = clock.Elapsed.TotalMicroseconds / entries;
             var perThread = new JsonObject();
             foreach (var (name, ticks) in after.OrderByDescending(p => p.Value - before.GetValueOrDefault(p.Key)))
@@ -88,34 +88,5 @@ internal static class AuditAppendProbe
         }
 
         Task.WaitAll(tasks);
-    }
-
-    // CPU time (user + system, clock ticks of 10 ms) of this process's threads, summed by thread name.
-    private static Dictionary<string, long> ThreadCpu()
-    {
-        var byName = new Dictionary<string, long>(StringComparer.Ordinal);
-        if (!Directory.Exists("/proc/self/task"))
-        {
-            return byName;
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
-        {
-            try
-            {
-                string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                int open = stat.IndexOf('(', StringComparison.Ordinal), close = stat.LastIndexOf(')');
-                string name = stat[(open + 1)..close];
-                var fields = stat[(close + 2)..].Split(' ');
-                long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                byName[name] = byName.GetValueOrDefault(name) + ticks;
-            }
-            catch (IOException)
-            {
-                // The thread ended while being read.
-            }
-        }
-
-        return byName;
     }
 }

@@ -253,7 +253,7 @@ var cpu = new double[targets.Length];
 for (int t = 0; t < targets.Length; t++)
 {
     var process = Process.GetCurrentProcess();
-    var threadsBefore = threadBreakdown ? ThreadCpu() : null;
+    var threadsBefore = threadBreakdown ? Aim.Benchmarks.Shared.ThreadCpu.ByName() : null;
     var before = process.TotalProcessorTime;
     for (int i = 0; i < requests; i++)
     {
@@ -270,7 +270,7 @@ for (int t = 0; t < targets.Length; t++)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {cpu[t]:F0} |"));
     if (threadsBefore is not null)
     {
-        foreach (var (name, ticks) in ThreadCpu().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
+        foreach (var (name, ticks) in Aim.Benchmarks.Shared.ThreadCpu.ByName().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"|   thread '{name}' | {ticks * 10_000.0 / requests:F1} |"));
         }
@@ -297,29 +297,6 @@ int Option(string name, int fallback, bool allowZero = false)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && (value > 0 || (allowZero && value == 0)) ? value : fallback;
-}
-
-// CPU time (user + system, in clock ticks of 10 ms) of this process's threads, summed by thread name.
-static Dictionary<string, long> ThreadCpu()
-{
-    var byName = new Dictionary<string, long>();
-    foreach (var dir in Directory.EnumerateDirectories("/proc/self/task"))
-    {
-        try
-        {
-            string stat = File.ReadAllText(Path.Combine(dir, "stat"));
-            int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
-            string name = stat[(open + 1)..close];
-            var fields = stat[(close + 2)..].Split(' ');
-            long ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            byName[name] = byName.GetValueOrDefault(name) + ticks;
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    return byName;
 }
 
 static string LoadAverage()
