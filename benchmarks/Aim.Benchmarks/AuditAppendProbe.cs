@@ -44,7 +44,7 @@ internal static class AuditAppendProbe
                 AppendBurst(log, records, agentKey); // warm-up: JIT, SQLite page cache
             }
 
-            var before = Shared.ThreadCpu.ByName();
+            var before = Shared.ProcStat.ThreadCpuByName();
             var clock = Stopwatch.StartNew();
             for (int done = 0; done < entries; done += Burst)
             {
@@ -52,16 +52,12 @@ internal static class AuditAppendProbe
             }
 
             clock.Stop();
-            var after = Shared.ThreadCpu.ByName();
             double wallUs = clock.Elapsed.TotalMicroseconds / entries;
             var perThread = new JsonObject();
-            foreach (var (name, ticks) in after.OrderByDescending(p => p.Value - before.GetValueOrDefault(p.Key)))
+            var used = Shared.ProcStat.ThreadCpuByName().Select(p => (Name: p.Key, Ticks: p.Value - before.GetValueOrDefault(p.Key)));
+            foreach (var (name, ticks) in used.Where(u => u.Ticks > 0).OrderByDescending(u => u.Ticks))
             {
-                long used = ticks - before.GetValueOrDefault(name);
-                if (used > 0)
-                {
-                    perThread[name] = Math.Round(used * 10_000.0 / entries, 2); // clock ticks of 10 ms -> us per entry
-                }
+                perThread[name] = Math.Round(ticks * 10_000.0 / entries, 2); // clock ticks of 10 ms -> us per entry
             }
 
             return new JsonObject
@@ -70,7 +66,7 @@ internal static class AuditAppendProbe
                 ["appends_per_s"] = Math.Round(entries / clock.Elapsed.TotalSeconds),
                 ["wall_us_per_entry"] = Math.Round(wallUs, 2),
                 ["cpu_us_per_entry_by_thread"] = perThread,
-                ["load_average"] = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a",
+                ["load_average"] = Shared.ProcStat.LoadAverage(),
             };
         }
         finally

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Aim.Benchmarks.Shared;
 using Aim.Crypto;
 using Aim.Gateway;
 using Aim.Tokens.Compact;
@@ -151,7 +152,7 @@ if (decideOnly > 0)
     for (int round = 0; round < 8; round++)
     {
         double perDecision = await RoundAsync(decideOnly);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decide-only round {round}: {perDecision:F1} us per decision (load {LoadAverage()})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"decide-only round {round}: {perDecision:F1} us per decision (load {ProcStat.LoadAverage()})"));
     }
 
     await FlushAuditAsync(gateway);
@@ -202,7 +203,7 @@ async Task<List<long>[]> RunAsync(int count)
 }
 
 Console.WriteLine($"gateway load: {requests} requests per target after {warmup} warm-up, concurrency {concurrency}, audit window {auditWindow} ms, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-Console.WriteLine($"load average before: {LoadAverage()}");
+Console.WriteLine($"load average before: {ProcStat.LoadAverage()}");
 long warmJit = System.Runtime.JitInfo.GetCompiledMethodCount();
 var warmClock = Stopwatch.StartNew();
 await RunAsync(warmup);
@@ -223,7 +224,7 @@ var jitTimeBefore = System.Runtime.JitInfo.GetCompilationTime();
 var results = await RunAsync(requests);
 long jitDuring = System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore;
 var jitTimeDuring = System.Runtime.JitInfo.GetCompilationTime() - jitTimeBefore;
-string loadAfter = LoadAverage();
+string loadAfter = ProcStat.LoadAverage();
 
 double Us(long ticks) => ticks * 1_000_000.0 / Stopwatch.Frequency;
 double Pct(List<long> sorted, double p) => Us(sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))]);
@@ -253,7 +254,7 @@ var cpu = new double[targets.Length];
 for (int t = 0; t < targets.Length; t++)
 {
     var process = Process.GetCurrentProcess();
-    var threadsBefore = threadBreakdown ? Aim.Benchmarks.Shared.ThreadCpu.ByName() : null;
+    var threadsBefore = threadBreakdown ? ProcStat.ThreadCpuByName() : null;
     var before = process.TotalProcessorTime;
     for (int i = 0; i < requests; i++)
     {
@@ -270,7 +271,7 @@ for (int t = 0; t < targets.Length; t++)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {cpu[t]:F0} |"));
     if (threadsBefore is not null)
     {
-        foreach (var (name, ticks) in Aim.Benchmarks.Shared.ThreadCpu.ByName().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
+        foreach (var (name, ticks) in ProcStat.ThreadCpuByName().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"|   thread '{name}' | {ticks * 10_000.0 / requests:F1} |"));
         }
@@ -297,16 +298,4 @@ int Option(string name, int fallback, bool allowZero = false)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int value) && (value > 0 || (allowZero && value == 0)) ? value : fallback;
-}
-
-static string LoadAverage()
-{
-    try
-    {
-        return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-    }
-    catch (IOException)
-    {
-        return "n/a";
-    }
 }

@@ -2,11 +2,24 @@ using System.Globalization;
 
 namespace Aim.Benchmarks.Shared;
 
-/// <summary>Per-thread CPU time of this process from /proc (Linux), for the probes that say which thread spends what.</summary>
-internal static class ThreadCpu
+/// <summary>What the benchmark runners read from /proc (Linux): the machine's load and this process's per-thread CPU time.</summary>
+internal static class ProcStat
 {
+    /// <summary>The 1, 5 and 15 minute load averages, or "n/a" where /proc/loadavg cannot be read.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
     /// <summary>CPU time (user + system, in clock ticks of 10 ms) of this process's threads, summed by thread name; empty off Linux.</summary>
-    public static Dictionary<string, long> ByName()
+    public static Dictionary<string, long> ThreadCpuByName()
     {
         var byName = new Dictionary<string, long>(StringComparer.Ordinal);
         if (!Directory.Exists("/proc/self/task"))
