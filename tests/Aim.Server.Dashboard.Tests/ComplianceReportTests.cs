@@ -46,7 +46,7 @@ public sealed class ComplianceReportTests
 
     private static async Task<string> PendingIdAsync(TestServer server)
     {
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 600; i++)
         {
             var items = (await server.Admin.GetAsync("api/v1/approvals")).Json["items"]!.AsArray();
             if (items.Count > 0)

@@ -187,7 +187,9 @@ public sealed class SiemForwardingTests
         Assert.All(receiver.Splunk, e => Assert.True(e.Severity is "high" or "critical", $"Splunk got a {e.Severity} event (index {e.Index})"));
         Assert.Equal(high.ToHashSet(), receiver.Splunk.Select(e => e.Index).ToHashSet());
         Assert.Contains(receiver.Sentinel, e => e.Severity == "info");
-        Assert.Equal(0, await server.Services.GetRequiredService<SiemOutbox>().PendingAsync("sentinel"));
+        // The forwarder empties the outbox after the SIEM's answer: on a busy machine that may come a little later.
+        var outbox = server.Services.GetRequiredService<SiemOutbox>();
+        await EventuallyAsync(() => outbox.PendingAsync("sentinel").Result == 0, "an empty Sentinel outbox");
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed class SiemResilienceTests
     public async Task A_hung_siem_is_cut_off_by_the_attempt_timeout()
     {
         var network = new ScriptedNetwork((_, _) => null);
-        var (http, services) = Client(Options(retries: 1, attemptMs: 200), network);
+        var (http, services) = Client(Options(retries: 1, attemptMs: 500), network);
         await using var _ = services;
 
         var watch = Stopwatch.StartNew();

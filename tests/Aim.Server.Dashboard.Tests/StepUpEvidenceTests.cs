@@ -36,7 +36,7 @@ public sealed class StepUpEvidenceTests
         var call = agent.Runtime.InvokeAsync(new ActionDescriptor("db:export", declaredRisk: RiskLevel.High, jitTimeoutSeconds: 60, description: "Exports a table.", parameterNames: ["table"]),
             ["users"], () => { ran++; return Task.CompletedTask; });
         JsonNode pending = null!;
-        for (int i = 0; i < 200 && (pending = (await server.Admin.GetAsync("api/v1/approvals")).Json["items"]!.AsArray().FirstOrDefault()!) is null; i++)
+        for (int i = 0; i < 1200 && (pending = (await server.Admin.GetAsync("api/v1/approvals")).Json["items"]!.AsArray().FirstOrDefault()!) is null; i++)
         {
             await Task.Delay(25);
         }

@@ -199,10 +199,11 @@ public sealed class ApiFlowTests
             }
         })).ToList();
 
-        await Task.Delay(300);
+        // Wait on what the burst did, not on the clock: a busy machine may answer nothing within a fixed delay.
+        await Until(() => results.Count(r => r.Status == HttpStatusCode.Created) >= 4);
         (await admin.PostAsync($"api/v1/agents/{agent.Id}/suspend")).Expect(HttpStatusCode.OK);
         Interlocked.Exchange(ref suspendedAt, System.Diagnostics.Stopwatch.GetTimestamp());
-        await Task.Delay(300);
+        await Until(() => results.Count(r => r.Sent > Interlocked.Read(ref suspendedAt)) >= 8);
         await stop.CancelAsync();
         await Task.WhenAll(burst);
 
@@ -409,5 +410,16 @@ public sealed class ApiFlowTests
         string audId = keys.Single(k => k!["name"]!.GetValue<string>() == "aud")!["id"]!.GetValue<string>();
         (await admin.PostAsync($"api/v1/api-keys/{audId}/revoke")).Expect(HttpStatusCode.OK);
         Assert.Equal("api_key_invalid", (await auditor.GetAsync("api/v1/audit/entries")).Expect(HttpStatusCode.Unauthorized).ErrorCode);
+    }
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms; fails the test if it does not hold within 60 s.</summary>
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not hold within 60 s");
+            await Task.Delay(20);
+        }
     }
 }

@@ -319,7 +319,8 @@ public sealed class AuditLogTests : IDisposable
     [Fact]
     public async Task Untracked_appends_wait_for_the_writer_instead_of_queueing_without_bound()
     {
-        // A tiny queue and batches: four producers outpace the writer, block at the bound, and lose nothing.
+        // A tiny queue and batches: four producers outpace the writer, block at the bound, and lose nothing. (The flush
+        // below may join a full queue: the bound holds back only appends nobody awaits.)
         await using var log = AuditLog.Open(LogPath, _logKey, new AuditLogOptions { MaxQueuedUntracked = 3, MaxBatchSize = 2 });
         var producers = Enumerable.Range(0, 4).Select(p => Task.Run(() =>
         {
