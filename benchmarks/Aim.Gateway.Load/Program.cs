@@ -42,7 +42,8 @@ string agentId = AipIdentifier.ForKey(agent.PublicKey);
 const string Body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"order 1234"}}}""";
 var answer = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"found"}]}}""");
 
-var upstream = WebApplication.CreateSlimBuilder();
+// The upstream and the bare hop stand for other processes: no watcher of theirs sees the gateway's audit writes.
+var upstream = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
 upstream.WebHost.UseUrls("http://127.0.0.1:0");
 upstream.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
 upstream.Logging.ClearProviders();
@@ -76,7 +77,7 @@ await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
 
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
-var bare = WebApplication.CreateSlimBuilder();
+var bare = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
 bare.WebHost.UseUrls("http://127.0.0.1:0");
 bare.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
 bare.Logging.ClearProviders();

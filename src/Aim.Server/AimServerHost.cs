@@ -24,7 +24,9 @@ public static class AimServerHost
     /// <exception cref="AimConfigurationException">The data directory or database cannot be used.</exception>
     public static async Task<WebApplication> BuildAsync(string[] args, Action<AimServerOptions>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // Configuration files are read once at start: a reload-on-change watcher covers the whole working directory, where
+        // the data directory sits by default, and woke on every database write.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         var options = new AimServerOptions
         {
             DataDirectory = builder.Configuration["data"] ?? "aim-data",

@@ -6,6 +6,7 @@ using Aim.Tokens.Compact;
 using Aim.Tokens.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Aim.Gateway.Tests;
@@ -93,6 +94,16 @@ public sealed class GatewayPolicyTests : IAsyncLifetime
         var (status, code) = await CallAsync(gateway, Token(["tool:*"]));
         Assert.Equal(HttpStatusCode.Forbidden, status);
         Assert.Equal("outside_time_window", code);
+    }
+
+    [Fact]
+    public async Task Configuration_files_are_read_at_start_and_not_watched()
+    {
+        // A reload-on-change watcher covers the whole working directory: it woke for every audit write under it.
+        await using var gateway = await StartAsync("""{"version":1,"agents":{"aip-gateway":{"grants":["gateway:forward"]}}}""");
+        var files = ((IConfigurationRoot)gateway.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.NotEmpty(files); // appsettings.json is still read
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, f.Source.Path));
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Aim.Server.Tests;
 
@@ -85,6 +87,16 @@ public sealed partial class FirstRunTests : IAsyncLifetime
             await process.WaitForExitAsync();
             Directory.Delete(data, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Configuration_files_are_read_at_start_and_not_watched()
+    {
+        // A reload-on-change watcher covers the whole working directory, where the data directory sits by default: it
+        // woke on every database write.
+        var files = ((IConfigurationRoot)_server.Services.GetRequiredService<IConfiguration>()).Providers.OfType<FileConfigurationProvider>().ToList();
+        Assert.NotEmpty(files); // appsettings.json is still read
+        Assert.All(files, f => Assert.False(f.Source.ReloadOnChange, f.Source.Path));
     }
 
     [Fact]
