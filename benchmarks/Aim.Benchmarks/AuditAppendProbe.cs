@@ -54,10 +54,9 @@ internal static class AuditAppendProbe
             clock.Stop();
             double wallUs = clock.Elapsed.TotalMicroseconds / entries;
             var perThread = new JsonObject();
-            var used = Shared.ProcStat.ThreadCpuByName().Select(p => (Name: p.Key, Ticks: p.Value - before.GetValueOrDefault(p.Key)));
-            foreach (var (name, ticks) in used.Where(u => u.Ticks > 0).OrderByDescending(u => u.Ticks))
+            foreach (var (name, us) in Shared.ProcStat.ThreadCpuSince(before, entries))
             {
-                perThread[name] = Math.Round(ticks * 10_000.0 / entries, 2); // clock ticks of 10 ms -> us per entry
+                perThread[name] = Math.Round(us, 2);
             }
 
             return new JsonObject

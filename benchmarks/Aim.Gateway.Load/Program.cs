@@ -272,9 +272,9 @@ for (int t = 0; t < targets.Length; t++)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {targets[t].Name} | {cpu[t]:F0} |"));
     if (threadsBefore is not null)
     {
-        foreach (var (name, ticks) in ProcStat.ThreadCpuByName().Select(kv => (kv.Key, kv.Value - threadsBefore.GetValueOrDefault(kv.Key))).Where(x => x.Item2 > 0).OrderByDescending(x => x.Item2))
+        foreach (var (name, us) in ProcStat.ThreadCpuSince(threadsBefore, requests))
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"|   thread '{name}' | {ticks * 10_000.0 / requests:F1} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"|   thread '{name}' | {us:F1} |"));
         }
     }
 }

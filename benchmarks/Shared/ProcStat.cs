@@ -46,4 +46,15 @@ internal static class ProcStat
 
         return byName;
     }
+
+    /// <summary>
+    /// The CPU time each thread name used since <paramref name="before"/> (a <see cref="ThreadCpuByName"/> reading), in
+    /// microseconds per one of <paramref name="operations"/>; busiest first, threads that used none left out.
+    /// </summary>
+    public static IEnumerable<(string Name, double UsPerOperation)> ThreadCpuSince(Dictionary<string, long> before, int operations) =>
+        ThreadCpuByName()
+            .Select(p => (Name: p.Key, Ticks: p.Value - before.GetValueOrDefault(p.Key)))
+            .Where(u => u.Ticks > 0)
+            .OrderByDescending(u => u.Ticks)
+            .Select(u => (u.Name, u.Ticks * 10_000.0 / operations)); // clock ticks of 10 ms -> us per operation
 }
