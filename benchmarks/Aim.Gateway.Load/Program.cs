@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
 
 // The gateway's added latency, measured on loopback (issue 8: p50 under 100 us over direct).
 //
@@ -21,9 +22,10 @@ using Microsoft.Extensions.Logging;
 // (GatewayHost.Build: the request decided by AimRuntime as gateway:forward of tool:search, step 4 verifying the token with
 // the verifier's cache, signed authorized and outcome records, forwarding with YARP's IHttpForwarder) and a bare forwarder
 // (Kestrel + the same upstream handler settings, no Aim) as the floor of a second HTTP hop (the one side-by-side run with
-// the former hand-written forwarder, 2026-12-07, is in benchmarks/README.md). The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
-// isolates the per-request cost; more concurrency measures queueing too). Requests to the three targets are interleaved
-// (direct, gateway, bare, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
+// the former hand-written forwarder, 2026-12-07, is in benchmarks/README.md), and a YARP hop (YARP's forwarder with the
+// gateway's settings, no Aim) as the floor of the gateway's forwarding. The client sends a small MCP tools/call body with a valid compact token, sequentially by default (concurrency 1
+// isolates the per-request cost; more concurrency measures queueing too). Requests to the four targets are interleaved
+// (direct, gateway, bare, YARP, direct, ...) so machine load drifts affect each alike. The difference of p50s is the figure.
 int requests = Option("--requests", 5000);
 int warmup = Option("--warmup", 1000);
 // After --warmup requests, keep warming (rounds of 1,000 per target, at most --settle seconds; 0 = not at all) until a
@@ -97,6 +99,27 @@ bareApp.Run(async context =>
 });
 await bareApp.StartAsync();
 
+// The floor of the gateway's forwarding: YARP's IHttpForwarder with the gateway's request settings and upstream handler,
+// its default transformer, and nothing of Aim (no token, no inspection, no decision, no record).
+var yarp = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
+yarp.WebHost.UseUrls("http://127.0.0.1:0");
+yarp.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+yarp.Logging.ClearProviders();
+yarp.Services.AddHttpForwarder();
+await using var yarpApp = yarp.Build();
+using var yarpInvoker = new HttpMessageInvoker(GatewayProxy.CreateUpstreamHandler(config));
+var yarpForwarder = yarpApp.Services.GetRequiredService<IHttpForwarder>();
+var yarpRequestConfig = GatewayProxy.CreateRequestConfig();
+string yarpDestination = upstreamUrl.TrimEnd('/');
+yarpApp.Run(async context =>
+{
+    if (await yarpForwarder.SendAsync(context, yarpDestination, yarpInvoker, yarpRequestConfig, HttpTransformer.Default) != ForwarderError.None)
+    {
+        throw new InvalidOperationException("The YARP hop could not forward.");
+    }
+});
+await yarpApp.StartAsync();
+
 var iat = DateTimeOffset.UtcNow;
 string token = CompactToken.Create(issuer, new AipTokenClaims(AipIdentifier.ForKey(issuer.PublicKey), agentId, ["tool:search"], 5m, 1, iat, iat.AddMinutes(50)));
 
@@ -106,6 +129,7 @@ var targets = new (string Name, Uri Url, bool WithToken)[]
     ("direct", new Uri(upstreamUrl.TrimEnd('/') + "/mcp"), false),
     ("gateway", new Uri(gateway.Urls.First().TrimEnd('/') + "/mcp"), true),
     ("bare hop", new Uri(bareApp.Urls.First().TrimEnd('/') + "/mcp"), false),
+    ("YARP hop", new Uri(yarpApp.Urls.First().TrimEnd('/') + "/mcp"), false),
 };
 async Task FlushAuditAsync(WebApplication app) => await ((Aim.Engine.EmbeddedEngine)app.Services.GetRequiredService<Aim.Engine.IAimEngine>()).AuditLog.FlushAsync();
 
@@ -241,6 +265,7 @@ for (int t = 0; t < targets.Length; t++)
 Console.WriteLine();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"added by the gateway over direct: p50 {Pct(sorted[1], 0.50) - Pct(sorted[0], 0.50):F0} us, p99 {Pct(sorted[1], 0.99) - Pct(sorted[0], 0.99):F0} us (target: p50 under 100 us)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"of which a bare second hop: p50 {Pct(sorted[2], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's own work (gateway - bare hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[2], 0.50):F0} us"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"a YARP hop (the gateway's forwarder, no Aim work) adds p50 {Pct(sorted[3], 0.50) - Pct(sorted[0], 0.50):F0} us; Aim's work on top of YARP (gateway - YARP hop): p50 {Pct(sorted[1], 0.50) - Pct(sorted[3], 0.50):F0} us"));
 
 Console.WriteLine($"load average after: {loadAfter}");
 // Methods still being (re)compiled during the measured run mean the figures include JIT work (tiering not settled).
@@ -279,11 +304,12 @@ for (int t = 0; t < targets.Length; t++)
     }
 }
 
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us)"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"CPU added by the gateway over direct: {cpu[1] - cpu[0]:F0} us per request (bare hop: {cpu[2] - cpu[0]:F0} us, YARP hop: {cpu[3] - cpu[0]:F0} us)"));
 
 await gateway.StopAsync();
 
 await bareApp.StopAsync();
+await yarpApp.StopAsync();
 await upstreamApp.StopAsync();
 try
 {

@@ -101,13 +101,7 @@ public sealed class GatewayProxy : IDisposable
         _keepArguments = _tools.Count == 0 ? null : name => _tools.TryGetValue(name, out var action) && action.ParameterNames.Count > 0;
         _upstreamBase = config.Upstream.TrimEnd('/');
         _upstream = new HttpMessageInvoker(CreateUpstreamHandler(config), disposeHandler: true);
-        _requestConfig = new ForwarderRequestConfig
-        {
-            // Streams (MCP server-sent events) may idle between messages; a dead upstream is still noticed.
-            ActivityTimeout = TimeSpan.FromMinutes(10),
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        };
+        _requestConfig = CreateRequestConfig();
     }
 
     /// <summary>How many verified tokens the verifier remembers (a repeated token skips the signature check in step 4).</summary>
@@ -127,6 +121,15 @@ public sealed class GatewayProxy : IDisposable
         MaxConnectionsPerServer = config.MaxUpstreamConnections,
         // No trace headers of the gateway's own: the caller's traceparent (if any) is forwarded as received.
         ActivityHeadersPropagator = null,
+    };
+
+    /// <summary>YARP's settings for each forwarded request: HTTP/1.1 exactly, a long activity timeout for streams.</summary>
+    internal static ForwarderRequestConfig CreateRequestConfig() => new()
+    {
+        // Streams (MCP server-sent events) may idle between messages; a dead upstream is still noticed.
+        ActivityTimeout = TimeSpan.FromMinutes(10),
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
     };
 
     /// <summary>Handles one request end to end.</summary>

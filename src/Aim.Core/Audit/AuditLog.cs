@@ -46,7 +46,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
     private readonly object _commitLock = new(); // held while a commit becomes visible and the in-memory state follows
     private readonly Thread _sealer;
     private readonly Thread _committer;
-    private readonly System.Collections.Concurrent.BlockingCollection<List<WorkItem>> _sealed = new(boundedCapacity: 2);
+    private readonly Handoff<List<WorkItem>> _sealed = new(capacity: 2);
     private readonly object _sealLock = new();
     private long _sealedNext;          // the index the next sealed entry gets (sealed, not yet committed, counts)
 
@@ -386,7 +386,6 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
 
         _sealer.Join();
         _committer.Join();
-        _sealed.Dispose();
         _insertEntries.Dispose();
         _insertNodes.Dispose();
         _insertHead.Dispose();
@@ -499,7 +498,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         List<WorkItem>? batch = null;
         try
         {
-            foreach (var next in _sealed.GetConsumingEnumerable())
+            while (_sealed.TryTake(out var next))
             {
                 batch = next;
                 Process(batch);
@@ -516,7 +515,7 @@ public sealed class AuditLog : IAsyncDisposable, IDisposable
         {
             _logger.LogCritical(ex, "The audit committer for {Path} stopped", Path);
             FailAll(batch ?? [], ex);
-            foreach (var rest in _sealed.GetConsumingEnumerable())
+            while (_sealed.TryTake(out var rest))
             {
                 foreach (var item in rest)
                 {
