@@ -44,11 +44,8 @@ string agentId = AipIdentifier.ForKey(agent.PublicKey);
 const string Body = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"q":"order 1234"}}}""";
 var answer = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"found"}]}}""");
 
-// The upstream and the bare hop stand for other processes: no watcher of theirs sees the gateway's audit writes.
-var upstream = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
-upstream.WebHost.UseUrls("http://127.0.0.1:0");
-upstream.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-upstream.Logging.ClearProviders();
+// The upstream, the bare hop and the YARP hop stand for other processes (StandIn, at the end).
+var upstream = StandIn();
 await using var upstreamApp = upstream.Build();
 upstreamApp.Run(async context =>
 {
@@ -79,10 +76,7 @@ await using var gateway = GatewayHost.Build(config, l => l.ClearProviders());
 await gateway.StartAsync();
 
 // The floor: a second loopback hop with the gateway's own upstream handler settings and nothing else.
-var bare = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
-bare.WebHost.UseUrls("http://127.0.0.1:0");
-bare.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-bare.Logging.ClearProviders();
+var bare = StandIn();
 await using var bareApp = bare.Build();
 using var bareInvoker = new HttpMessageInvoker(GatewayProxy.CreateUpstreamHandler(config));
 bareApp.Run(async context =>
@@ -101,10 +95,7 @@ await bareApp.StartAsync();
 
 // The floor of the gateway's forwarding: YARP's IHttpForwarder with the gateway's request settings and upstream handler,
 // its default transformer, and nothing of Aim (no token, no inspection, no decision, no record).
-var yarp = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
-yarp.WebHost.UseUrls("http://127.0.0.1:0");
-yarp.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
-yarp.Logging.ClearProviders();
+var yarp = StandIn();
 yarp.Services.AddHttpForwarder();
 await using var yarpApp = yarp.Build();
 using var yarpInvoker = new HttpMessageInvoker(GatewayProxy.CreateUpstreamHandler(config));
@@ -320,6 +311,17 @@ catch (IOException)
 }
 
 return 0;
+
+// A loopback Kestrel app standing for another process: no server header, no logs, and no watcher of its own that would see
+// the gateway's audit writes.
+static WebApplicationBuilder StandIn()
+{
+    var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+    builder.Logging.ClearProviders();
+    return builder;
+}
 
 int Option(string name, int fallback, bool allowZero = false)
 {
