@@ -237,6 +237,10 @@ internal sealed class Database : IAsyncDisposable
                 Interlocked.Increment(ref _writerCheckpoints);
             }
         }
+        catch (DbException)
+        {
+            // The batch is committed and answered; a checkpoint that could not run only means the log restarts later.
+        }
         finally
         {
             await writer.ExecAsync($"PRAGMA busy_timeout={BusyTimeoutMilliseconds}", null).ConfigureAwait(false);
