@@ -219,10 +219,15 @@ internal sealed class Database : IAsyncDisposable
     // writes the log from its start, and journal_size_limit cuts the file back.
     private async Task RestartLongLogAsync(DbConnection writer)
     {
+        // Decided before looking at the file, so most batches cost no system call here.
         bool afterPass = Interlocked.Exchange(ref _passDone, 0) == 1;
+        if (!afterPass && Stopwatch.GetElapsedTime(_lastRestart) < RestartRetry)
+        {
+            return;
+        }
+
         var wal = new FileInfo(_walPath!);
-        if (!wal.Exists || wal.Length <= WalRestartBytes
-            || (!afterPass && (wal.Length <= 2 * WalRestartBytes || Stopwatch.GetElapsedTime(_lastRestart) < RestartRetry)))
+        if (!wal.Exists || wal.Length <= (afterPass ? WalRestartBytes : 2 * WalRestartBytes))
         {
             return;
         }
